@@ -1,0 +1,38 @@
+"""Packaging for nrp-jupyter. Build requirements live in pyproject.toml."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="nrp-jupyter",
+    version="0.1.0",
+    description="Run interactive, multi-simulator Neurorobotics Platform experiments from Jupyter",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["engines*", "nrp_core*", "nrp_protobuf*", "nrp_jupyter*", "kernel_ext*"]),
+    package_data={"engines.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"]},
+    install_requires=[
+        # The generated code in nrp_protobuf/ needs grpcio>=1.85.1 and protobuf>=7.35.1.
+        "grpcio>=1.85.1,<2",
+        "protobuf>=7.35.1,<8",
+        "jsonschema>=4.23,<5",
+        "psutil>=5.9",
+        "tornado>=6.4,<7",
+        "paho-mqtt>=2.1,<3",
+        "jupyter_server>=2.14,<3",
+        "ipykernel>=7.1,<8",
+        "ipywidgets>=8.1,<9",
+    ],
+    extras_require={
+        "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10"],
+        # Regenerating nrp_protobuf/ byte for byte needs this exact protoc.
+        "dev": ["grpcio-tools==1.85.1"],
+    },
+    entry_points={
+        "console_scripts": [
+            "NRPCoreSim=engines.nrpcoresim:main",
+            "nrp-python-json-engine=engines.servers.python_json:main",
+            "nrp-python-grpc-engine=engines.servers.python_grpc:main",
+        ],
+    },
+)
