@@ -1,0 +1,161 @@
+"""The orchestrator's view of one engine, whatever its protocol.
+
+Each engine gets a worker thread of its own. The loop hands it one *step task* per sync: send the
+TF outputs, run the step, then fetch the datapacks the functions will read at the next sync. An
+engine is not touched between a step and its next sync, so fetching right after the step gives
+the same datapacks nrp-core fetches at the sync, and saves the loop one round trip on its
+critical path.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+from abc import ABC, abstractmethod
+
+from .datapacks import DataPack, DataPackIdentifier
+from .errors import EngineCrashed, EngineError, EngineLaunchError, EngineTimeout
+from .launchers import Launcher, split_command
+from .protocols.registration import RegistrationServer
+
+log = logging.getLogger(__name__)
+
+# nrp-core waits 20 × 1 s for an engine to register.
+LAUNCH_TIMEOUT_S = 20.0
+TIME_RATIO = [1, 1_000_000_000]
+
+
+class EngineClient(ABC):
+    """One engine: its process (through a launcher) and its protocol."""
+
+    protocol = ""
+
+    def __init__(self, config: dict, launcher: Launcher, registration: RegistrationServer | None):
+        self.config = config
+        self.name: str = config["EngineName"]
+        self.timestep_ns = int(round(float(config.get("EngineTimestep", 0.01)) * 1e9))
+        timeout = float(config.get("EngineCommandTimeout", 0.0))
+        # ≤0 means "wait for ever", as in nrp-core; a positive value gets a floor of 1 ms.
+        self.command_timeout_s: float | None = max(timeout, 0.001) if timeout > 0 else None
+        self.launcher = launcher
+        self.registration = registration
+        self.address: str = config.get("ServerAddress", "")
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"engine-{self.name}")
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self, output, cwd=None) -> None:
+        """Starts the engine's process in `cwd`, unless it is launched elsewhere."""
+        if self.launcher.launches_process:
+            self.launcher.start(self._command(), list(self.config.get("EngineEnvParams", [])), output, cwd)
+
+    def await_ready(self) -> None:
+        """Waits for the engine to register (when launched here), then connects to it."""
+        if self.launcher.launches_process:
+            address = self.registration.wait_for(self.name, LAUNCH_TIMEOUT_S,
+                                                 lambda: self.launcher.exit_code() is None)
+            if address is None:
+                code = self.launcher.exit_code()
+                why = (f"its process exited with status {code} before registering" if code is not None
+                       else f"it did not register within {LAUNCH_TIMEOUT_S:.0f} s")
+                raise EngineLaunchError(self.name, f"could not be launched: {why}")
+            self.address = address
+        self.connect(LAUNCH_TIMEOUT_S)
+
+    def _command(self) -> list[str]:
+        command = split_command(self.config.get("EngineProcCmd", ""))
+        if not command:
+            raise EngineLaunchError(self.name, "EngineProcCmd is empty")
+        command += [str(param) for param in self.config.get("EngineProcStartParams", [])]
+        command += [f"--engine={self.name}", f"--serverurl={self.config.get('ServerAddress', '')}",
+                    f"--regservurl={self.registration.address}"]
+        return command + self._extra_arguments()
+
+    def _extra_arguments(self) -> list[str]:
+        return []
+
+    def initialize_request(self) -> str:
+        return json.dumps({**self.config, "TimeRatio": TIME_RATIO})
+
+    @abstractmethod
+    def connect(self, timeout_s: float) -> None:
+        """Opens the connection to the engine at `self.address`."""
+
+    @abstractmethod
+    def initialize(self) -> None: ...
+
+    @abstractmethod
+    def reset(self) -> None: ...
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Asks the engine to shut down (the process is stopped afterwards by `stop_process`)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Closes connections; never raises."""
+
+    # -- data and steps ------------------------------------------------------------------------
+
+    @abstractmethod
+    def run_loop_step(self, time_step_ns: int) -> int:
+        """Advances the engine by `time_step_ns`; returns the engine's time in ns."""
+
+    @abstractmethod
+    def get_datapacks(self, identifiers: list[DataPackIdentifier]) -> list[DataPack]: ...
+
+    @abstractmethod
+    def set_datapacks(self, datapacks: list[DataPack]) -> None: ...
+
+    def submit(self, function, *args) -> concurrent.futures.Future:
+        """Runs `function(*args)` on this engine's worker thread, after what was submitted before."""
+        return self._worker.submit(self._guarded, function, *args)
+
+    def step_task(self, datapacks: list[DataPack], time_step_ns: int,
+                  prefetch: list[DataPackIdentifier]) -> tuple[int, list[DataPack]]:
+        """Sends `datapacks`, steps, and fetches `prefetch` (see the module docstring)."""
+        if datapacks:
+            self.set_datapacks(datapacks)
+        engine_time = self.run_loop_step(time_step_ns)
+        if engine_time < 0:
+            raise EngineError(self.name, f"returned a negative engine time ({engine_time} ns)")
+        return engine_time, (self.get_datapacks(prefetch) if prefetch else [])
+
+    def _guarded(self, function, *args):
+        try:
+            return function(*args)
+        except EngineError:
+            raise
+        except Exception as error:  # noqa: BLE001 (protocol failures are re-raised as engine errors)
+            raise self._translate(error) from error
+
+    def _translate(self, error: Exception) -> EngineError:
+        """Maps a transport failure to the engine error tree; subclasses refine it."""
+        code = self.launcher.exit_code()
+        if code is not None:
+            return EngineCrashed(self.name, f"its process exited with status {code}")
+        return EngineError(self.name, f"{type(error).__name__}: {error}")
+
+    def crashed(self) -> EngineCrashed | None:
+        code = self.launcher.exit_code()
+        return EngineCrashed(self.name, f"its process exited with status {code}") if code is not None else None
+
+    def stop_process(self, grace_s: float) -> None:
+        self.close()
+        self.launcher.stop(grace_s)
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def timeout_error(self) -> EngineTimeout:
+        return EngineTimeout(self.name, f"loop is taking too long to complete (EngineCommandTimeout "
+                                        f"{self.command_timeout_s} s exceeded)")
+
+
+def make_engine_client(config: dict, launcher: Launcher, registration: RegistrationServer) -> EngineClient:
+    from .protocols.grpc_client import GrpcEngineClient
+    from .protocols.json_client import JsonEngineClient
+
+    # Engine types that speak JSON over REST; every other known type speaks gRPC.
+    json_types = {"python_json", "py_sim", "nest_json", "gazebo_json", "nest_server"}
+    cls = JsonEngineClient if config["EngineType"] in json_types else GrpcEngineClient
+    return cls(config, launcher, registration)

@@ -1,0 +1,218 @@
+"""The simulation manager: builds a simulation from its config and serves nrp-core's requests.
+
+Requests arrive one at a time (the server queues them), except `stop`, which may come from any
+thread while a run request executes. Any exception during an action moves the simulation to
+`Failed`, from which only `shutdown` is possible; the error message names the engine, function,
+file or key at fault.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import pathlib
+import threading
+
+from .datapacks import DataPack
+from .engine_client import EngineClient, make_engine_client
+from .errors import ConfigError
+from .functions import FunctionEntry, load_functions
+from .launchers import make_launcher
+from .lifecycle import Request, SimulationState, check_allowed
+from .loop import FTILoop
+from .processor import DataPackProcessor
+from .protocols.registration import RegistrationServer
+
+log = logging.getLogger(__name__)
+
+# How long engines get to answer a shutdown request, then to exit after SIGTERM.
+SHUTDOWN_REQUEST_TIMEOUT_S = 5.0
+PROCESS_GRACE_S = 2.0
+
+
+class SimulationManager:
+    def __init__(self, config: dict, *, base_dir: pathlib.Path, engine_output=None):
+        self.config = config
+        self.base_dir = base_dir
+        self.engine_output = engine_output
+        self.state = SimulationState.CREATED
+        self.error = ""
+        self._stop = threading.Event()
+        self._engines: list[EngineClient] = []
+        self._registration: RegistrationServer | None = None
+        self._loop: FTILoop | None = None
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def initialize(self) -> list:
+        check_allowed(Request.INITIALIZE, self.state)
+        with self._failing_on_error():
+            trajectory = self._build().initialize()
+            self.state = SimulationState.INITIALIZED
+            return trajectory
+
+    def run_loop(self, iterations: int, datapacks: list[DataPack] = ()) -> tuple[bool, list]:
+        """Runs `iterations` loop steps (fewer if the status function says done or stop is
+        requested); returns (done, trajectory), the trajectory only when done."""
+        check_allowed(Request.RUN_LOOP, self.state)
+        with self._running():
+            self._loop.push_client_datapacks(list(datapacks))
+            done, trajectory = self._run(lambda count: count < iterations)
+            return done, trajectory if done else []
+
+    def run_until_timeout(self) -> tuple[bool, bool, list]:
+        """Runs until the status function says done, stop is requested, or SimulationTimeout
+        (seconds of simulation time) is reached. A timeout of 0 means no timeout."""
+        check_allowed(Request.RUN_UNTIL_TIMEOUT, self.state)
+        timeout_ns = int(round(float(self.config.get("SimulationTimeout", 0)) * 1e9))
+        with self._running():
+            done, trajectory = self._run(lambda count: timeout_ns <= 0 or self._loop.time_ns < timeout_ns)
+            return done, timeout_ns > 0 and self._loop.time_ns >= timeout_ns, trajectory
+
+    def reset(self, datapacks: list[DataPack] = ()) -> list:
+        check_allowed(Request.RESET, self.state)
+        with self._failing_on_error():
+            trajectory = self._loop.reset()
+            self._loop.push_client_datapacks(list(datapacks))
+            self.state = SimulationState.INITIALIZED
+            return trajectory
+
+    def stop(self) -> None:
+        """Asks a running request to return after the current iteration; safe from any thread."""
+        check_allowed(Request.STOP, self.state)
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        check_allowed(Request.SHUTDOWN, self.state)
+        self.teardown()
+        self.state = SimulationState.CREATED
+        self.error = ""
+
+    @property
+    def time_ns(self) -> int:
+        return self._loop.time_ns if self._loop else 0
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _run(self, keep_going) -> tuple[bool, list]:
+        loop = self._loop
+        trajectory: list = []
+        count = 0
+        while keep_going(count) and not self._stop.is_set():
+            result = loop.run_loop(loop.step_ns)
+            count += 1
+            if result is not None and loop.processor.has_status_function:
+                trajectory.extend(result.observations)
+                if result.done:
+                    return True, trajectory
+        return False, trajectory
+
+    @contextlib.contextmanager
+    def _running(self):
+        self._stop.clear()
+        self.state = SimulationState.RUNNING
+        with self._failing_on_error():
+            yield
+            self.state = SimulationState.STOPPED
+
+    @contextlib.contextmanager
+    def _failing_on_error(self):
+        try:
+            yield
+        except Exception as error:
+            self.state = SimulationState.FAILED
+            self.error = str(error) or type(error).__name__
+            log.error("simulation failed: %s", self.error)
+            raise
+
+    def _build(self) -> FTILoop:
+        config = self.config
+        if config.get("SimulationLoop", "FTILoop") != "FTILoop":
+            raise ConfigError(f"SimulationLoop '{config['SimulationLoop']}' is not supported (only FTILoop)",
+                              path="SimulationLoop")
+        if config.get("DataPackProcessor", "tf") != "tf":
+            raise ConfigError(f"DataPackProcessor '{config['DataPackProcessor']}' is not supported (only tf)",
+                              path="DataPackProcessor")
+        engine_configs = config.get("EngineConfigs", [])
+        if not engine_configs:
+            raise ConfigError("the simulation has no engines", path="EngineConfigs")
+        names = [engine["EngineName"] for engine in engine_configs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ConfigError(f"engine names must be unique; repeated: {', '.join(duplicates)}", path="EngineConfigs")
+        # Functions load before any engine starts, so that a broken TF file costs no process.
+        functions = load_functions(_function_entries(config), set(names), namespace=_function_namespace(),
+                                   base_dir=self.base_dir)
+        processor = DataPackProcessor(functions, pass_by_value=_passes_by_value(config))
+        self._registration = RegistrationServer(_registration_address(engine_configs))
+        self._engines = [make_engine_client(engine, make_launcher(engine), self._registration)
+                         for engine in engine_configs]
+        # Processes start from this (long-lived) thread; then all engines come up concurrently.
+        for engine in self._engines:
+            engine.start(self.engine_output, cwd=self.base_dir)
+        self._wait_all(engine.submit(engine.await_ready) for engine in self._engines)
+        self._loop = FTILoop(self._engines, processor)
+        return self._loop
+
+    def teardown(self) -> None:
+        """Shuts engines down and ends their processes; never raises, safe to call twice."""
+        loop, engines = self._loop, self._engines
+        self._loop, self._engines = None, []
+        if loop is not None:
+            loop.abort.set()
+        connected = [engine for engine in engines if engine.crashed() is None]
+        requests = [engine.submit(_quietly(engine.shutdown)) for engine in connected]
+        concurrent.futures.wait(requests, timeout=SHUTDOWN_REQUEST_TIMEOUT_S)
+        for engine in engines:
+            engine.launcher.terminate()
+        for engine in engines:
+            engine.stop_process(PROCESS_GRACE_S)
+        if self._registration is not None:
+            self._registration.close()
+            self._registration = None
+
+    @staticmethod
+    def _wait_all(futures) -> None:
+        futures = list(futures)
+        for future in futures:
+            future.result()
+
+
+def _quietly(function):
+    def call():
+        try:
+            function()
+        except Exception as error:  # noqa: BLE001 (an engine failing to shut down is still stopped)
+            log.debug("ignored during shutdown: %s", error)
+    return call
+
+
+def _function_entries(config: dict) -> list[FunctionEntry]:
+    entries = [FunctionEntry(item["Name"], item["FileName"], item.get("IsActive", True))
+               for item in config.get("DataPackProcessingFunctions", [])]
+    status = config.get("StatusFunction")
+    if status:
+        entries.append(FunctionEntry(status["Name"], status["FileName"], status.get("IsActive", True), status=True))
+    return entries
+
+
+def _function_namespace() -> dict:
+    # Function files share one namespace that starts as `from nrp_core import *` would leave it.
+    import nrp_core
+
+    namespace = {"__name__": "nrp_functions", "__builtins__": __builtins__}
+    namespace.update({name: getattr(nrp_core, name) for name in getattr(nrp_core, "__all__", [])})
+    return namespace
+
+
+def _passes_by_value(config: dict) -> bool:
+    policy = config.get("DataPackPassingPolicy", config.get("FunctionArgumentsPassingMethod", "value"))
+    return policy != "reference"
+
+
+def _registration_address(engine_configs: list[dict]) -> str:
+    for engine in engine_configs:
+        if "RegistrationServerAddress" in engine:
+            return engine["RegistrationServerAddress"]
+    return "localhost:9001"

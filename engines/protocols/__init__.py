@@ -1,0 +1,1 @@
+"""Engine communication protocols, client side: JSON over REST and protobuf over gRPC."""

@@ -1,0 +1,116 @@
+"""Client side of the protobuf-over-gRPC engine protocol (python_grpc, datatransfer, ...).
+
+`EngineCommandTimeout` > 0 is the deadline of every RPC. Payloads travel as `google.protobuf.Any`;
+a `DataPackMessage` without `data` is an empty datapack.
+"""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+
+from nrp_protobuf import engine_grpc_pb2 as pb
+from nrp_protobuf import engine_grpc_pb2_grpc as pb_grpc
+
+from ..datapacks import (DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack, load_payload_modules,
+                         protobuf_datapack_class, protobuf_package_of)
+from ..engine_client import EngineClient
+from ..errors import EngineCrashed, EngineError, EngineLaunchError
+
+
+class GrpcEngineClient(EngineClient):
+    protocol = "grpc"
+
+    def __init__(self, config, launcher, registration):
+        super().__init__(config, launcher, registration)
+        self._channel: grpc.Channel | None = None
+        self._stub: pb_grpc.EngineGrpcServiceStub | None = None
+        self._packages = set(config.get("ProtobufPackages", []))
+        load_payload_modules()
+
+    def connect(self, timeout_s: float) -> None:
+        self._channel = grpc.insecure_channel(self.address)
+        ready = grpc.channel_ready_future(self._channel)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                ready.result(timeout=0.05)
+                break
+            except grpc.FutureTimeoutError:
+                crashed = self.crashed()
+                if crashed is not None:
+                    raise crashed from None
+                if time.monotonic() > deadline:
+                    raise EngineLaunchError(self.name, f"no gRPC server answered at {self.address}") from None
+        self._stub = pb_grpc.EngineGrpcServiceStub(self._channel)
+
+    def _call(self, method: str, request):
+        try:
+            return getattr(self._stub, method)(request, timeout=self.command_timeout_s)
+        except grpc.RpcError as error:
+            raise self._rpc_error(method, error) from None
+
+    def _rpc_error(self, method: str, error: grpc.RpcError) -> EngineError:
+        code = error.code()
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return self.timeout_error()
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+            return self.crashed() or EngineCrashed(self.name, f"connection lost during {method}: {error.details()}")
+        return EngineError(self.name, f"{method} failed: {error.details()}")
+
+    def initialize(self) -> None:
+        self._call("initialize", pb.InitializeRequest(json=self.initialize_request()))
+
+    def reset(self) -> None:
+        self._call("reset", pb.ResetRequest())
+
+    def shutdown(self) -> None:
+        self._call("shutdown", pb.ShutdownRequest())
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+
+    def run_loop_step(self, time_step_ns: int) -> int:
+        return self._call("runLoopStep", pb.RunLoopStepRequest(timeStep=int(time_step_ns))).engineTime
+
+    def get_datapacks(self, identifiers: list[DataPackIdentifier]) -> list[DataPack]:
+        request = pb.GetDataPacksRequest(datapackIds=[
+            pb.DataPackIdentifier(dataPackName=i.name, engineName=i.engine_name, dataPackType=i.type)
+            for i in identifiers])
+        reply = self._call("getDataPacks", request)
+        datapacks = []
+        for message in reply.dataPacks:
+            name, engine = message.dataPackId.dataPackName, message.dataPackId.engineName
+            if not message.HasField("data"):
+                datapacks.append(ProtobufDataPack(name, engine, empty=True))
+                continue
+            type_name = message.data.TypeName()
+            try:
+                cls = protobuf_datapack_class(type_name)
+            except KeyError:
+                raise EngineError(self.name, f"datapack '{name}' carries unknown protobuf type '{type_name}'") from None
+            payload = cls.message_type()
+            message.data.Unpack(payload)
+            datapacks.append(cls(name, engine, payload))
+        return datapacks
+
+    def set_datapacks(self, datapacks: list[DataPack]) -> None:
+        messages = []
+        for datapack in datapacks:
+            if isinstance(datapack, JsonDataPack) or not isinstance(datapack, ProtobufDataPack):
+                raise EngineError(self.name, f"datapack '{datapack.name}' is a JSON datapack; a "
+                                             f"{self.config['EngineType']} engine takes protobuf datapacks")
+            if datapack.data is None:
+                continue
+            package = protobuf_package_of(datapack.type)
+            if self._packages and package not in self._packages:
+                raise EngineError(self.name, f"datapack '{datapack.name}' is a {datapack.type}, but the engine's "
+                                             f"ProtobufPackages are {sorted(self._packages)}")
+            message = pb.DataPackMessage(dataPackId=pb.DataPackIdentifier(
+                dataPackName=datapack.name, engineName=datapack.engine_name, dataPackType=datapack.type))
+            message.data.Pack(datapack.data)
+            messages.append(message)
+        if messages:
+            self._call("setDataPacks", pb.SetDataPacksRequest(dataPacks=messages))

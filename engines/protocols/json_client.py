@@ -1,0 +1,120 @@
+"""Client side of the JSON-over-REST engine protocol (python_json, py_sim, nest_json, ...).
+
+Every route is a POST with a JSON body; times are integer ns; a datapack entry without `data`
+is an empty datapack. One keep-alive HTTP/1.1 connection per engine, with TCP_NODELAY.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+
+from ..datapacks import JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack
+from ..engine_client import EngineClient
+from ..errors import EngineCrashed, EngineError, EngineLaunchError
+from .registration import set_nodelay
+
+_HEADERS = {"Content-Type": "application/json"}
+
+
+class JsonEngineClient(EngineClient):
+    protocol = "json"
+
+    def __init__(self, config, launcher, registration):
+        super().__init__(config, launcher, registration)
+        self._connection: http.client.HTTPConnection | None = None
+
+    def _extra_arguments(self) -> list[str]:
+        options = self.config.get("ServerOptions", "")
+        return [f"--options={options}"] if options else []
+
+    def connect(self, timeout_s: float) -> None:
+        host, _, port = self.address.rpartition(":")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            connection = http.client.HTTPConnection(host or "localhost", int(port), timeout=self.command_timeout_s)
+            try:
+                connection.connect()
+                set_nodelay(connection.sock)
+                self._connection = connection
+                return
+            except OSError as error:
+                connection.close()
+                crashed = self.crashed()
+                if crashed is not None:
+                    raise crashed from None
+                if time.monotonic() > deadline:
+                    raise EngineLaunchError(self.name, f"cannot connect to {self.address}: {error}") from None
+                time.sleep(0.05)
+
+    def _post(self, route: str, body):
+        if self._connection is None:
+            raise EngineError(self.name, "not connected")
+        payload = json.dumps(body).encode()
+        try:
+            self._connection.request("POST", route, payload, _HEADERS)
+            response = self._connection.getresponse()
+            text = response.read()
+        except socket.timeout:
+            self._connection.close()
+            raise self.timeout_error() from None
+        except (OSError, http.client.HTTPException) as error:
+            self._connection.close()
+            raise self.crashed() or EngineCrashed(self.name, f"connection lost during {route}: {error}") from None
+        if response.status != 200:
+            raise EngineError(self.name, f"{route} failed (HTTP {response.status}): {_message(text)}")
+        return json.loads(text) if text else None
+
+    def initialize(self) -> None:
+        self._post("/initialize", {**self.config, "TimeRatio": [1, 1_000_000_000]})
+
+    def reset(self) -> None:
+        self._post("/reset", "reset")
+
+    def shutdown(self) -> None:
+        self._post("/shutdown", None)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+    def run_loop_step(self, time_step_ns: int) -> int:
+        reply = self._post("/run_loop", {"time_step": int(time_step_ns)})
+        try:
+            return int(reply["time"])
+        except (TypeError, KeyError, ValueError):
+            raise EngineError(self.name, f"/run_loop answered {reply!r}, expected {{\"time\": <ns>}}") from None
+
+    def get_datapacks(self, identifiers: list[DataPackIdentifier]) -> list[DataPack]:
+        request = {i.name: {"engine_name": i.engine_name, "type": i.type or JSON_DATAPACK_TYPE} for i in identifiers}
+        reply = self._post("/get_datapacks", request)
+        if not isinstance(reply, dict):
+            raise EngineError(self.name, f"/get_datapacks answered {type(reply).__name__}, expected an object")
+        datapacks = []
+        for identifier in identifiers:
+            entry = reply.get(identifier.name)
+            if not isinstance(entry, dict):
+                raise EngineError(self.name, f"/get_datapacks did not return datapack '{identifier.name}'")
+            data = entry.get("data")
+            datapacks.append(JsonDataPack(identifier.name, identifier.engine_name, data, empty=data is None))
+        return datapacks
+
+    def set_datapacks(self, datapacks: list[DataPack]) -> None:
+        body = {}
+        for datapack in datapacks:
+            if isinstance(datapack, ProtobufDataPack):
+                raise EngineError(self.name, f"datapack '{datapack.name}' holds a protobuf message "
+                                             f"({datapack.type}); a {self.config['EngineType']} engine takes JSON datapacks")
+            body[datapack.name] = {"engine_name": datapack.engine_name, "type": JSON_DATAPACK_TYPE,
+                                   "data": datapack.data}
+        self._post("/set_datapacks", body)
+
+
+def _message(text: bytes) -> str:
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text.decode(errors="replace").strip()
+    return decoded if isinstance(decoded, str) else json.dumps(decoded)

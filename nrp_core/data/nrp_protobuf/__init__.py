@@ -1,0 +1,22 @@
+"""Protobuf datapacks, as nrp-core's `nrp_core.data.nrp_protobuf`: one `<Package><Message>DataPack`
+class per message of the shipped packages (`DumpStringDataPack`, `WrappersInt32ValueDataPack`, ...)."""
+
+from engines.datapacks import load_payload_modules, protobuf_datapack_class
+
+
+def _datapack_classes() -> dict[str, type]:
+    import importlib
+
+    from nrp_protobuf.proto_modules import proto_modules
+
+    load_payload_modules()
+    classes = {}
+    for module_name in proto_modules:
+        for descriptor in importlib.import_module(module_name).DESCRIPTOR.message_types_by_name.values():
+            cls = protobuf_datapack_class(descriptor.full_name)
+            classes[cls.__name__] = cls
+    return classes
+
+
+globals().update(_datapack_classes())
+__all__ = sorted(name for name in globals() if name.endswith("DataPack"))
