@@ -108,6 +108,10 @@ class EngineClient(ABC):
     @abstractmethod
     def set_datapacks(self, datapacks: list[DataPack]) -> None: ...
 
+    @abstractmethod
+    def check_outgoing(self, datapacks: list[DataPack]) -> None:
+        """Raises EngineError for a datapack this engine cannot take, before anything is sent."""
+
     def submit(self, function, *args) -> concurrent.futures.Future:
         """Runs `function(*args)` on this engine's worker thread, after what was submitted before."""
         return self._worker.submit(self._guarded, function, *args)

@@ -44,6 +44,10 @@ class Launcher(ABC):
     def terminate(self) -> None:
         """Asks the engine's process to end, without waiting."""
 
+    def wait(self, timeout: float) -> int | None:
+        """Waits up to `timeout` for the process to end; its exit status, or None."""
+        return None
+
 
 class BasicFork(Launcher):
     def __init__(self, engine_name: str):

@@ -113,6 +113,8 @@ class FTILoop:
             engine = self.engines[name]
             outputs = result.outputs.get(name, []) + self._client_datapacks.pop(name, [])
             run_time = now - engine_times[name] + engine.timestep_ns
+            # Checked here, not on the engine's worker, so the request that caused it reports it.
+            engine.check_outgoing(outputs)
             if run_time >= 0:
                 self._tasks[name] = engine.submit(engine.step_task, outputs, run_time,
                                                   self.processor.requests_for(name))

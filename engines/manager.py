@@ -13,6 +13,7 @@ import contextlib
 import logging
 import pathlib
 import threading
+import time
 
 from .datapacks import DataPack
 from .engine_client import EngineClient, make_engine_client
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # How long engines get to answer a shutdown request, then to exit after SIGTERM.
 SHUTDOWN_REQUEST_TIMEOUT_S = 5.0
 PROCESS_GRACE_S = 2.0
+EXIT_AFTER_SHUTDOWN_S = 0.5
 
 
 class SimulationManager:
@@ -164,6 +166,10 @@ class SimulationManager:
         connected = [engine for engine in engines if engine.crashed() is None]
         requests = [engine.submit(_quietly(engine.shutdown)) for engine in connected]
         concurrent.futures.wait(requests, timeout=SHUTDOWN_REQUEST_TIMEOUT_S)
+        # Engines exit by themselves after a shutdown request; SIGTERM only those that linger.
+        deadline = time.monotonic() + EXIT_AFTER_SHUTDOWN_S
+        for engine in connected:
+            engine.launcher.wait(max(0.0, deadline - time.monotonic()))
         for engine in engines:
             engine.launcher.terminate()
         for engine in engines:

@@ -96,18 +96,22 @@ class GrpcEngineClient(EngineClient):
             datapacks.append(cls(name, engine, payload))
         return datapacks
 
-    def set_datapacks(self, datapacks: list[DataPack]) -> None:
-        messages = []
+    def check_outgoing(self, datapacks: list[DataPack]) -> None:
         for datapack in datapacks:
             if isinstance(datapack, JsonDataPack) or not isinstance(datapack, ProtobufDataPack):
                 raise EngineError(self.name, f"datapack '{datapack.name}' is a JSON datapack; a "
                                              f"{self.config['EngineType']} engine takes protobuf datapacks")
-            if datapack.data is None:
-                continue
             package = protobuf_package_of(datapack.type)
-            if self._packages and package not in self._packages:
+            if datapack.data is not None and self._packages and package not in self._packages:
                 raise EngineError(self.name, f"datapack '{datapack.name}' is a {datapack.type}, but the engine's "
                                              f"ProtobufPackages are {sorted(self._packages)}")
+
+    def set_datapacks(self, datapacks: list[DataPack]) -> None:
+        self.check_outgoing(datapacks)
+        messages = []
+        for datapack in datapacks:
+            if datapack.data is None:
+                continue
             message = pb.DataPackMessage(dataPackId=pb.DataPackIdentifier(
                 dataPackName=datapack.name, engineName=datapack.engine_name, dataPackType=datapack.type))
             message.data.Pack(datapack.data)

@@ -101,12 +101,16 @@ class JsonEngineClient(EngineClient):
             datapacks.append(JsonDataPack(identifier.name, identifier.engine_name, data, empty=data is None))
         return datapacks
 
-    def set_datapacks(self, datapacks: list[DataPack]) -> None:
-        body = {}
+    def check_outgoing(self, datapacks: list[DataPack]) -> None:
         for datapack in datapacks:
             if isinstance(datapack, ProtobufDataPack):
                 raise EngineError(self.name, f"datapack '{datapack.name}' holds a protobuf message "
                                              f"({datapack.type}); a {self.config['EngineType']} engine takes JSON datapacks")
+
+    def set_datapacks(self, datapacks: list[DataPack]) -> None:
+        self.check_outgoing(datapacks)
+        body = {}
+        for datapack in datapacks:
             body[datapack.name] = {"engine_name": datapack.engine_name, "type": JSON_DATAPACK_TYPE,
                                    "data": datapack.data}
         self._post("/set_datapacks", body)
