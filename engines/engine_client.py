@@ -41,6 +41,8 @@ class EngineClient(ABC):
         self.launcher = launcher
         self.registration = registration
         self.address: str = config.get("ServerAddress", "")
+        # Set by `note_capabilities` when the engine serves the one-round-trip step extension.
+        self.combined_step = False
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"engine-{self.name}")
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -119,12 +121,26 @@ class EngineClient(ABC):
     def step_task(self, datapacks: list[DataPack], time_step_ns: int,
                   prefetch: list[DataPackIdentifier]) -> tuple[int, list[DataPack]]:
         """Sends `datapacks`, steps, and fetches `prefetch` (see the module docstring)."""
-        if datapacks:
-            self.set_datapacks(datapacks)
-        engine_time = self.run_loop_step(time_step_ns)
+        if self.combined_step:
+            engine_time, fetched = self.step(datapacks, time_step_ns, prefetch)
+        else:
+            if datapacks:
+                self.set_datapacks(datapacks)
+            engine_time = self.run_loop_step(time_step_ns)
+            fetched = self.get_datapacks(prefetch) if prefetch else []
         if engine_time < 0:
             raise EngineError(self.name, f"returned a negative engine time ({engine_time} ns)")
-        return engine_time, (self.get_datapacks(prefetch) if prefetch else [])
+        return engine_time, fetched
+
+    def note_capabilities(self, initialize_reply) -> None:
+        """Engines of this project announce extensions in their initialize reply; others don't."""
+        if isinstance(initialize_reply, dict):
+            self.combined_step = "step" in initialize_reply.get("Capabilities", [])
+
+    def step(self, datapacks: list[DataPack], time_step_ns: int,
+             prefetch: list[DataPackIdentifier]) -> tuple[int, list[DataPack]]:
+        """Set, step and get in one round trip, for engines that announced the `step` capability."""
+        raise NotImplementedError
 
     def _guarded(self, function, *args):
         try:

@@ -6,12 +6,15 @@ a `DataPackMessage` without `data` is an empty datapack.
 
 from __future__ import annotations
 
+import json
 import time
 
 import grpc
 
 from nrp_protobuf import engine_grpc_pb2 as pb
 from nrp_protobuf import engine_grpc_pb2_grpc as pb_grpc
+from nrp_protobuf import nrp_jupyter_engine_pb2 as step_pb
+from nrp_protobuf import nrp_jupyter_engine_pb2_grpc as step_grpc
 
 from ..datapacks import (DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack, load_payload_modules,
                          protobuf_datapack_class, protobuf_package_of)
@@ -26,6 +29,7 @@ class GrpcEngineClient(EngineClient):
         super().__init__(config, launcher, registration)
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.EngineGrpcServiceStub | None = None
+        self._step_stub: step_grpc.EngineStepServiceStub | None = None
         self._packages = set(config.get("ProtobufPackages", []))
         load_payload_modules()
 
@@ -45,9 +49,9 @@ class GrpcEngineClient(EngineClient):
                     raise EngineLaunchError(self.name, f"no gRPC server answered at {self.address}") from None
         self._stub = pb_grpc.EngineGrpcServiceStub(self._channel)
 
-    def _call(self, method: str, request):
+    def _call(self, method: str, request, stub=None):
         try:
-            return getattr(self._stub, method)(request, timeout=self.command_timeout_s)
+            return getattr(stub or self._stub, method)(request, timeout=self.command_timeout_s)
         except grpc.RpcError as error:
             raise self._rpc_error(method, error) from None
 
@@ -60,7 +64,13 @@ class GrpcEngineClient(EngineClient):
         return EngineError(self.name, f"{method} failed: {error.details()}")
 
     def initialize(self) -> None:
-        self._call("initialize", pb.InitializeRequest(json=self.initialize_request()))
+        reply = self._call("initialize", pb.InitializeRequest(json=self.initialize_request()))
+        try:
+            self.note_capabilities(json.loads(reply.json) if reply.json else None)
+        except ValueError:
+            pass  # nrp-core's engines may answer anything here; only ours announce capabilities.
+        if self.combined_step:
+            self._step_stub = step_grpc.EngineStepServiceStub(self._channel)
 
     def reset(self) -> None:
         self._call("reset", pb.ResetRequest())
@@ -76,12 +86,18 @@ class GrpcEngineClient(EngineClient):
         return self._call("runLoopStep", pb.RunLoopStepRequest(timeStep=int(time_step_ns))).engineTime
 
     def get_datapacks(self, identifiers: list[DataPackIdentifier]) -> list[DataPack]:
-        request = pb.GetDataPacksRequest(datapackIds=[
-            pb.DataPackIdentifier(dataPackName=i.name, engineName=i.engine_name, dataPackType=i.type)
-            for i in identifiers])
-        reply = self._call("getDataPacks", request)
+        reply = self._call("getDataPacks", pb.GetDataPacksRequest(datapackIds=_identifiers(identifiers)))
+        return self._read_datapacks(reply.dataPacks)
+
+    def step(self, datapacks, time_step_ns, prefetch):
+        request = step_pb.StepRequest(dataPacks=self._messages(datapacks), timeStep=int(time_step_ns),
+                                      datapackIds=_identifiers(prefetch))
+        reply = self._call("step", request, self._step_stub)
+        return reply.engineTime, self._read_datapacks(reply.dataPacks)
+
+    def _read_datapacks(self, messages) -> list[DataPack]:
         datapacks = []
-        for message in reply.dataPacks:
+        for message in messages:
             name, engine = message.dataPackId.dataPackName, message.dataPackId.engineName
             if not message.HasField("data"):
                 datapacks.append(ProtobufDataPack(name, engine, empty=True))
@@ -107,6 +123,11 @@ class GrpcEngineClient(EngineClient):
                                              f"ProtobufPackages are {sorted(self._packages)}")
 
     def set_datapacks(self, datapacks: list[DataPack]) -> None:
+        messages = self._messages(datapacks)
+        if messages:
+            self._call("setDataPacks", pb.SetDataPacksRequest(dataPacks=messages))
+
+    def _messages(self, datapacks: list[DataPack]) -> list:
         self.check_outgoing(datapacks)
         messages = []
         for datapack in datapacks:
@@ -116,5 +137,9 @@ class GrpcEngineClient(EngineClient):
                 dataPackName=datapack.name, engineName=datapack.engine_name, dataPackType=datapack.type))
             message.data.Pack(datapack.data)
             messages.append(message)
-        if messages:
-            self._call("setDataPacks", pb.SetDataPacksRequest(dataPacks=messages))
+        return messages
+
+
+def _identifiers(identifiers: list[DataPackIdentifier]) -> list:
+    return [pb.DataPackIdentifier(dataPackName=i.name, engineName=i.engine_name, dataPackType=i.type)
+            for i in identifiers]

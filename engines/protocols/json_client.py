@@ -68,7 +68,7 @@ class JsonEngineClient(EngineClient):
         return json.loads(text) if text else None
 
     def initialize(self) -> None:
-        self._post("/initialize", {**self.config, "TimeRatio": [1, 1_000_000_000]})
+        self.note_capabilities(self._post("/initialize", {**self.config, "TimeRatio": [1, 1_000_000_000]}))
 
     def reset(self) -> None:
         self._post("/reset", "reset")
@@ -88,15 +88,27 @@ class JsonEngineClient(EngineClient):
             raise EngineError(self.name, f"/run_loop answered {reply!r}, expected {{\"time\": <ns>}}") from None
 
     def get_datapacks(self, identifiers: list[DataPackIdentifier]) -> list[DataPack]:
-        request = {i.name: {"engine_name": i.engine_name, "type": i.type or JSON_DATAPACK_TYPE} for i in identifiers}
-        reply = self._post("/get_datapacks", request)
+        return self._read_datapacks("/get_datapacks", identifiers, self._post("/get_datapacks",
+                                                                               _get_body(identifiers)))
+
+    def step(self, datapacks, time_step_ns, prefetch):
+        self.check_outgoing(datapacks)
+        reply = self._post("/step", {"set": _set_body(datapacks), "time_step": int(time_step_ns),
+                                     "get": _get_body(prefetch)})
+        try:
+            engine_time, fetched = int(reply["time"]), reply["datapacks"]
+        except (TypeError, KeyError, ValueError):
+            raise EngineError(self.name, f"/step answered {reply!r}, expected time and datapacks") from None
+        return engine_time, self._read_datapacks("/step", prefetch, fetched)
+
+    def _read_datapacks(self, route: str, identifiers: list[DataPackIdentifier], reply) -> list[DataPack]:
         if not isinstance(reply, dict):
-            raise EngineError(self.name, f"/get_datapacks answered {type(reply).__name__}, expected an object")
+            raise EngineError(self.name, f"{route} answered {type(reply).__name__}, expected an object")
         datapacks = []
         for identifier in identifiers:
             entry = reply.get(identifier.name)
             if not isinstance(entry, dict):
-                raise EngineError(self.name, f"/get_datapacks did not return datapack '{identifier.name}'")
+                raise EngineError(self.name, f"{route} did not return datapack '{identifier.name}'")
             data = entry.get("data")
             datapacks.append(JsonDataPack(identifier.name, identifier.engine_name, data, empty=data is None))
         return datapacks
@@ -109,11 +121,15 @@ class JsonEngineClient(EngineClient):
 
     def set_datapacks(self, datapacks: list[DataPack]) -> None:
         self.check_outgoing(datapacks)
-        body = {}
-        for datapack in datapacks:
-            body[datapack.name] = {"engine_name": datapack.engine_name, "type": JSON_DATAPACK_TYPE,
-                                   "data": datapack.data}
-        self._post("/set_datapacks", body)
+        self._post("/set_datapacks", _set_body(datapacks))
+
+
+def _get_body(identifiers: list[DataPackIdentifier]) -> dict:
+    return {i.name: {"engine_name": i.engine_name, "type": i.type or JSON_DATAPACK_TYPE} for i in identifiers}
+
+
+def _set_body(datapacks: list[DataPack]) -> dict:
+    return {d.name: {"engine_name": d.engine_name, "type": JSON_DATAPACK_TYPE, "data": d.data} for d in datapacks}
 
 
 def _message(text: bytes) -> str:
