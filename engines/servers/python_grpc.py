@@ -1,0 +1,148 @@
+"""The python_grpc engine server: nrp-core's `EngineGrpc.EngineGrpcService`.
+
+    nrp-python-grpc-engine --engine=NAME --serverurl=HOST:PORT [--regservurl=HOST:PORT] [--options=STR]
+
+`initialize` carries the engine config JSON (with "TimeRatio") as a string, `runLoopStep`
+returns the engine time in ns, datapacks travel as `DataPackMessage`s whose `data` is a packed
+`Any` (absent for an empty datapack). A failure aborts the RPC with INTERNAL and a message
+naming the engine, the script's file and line, and the exception.
+"""
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from concurrent import futures
+
+import grpc
+
+from engines.servers.cli import join_address, split_address
+from engines.servers.grpc_script import GrpcEngineScript
+from engines.servers.runner import run_engine
+from engines.servers.script_host import ScriptHost
+from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SERVER_URL = "localhost:9004"  # EngineGRPC's ServerAddress default
+# Script calls are serialised by the ScriptHost; a few workers only let a request that arrives
+# during a long runLoop wait for it instead of being refused.
+MAX_WORKERS = 4
+_SERVER_OPTIONS = [
+    # gRPC sets SO_REUSEPORT by default, which lets a second engine bind a port that is in use
+    # (two simulations of one experiment side by side) and share its connections at random.
+    ("grpc.so_reuseport", 0),
+    # Datapacks such as camera images may exceed gRPC's 4 MB default.
+    ("grpc.max_receive_message_length", -1),
+    ("grpc.max_send_message_length", -1),
+]
+
+
+def _reported(action: str):
+    """Turn any failure of the RPC into INTERNAL with the host's failure message."""
+
+    def decorate(rpc):
+        @functools.wraps(rpc)
+        def wrapper(self, request, context):
+            try:
+                return rpc(self, request, context)
+            except Exception as exc:
+                message = self._host.describe_failure(action, exc)
+                log.error("%s", message, exc_info=exc)
+                context.abort(grpc.StatusCode.INTERNAL, message)
+
+        return wrapper
+
+    return decorate
+
+
+class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer):
+    """The RPCs of one python_grpc engine, over its ScriptHost."""
+
+    def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
+        self._host = host
+        self._request_stop = request_stop
+
+    @_reported("initialize")
+    def initialize(self, request, context):
+        self._host.initialize(json.loads(request.json))
+        return engine_grpc_pb2.InitializeReply()
+
+    @_reported("runLoopStep")
+    def runLoopStep(self, request, context):
+        return engine_grpc_pb2.RunLoopStepReply(engineTime=self._host.run_loop(request.timeStep))
+
+    @_reported("setDataPacks")
+    def setDataPacks(self, request, context):
+        self._check_engine_names(msg.dataPackId for msg in request.dataPacks)
+        with self._host.script() as script:
+            for msg in request.dataPacks:
+                script._handleDataPackMsg(msg)
+        return engine_grpc_pb2.SetDataPacksReply()
+
+    @_reported("getDataPacks")
+    def getDataPacks(self, request, context):
+        self._check_engine_names(request.datapackIds)
+        with self._host.script() as script:
+            messages = [script._getDataPackMsg(datapack_id) for datapack_id in request.datapackIds]
+        return engine_grpc_pb2.GetDataPacksReply(dataPacks=messages)
+
+    @_reported("reset")
+    def reset(self, request, context):
+        self._host.reset()
+        return engine_grpc_pb2.ResetReply()
+
+    @_reported("shutdown")
+    def shutdown(self, request, context):
+        self._host.shutdown()
+        # Stop only once the reply is on its way: the callback runs when the RPC terminates.
+        context.add_callback(lambda: self._request_stop("shutdown request"))
+        return engine_grpc_pb2.ShutdownReply()
+
+    def _check_engine_names(self, datapack_ids) -> None:
+        for datapack_id in datapack_ids:
+            if datapack_id.engineName != self._host.engine_name:
+                raise ValueError(f'datapack "{datapack_id.dataPackName}" is addressed to engine '
+                                 f'"{datapack_id.engineName}", this is engine "{self._host.engine_name}"')
+
+
+class GrpcEngineServer:
+    """A gRPC server for one EngineGrpcServicer."""
+
+    def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
+        self._executor = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc-worker")
+        self._server = grpc.server(self._executor, options=_SERVER_OPTIONS)
+        engine_grpc_pb2_grpc.add_EngineGrpcServiceServicer_to_server(
+            EngineGrpcServicer(host, request_stop), self._server)
+
+    def start(self, serverurl: str) -> str:
+        host, port = split_address(serverurl)
+        try:
+            bound_port = self._server.add_insecure_port(serverurl)
+        except RuntimeError:
+            bound_port = 0
+        if bound_port == 0:
+            log.warning("cannot bind %s (port in use?); binding a free port instead", serverurl)
+            try:
+                bound_port = self._server.add_insecure_port(join_address(host, 0))
+            except RuntimeError:
+                bound_port = 0
+            if bound_port == 0:
+                raise OSError(f"cannot bind {serverurl}, nor a free port of {host}")
+        self._server.start()
+        return join_address(host, bound_port)
+
+    def stop(self, grace: float) -> None:
+        # The stop event waits for every handler to return, which a stuck script call never does.
+        self._server.stop(grace).wait(grace + 0.5)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_engine(argv, prog="nrp-python-grpc-engine", default_serverurl=DEFAULT_SERVER_URL,
+                      script_base=GrpcEngineScript, make_server=GrpcEngineServer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

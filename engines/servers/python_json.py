@@ -1,0 +1,148 @@
+"""The python_json engine server: nrp-core's JSON-over-REST engine protocol.
+
+    nrp-python-json-engine --engine=NAME --serverurl=HOST:PORT [--regservurl=HOST:PORT] [--options=STR]
+
+| route            | request body                                | response body                  |
+|------------------|---------------------------------------------|--------------------------------|
+| /initialize      | engine config + "TimeRatio": [1, 1e9]       | null                           |
+| /run_loop        | {"time_step": ns}                           | {"time": ns}                   |
+| /set_datapacks   | {name: {engine_name, type, data}}           | null                           |
+| /get_datapacks   | {name: {engine_name, type}}                 | {name: {engine_name, type[, data]}} |
+| /reset           | "reset"                                     | null                           |
+| /shutdown        | null                                        | null, then the process exits   |
+
+All routes are POST. A failure answers 500 with a JSON string naming the engine, the script's
+file and line, and the exception. A datapack entry without "data" is an empty datapack.
+"""
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from engines.servers.cli import join_address, split_address
+from engines.servers.http_server import HttpServer, Response
+from engines.servers.json_script import EngineScript
+from engines.servers.runner import run_engine
+from engines.servers.script_host import ScriptHost
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SERVER_URL = "localhost:9002"  # EngineJSON's ServerAddress default
+
+
+class JsonEngineServer:
+    """The REST routes of one python_json engine, over its ScriptHost."""
+
+    def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
+        self._host = host
+        self._request_stop = request_stop
+        self._routes: dict[str, Callable[[Any], Any]] = {
+            "/initialize": self._initialize,
+            "/run_loop": self._run_loop,
+            "/set_datapacks": self._set_datapacks,
+            "/get_datapacks": self._get_datapacks,
+            "/reset": self._reset,
+            "/shutdown": self._shutdown,
+        }
+        self._http = HttpServer(self._handle)
+
+    def start(self, serverurl: str) -> str:
+        host, port = split_address(serverurl)
+        _, bound_port = self._http.bind(host, port)
+        self._http.start()
+        return join_address(host, bound_port)
+
+    def stop(self, grace: float) -> None:
+        self._http.stop(grace)
+
+    def _handle(self, method: bytes, target: str, body: bytes) -> Response:
+        path = target.partition("?")[0]
+        route = self._routes.get(path)
+        if route is None:
+            return Response(404, _dumps(f"no route {path}"))
+        if method != b"POST":
+            return Response(405, _dumps(f"{path} takes POST, not {method.decode('latin-1')}"))
+        action = path[1:]
+        try:
+            result = route(json.loads(body) if body.strip() else None)
+            payload = _dumps(result)
+        except Exception as exc:
+            message = self._host.describe_failure(action, exc)
+            log.error("%s", message, exc_info=exc)
+            return Response(500, _dumps(message))
+        if path == "/shutdown":
+            return Response(200, payload, then=lambda: self._request_stop("shutdown request"))
+        return Response(200, payload)
+
+    def _initialize(self, config: Any) -> None:
+        self._host.initialize(config)
+
+    def _run_loop(self, request: Any) -> dict:
+        if not isinstance(request, dict) or "time_step" not in request:
+            raise ValueError(f'run_loop needs {{"time_step": <ns>}}, got {request!r}')
+        return {"time": self._host.run_loop(request["time_step"])}
+
+    def _set_datapacks(self, request: Any) -> None:
+        entries = self._entries(request)
+        with self._host.script() as script:
+            # Check every entry before setting any, so a bad request changes nothing.
+            for name in entries:
+                script._checkRegistered(name)
+            for name, entry in entries.items():
+                script._setDataPack(name, entry.get("data"))
+
+    def _get_datapacks(self, request: Any) -> dict:
+        entries = self._entries(request)
+        reply = {}
+        with self._host.script() as script:
+            for name, entry in entries.items():
+                data = script._getDataPack(name)
+                # The type is opaque (a C++ type name): echo what was asked for.
+                out = {"engine_name": entry["engine_name"], "type": entry.get("type", "")}
+                if data is not None:
+                    out["data"] = data
+                reply[name] = out
+        return reply
+
+    def _reset(self, request: Any) -> None:
+        self._host.reset()
+
+    def _shutdown(self, request: Any) -> None:
+        self._host.shutdown()
+
+    def _entries(self, request: Any) -> dict[str, dict]:
+        if request is None:
+            return {}
+        if not isinstance(request, dict):
+            raise ValueError(f"expected an object of datapacks, got {request!r}")
+        for name, entry in request.items():
+            if not isinstance(entry, dict):
+                raise ValueError(f'datapack "{name}": expected an object, got {entry!r}')
+            engine = entry.get("engine_name")
+            if engine != self._host.engine_name:
+                raise ValueError(f'datapack "{name}" is addressed to engine "{engine}", '
+                                 f'this is engine "{self._host.engine_name}"')
+        return request
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, default=_jsonable).encode()
+
+
+def _jsonable(value: Any) -> Any:
+    # numpy arrays and scalars, which scripts often put in datapacks.
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_engine(argv, prog="nrp-python-json-engine", default_serverurl=DEFAULT_SERVER_URL,
+                      script_base=EngineScript, make_server=JsonEngineServer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

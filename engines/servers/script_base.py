@@ -1,0 +1,75 @@
+"""What every engine script shares, whatever protocol serves it: state, hooks and errors.
+
+The protocol-specific bases (`json_script.EngineScript`, `grpc_script.GrpcEngineScript`) add
+the datapack helpers, whose value type differs (JSON values vs protobuf messages).
+"""
+
+
+class DataPackNotRegistered(KeyError):
+    """A datapack name the script never registered with `_registerDataPack`."""
+
+    def __init__(self, engine: str, name: str):
+        self.engine = engine
+        self.name = name
+        super().__init__(f'datapack "{name}" is not registered in engine "{engine}"')
+
+    # KeyError's str() is the repr of its argument; the message reads better unquoted.
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class DataPackAlreadyRegistered(ValueError):
+    """A second `_registerDataPack` for a name that is already registered."""
+
+    def __init__(self, engine: str, name: str):
+        self.engine = engine
+        self.name = name
+        super().__init__(f'datapack "{name}" is already registered in engine "{engine}"')
+
+
+class ScriptBase:
+    """State and hooks of an nrp-core engine script.
+
+    The server fills `_name` (the engine's name) and `_config` (the initialize request's config
+    dict) before calling `initialize()`, and keeps `_time_ns` (engine time, integer ns).
+    """
+
+    # State lives in __new__ so that a Script whose __init__ forgets super().__init__() still
+    # has it: nrp-core scripts routinely define __init__ without calling the base class.
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        self._datapacks = {}
+        self._time_ns = 0
+        self._name = ""
+        self._config = {}
+        return self
+
+    def initialize(self) -> None:
+        """Called once, after the server has set `_name` and `_config`."""
+
+    def runLoop(self, timestep_ns: int) -> None:
+        """Advance the simulation by `timestep_ns`; `_time_ns` already includes the step."""
+        raise NotImplementedError(f"{type(self).__name__} must define runLoop(self, timestep_ns)")
+
+    def shutdown(self) -> None:
+        """Called once, before the engine process exits."""
+
+    def reset(self) -> None:
+        """Called after `_time_ns` has been set back to 0."""
+
+    def _getRegisteredDataPackNames(self) -> list[str]:
+        return list(self._datapacks)
+
+    def _getEngineName(self) -> str:
+        return self._name
+
+    def _advanceTime(self, timestep_ns: int) -> None:
+        self._time_ns += timestep_ns
+
+    def _checkRegistered(self, name: str) -> None:
+        if name not in self._datapacks:
+            raise DataPackNotRegistered(self._name, name)
+
+    def _checkNotRegistered(self, name: str) -> None:
+        if name in self._datapacks:
+            raise DataPackAlreadyRegistered(self._name, name)
