@@ -4,6 +4,7 @@ import os
 import pathlib
 import sys
 import time
+import uuid
 
 import psutil
 import pytest
@@ -14,27 +15,32 @@ BIN_DIR = pathlib.Path(sys.executable).parent
 
 # Command-line words that identify processes of the simulation core.
 CORE_PROCESS_MARKERS = ("NRPCoreSim", "nrp-python-json-engine", "nrp-python-grpc-engine", "engines.servers")
+# Set in the environment of a test; every process the test starts inherits it, which tells the
+# test's own processes from those of tests running at the same time elsewhere.
+TEST_MARKER_VARIABLE = "NRP_JUPYTER_TEST_MARKER"
 
 
-def core_processes(started_after: float) -> list[psutil.Process]:
-    """Simulation-core processes (NRPCoreSim, engines) started after the given time."""
+def core_processes(marker: str) -> list[psutil.Process]:
+    """Live simulation-core processes (NRPCoreSim, engines) whose environment carries `marker`."""
     found = []
-    for process in psutil.process_iter(["cmdline", "create_time", "status"]):
+    for process in psutil.process_iter(["cmdline", "status"]):
         info = process.info
-        if not info["cmdline"] or info["create_time"] < started_after - 0.01:
+        if not info["cmdline"] or info["status"] == psutil.STATUS_ZOMBIE or process.pid == os.getpid():
             continue
-        if info["status"] == psutil.STATUS_ZOMBIE:
+        if not any(word in part for part in info["cmdline"] for word in CORE_PROCESS_MARKERS):
             continue
-        if any(marker in word for word in info["cmdline"] for marker in CORE_PROCESS_MARKERS):
-            if process.pid != os.getpid():
+        try:
+            if process.environ().get(TEST_MARKER_VARIABLE) == marker:
                 found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
     return found
 
 
-def assert_no_core_processes(started_after: float, within_s: float = 3.0) -> None:
+def assert_no_core_processes(marker: str, within_s: float = 3.0) -> None:
     deadline = time.monotonic() + within_s
     while True:
-        left = core_processes(started_after)
+        left = core_processes(marker)
         if not left:
             return
         if time.monotonic() > deadline:
@@ -46,15 +52,16 @@ def assert_no_core_processes(started_after: float, within_s: float = 3.0) -> Non
 
 
 @pytest.fixture
-def no_leftover_processes():
+def no_leftover_processes(monkeypatch):
     """Fails the test if an NRPCoreSim or engine process it started is still alive at its end."""
-    started = time.time()
-    yield started
-    assert_no_core_processes(started)
+    marker = uuid.uuid4().hex
+    monkeypatch.setenv(TEST_MARKER_VARIABLE, marker)
+    yield marker
+    assert_no_core_processes(marker)
 
 
 @pytest.fixture
-def core_env():
+def core_env(no_leftover_processes):
     """Environment for running NRPCoreSim as a subprocess, with this interpreter's scripts first on PATH."""
     env = dict(os.environ)
     env["PATH"] = f"{BIN_DIR}{os.pathsep}{env.get('PATH', '')}"

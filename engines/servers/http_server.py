@@ -56,22 +56,13 @@ class HttpServer:
         """Listen on (host, port), or on a free port of host if port is taken; the bound address."""
         family, _, _, _, sockaddr = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                                        flags=socket.AI_PASSIVE)[0]
-        listener = socket.socket(family, socket.SOCK_STREAM)
-        # SO_REUSEADDR lets a restarted engine reuse a port in TIME_WAIT; unlike SO_REUSEPORT it
-        # never lets two live servers share a port.
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            try:
-                listener.bind(sockaddr)
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                log.warning("port %d is in use; binding a free port instead", port)
-                listener.bind((sockaddr[0], 0) + tuple(sockaddr[2:]))
-            listener.listen(64)
-        except BaseException:
-            listener.close()
-            raise
+            listener = _listen(family, sockaddr)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            log.warning("port %d is in use; binding a free port instead", port)
+            listener = _listen(family, (sockaddr[0], 0) + tuple(sockaddr[2:]))
         self._listener = listener
         return listener.getsockname()[:2]
 
@@ -175,6 +166,21 @@ class HttpServer:
         if response.then is not None:
             response.then()
         return keep_alive
+
+
+def _listen(family, sockaddr) -> socket.socket:
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    # SO_REUSEADDR lets a restarted engine reuse a port in TIME_WAIT; unlike SO_REUSEPORT it never
+    # lets two live servers share a port. With it, two engines starting at once may both bind the
+    # same port; the second then fails in listen(), which is why both calls sit under one fallback.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(sockaddr)
+        listener.listen(64)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 def _read_headers(rfile) -> dict[bytes, bytes]:

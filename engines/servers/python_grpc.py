@@ -6,6 +6,9 @@
 returns the engine time in ns, datapacks travel as `DataPackMessage`s whose `data` is a packed
 `Any` (absent for an empty datapack). A failure aborts the RPC with INTERNAL and a message
 naming the engine, the script's file and line, and the exception.
+
+The server also offers this project's `NrpJupyterEngine.EngineStepService` (set, step and get in
+one round trip), announced in the initialize reply as {"Capabilities": ["step"]}.
 """
 
 import functools
@@ -22,6 +25,7 @@ from engines.servers.grpc_script import GrpcEngineScript
 from engines.servers.runner import run_engine
 from engines.servers.script_host import ScriptHost
 from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
+from nrp_protobuf import nrp_jupyter_engine_pb2, nrp_jupyter_engine_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,8 @@ def _reported(action: str):
     return decorate
 
 
-class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer):
+class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
+                         nrp_jupyter_engine_pb2_grpc.EngineStepServiceServicer):
     """The RPCs of one python_grpc engine, over its ScriptHost."""
 
     def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
@@ -67,7 +72,7 @@ class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer):
     @_reported("initialize")
     def initialize(self, request, context):
         self._host.initialize(json.loads(request.json))
-        return engine_grpc_pb2.InitializeReply()
+        return engine_grpc_pb2.InitializeReply(json=json.dumps({"Capabilities": ["step"]}))
 
     @_reported("runLoopStep")
     def runLoopStep(self, request, context):
@@ -100,6 +105,18 @@ class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer):
         context.add_callback(lambda: self._request_stop("shutdown request"))
         return engine_grpc_pb2.ShutdownReply()
 
+    @_reported("step")
+    def step(self, request, context):
+        self._check_engine_names(msg.dataPackId for msg in request.dataPacks)
+        self._check_engine_names(request.datapackIds)
+        with self._host.script() as script:
+            for msg in request.dataPacks:
+                script._handleDataPackMsg(msg)
+        engine_time = self._host.run_loop(request.timeStep)
+        with self._host.script() as script:
+            messages = [script._getDataPackMsg(datapack_id) for datapack_id in request.datapackIds]
+        return nrp_jupyter_engine_pb2.StepReply(engineTime=engine_time, dataPacks=messages)
+
     def _check_engine_names(self, datapack_ids) -> None:
         for datapack_id in datapack_ids:
             if datapack_id.engineName != self._host.engine_name:
@@ -113,8 +130,9 @@ class GrpcEngineServer:
     def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
         self._executor = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc-worker")
         self._server = grpc.server(self._executor, options=_SERVER_OPTIONS)
-        engine_grpc_pb2_grpc.add_EngineGrpcServiceServicer_to_server(
-            EngineGrpcServicer(host, request_stop), self._server)
+        servicer = EngineGrpcServicer(host, request_stop)
+        engine_grpc_pb2_grpc.add_EngineGrpcServiceServicer_to_server(servicer, self._server)
+        nrp_jupyter_engine_pb2_grpc.add_EngineStepServiceServicer_to_server(servicer, self._server)
 
     def start(self, serverurl: str) -> str:
         host, port = split_address(serverurl)

@@ -10,6 +10,10 @@
 | /get_datapacks   | {name: {engine_name, type}}                 | {name: {engine_name, type[, data]}} |
 | /reset           | "reset"                                     | null                           |
 | /shutdown        | null                                        | null, then the process exits   |
+| /step            | {"set": {...}, "time_step": ns, "get": {...}} | {"time": ns, "datapacks": {...}} |
+
+`/step` is this project's extension (set, step and get in one round trip); the initialize reply
+announces it as {"Capabilities": ["step"]}, which nrp-core's own client ignores.
 
 All routes are POST. A failure answers 500 with a JSON string naming the engine, the script's
 file and line, and the exception. A datapack entry without "data" is an empty datapack.
@@ -30,6 +34,8 @@ from engines.servers.script_host import ScriptHost
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVER_URL = "localhost:9002"  # EngineJSON's ServerAddress default
+# Protocol extensions this server offers, announced in the initialize reply.
+CAPABILITIES = ["step"]
 
 
 class JsonEngineServer:
@@ -45,6 +51,7 @@ class JsonEngineServer:
             "/get_datapacks": self._get_datapacks,
             "/reset": self._reset,
             "/shutdown": self._shutdown,
+            "/step": self._step,
         }
         self._http = HttpServer(self._handle)
 
@@ -76,8 +83,9 @@ class JsonEngineServer:
             return Response(200, payload, then=lambda: self._request_stop("shutdown request"))
         return Response(200, payload)
 
-    def _initialize(self, config: Any) -> None:
+    def _initialize(self, config: Any) -> dict:
         self._host.initialize(config)
+        return {"Capabilities": CAPABILITIES}
 
     def _run_loop(self, request: Any) -> dict:
         if not isinstance(request, dict) or "time_step" not in request:
@@ -105,6 +113,13 @@ class JsonEngineServer:
                     out["data"] = data
                 reply[name] = out
         return reply
+
+    def _step(self, request: Any) -> dict:
+        if not isinstance(request, dict):
+            raise ValueError(f'step needs {{"set": ..., "time_step": <ns>, "get": ...}}, got {request!r}')
+        self._set_datapacks(request.get("set"))
+        time_ns = self._run_loop(request)["time"]
+        return {"time": time_ns, "datapacks": self._get_datapacks(request.get("get"))}
 
     def _reset(self, request: Any) -> None:
         self._host.reset()

@@ -88,10 +88,14 @@ class ScriptHost:
             script.reset()
 
     def shutdown(self) -> None:
-        with self.script() as script:
+        with self._lock:
+            if self._shut_down:
+                raise EngineStateError("the engine has shut down")
             # Shut down for good even if the script's shutdown() fails: the process exits next.
+            # An engine that was never initialized (another engine failed first) just exits.
             self._shut_down = True
-            script.shutdown()
+            if self._script is not None:
+                self._script.shutdown()
 
     def close(self, timeout: float) -> bool:
         """Shut the script down, if it is running, when the process is stopped from outside.

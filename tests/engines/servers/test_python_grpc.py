@@ -5,7 +5,8 @@ import json
 import grpc
 import pytest
 
-from nrp_protobuf import dump_pb2, engine_grpc_pb2, engine_grpc_pb2_grpc, wrappers_pb2
+from nrp_protobuf import dump_pb2, engine_grpc_pb2, engine_grpc_pb2_grpc, nrp_jupyter_engine_pb2, wrappers_pb2
+from nrp_protobuf import nrp_jupyter_engine_pb2_grpc
 from tests.engines.servers import scripts
 from tests.engines.servers.conftest import engine_config
 
@@ -145,3 +146,25 @@ def test_initialize_rejects(tmp_path, start_engine, grpc_stub, source, config, e
     (tmp_path / "engine.py").write_text(source)
     stub = grpc_stub(start_engine("grpc").address)
     expect_internal(lambda: initialize(stub, **config), "initialize failed", *expected)
+
+
+@pytest.mark.timeout(30)
+def test_initialize_announces_the_step_extension_which_sets_steps_and_gets(tmp_path, start_engine, grpc_stub):
+    (tmp_path / "engine.py").write_text(scripts.GRPC_TF_EXCHANGE)
+    engine = start_engine("grpc")
+    stub = grpc_stub(engine.address)
+    assert json.loads(initialize(stub).json) == {"Capabilities": ["step"]}
+    step_stub = nrp_jupyter_engine_pb2_grpc.EngineStepServiceStub(grpc.insecure_channel(engine.address))
+
+    request = nrp_jupyter_engine_pb2.StepRequest(dataPacks=rec_message(dump_pb2.String(string_stream="x")).dataPacks,
+                                                 timeStep=STEP, datapackIds=ids("datapack1", "rec").datapackIds)
+    reply = step_stub.step(request, timeout=10)
+
+    assert reply.engineTime == STEP
+    assert json.loads(dump_string(reply.dataPacks[0])) == {"time": STEP, "timestep": STEP}
+    assert dump_string(reply.dataPacks[1]) == "x"
+    failing = nrp_jupyter_engine_pb2.StepRequest(dataPacks=rec_message(dump_pb2.String(string_stream="fail")).dataPacks,
+                                                 timeStep=STEP)
+    with pytest.raises(grpc.RpcError) as caught:
+        step_stub.step(failing, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INTERNAL and "asked to fail" in caught.value.details()

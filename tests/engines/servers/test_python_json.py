@@ -21,7 +21,8 @@ def tf_engine(tmp_path, start_engine, json_client):
     write_script(tmp_path, scripts.TF_EXCHANGE)
     engine = start_engine()
     client = json_client(engine.address)
-    assert client.ok("/initialize", engine_config()) is None
+    # Our extensions are announced here; nrp-core's client ignores the reply.
+    assert client.ok("/initialize", engine_config()) == {"Capabilities": ["step"]}
     return engine, client
 
 
@@ -246,3 +247,42 @@ def test_keep_alive_without_nagle_delays(tf_engine):
 def test_bad_http_gets_400_and_a_closed_connection(tf_engine):
     engine, _ = tf_engine
     assert raw_exchange(engine.address, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.timeout(30)
+def test_step_extension_sets_steps_and_gets_in_one_request(tmp_path, start_engine, json_client):
+    write_script(tmp_path, scripts.TF_EXCHANGE)
+    write_script(tmp_path, scripts.RECEIVER, name="receiver.py")
+    engine = start_engine()
+    client = json_client(engine.address)
+    client.ok("/initialize", engine_config(PythonFileName="receiver.py"))
+
+    reply = client.ok("/step", {"set": {"rec": {"engine_name": "python_1", "type": NLOHMANN_TYPE, "data": {"x": 1}}},
+                                "time_step": STEP, "get": datapack_request("rec")})
+
+    assert reply == {"time": STEP, "datapacks": {"rec": {"engine_name": "python_1", "type": NLOHMANN_TYPE,
+                                                          "data": {"x": 1}}}}
+    # A failing step inside /step is reported like /run_loop's, naming the script's line.
+    status, message = client.post("/step", {"set": {"rec": {"engine_name": "python_1", "type": NLOHMANN_TYPE,
+                                                            "data": {"fail": True}}}, "time_step": STEP, "get": {}})
+    assert status == 500 and "receiver.py, line 14" in message and "asked to fail" in message
+
+
+@pytest.mark.timeout(30)
+def test_shutdown_before_initialize_just_exits(start_engine, json_client):
+    engine = start_engine()
+    client = json_client(engine.address)
+
+    assert client.ok("/shutdown", None) is None
+    assert engine.wait_exit() == 0
+    assert "Traceback" not in engine.stderr()
+
+
+@pytest.mark.timeout(30)
+def test_engines_starting_together_on_one_port_all_come_up(start_engine):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Both engines of a config that leaves ServerAddress at its default race for the same port.
+    engines = [start_engine(name=f"python_{i}", serverurl=f"127.0.0.1:{port}") for i in range(2)]
+    assert len({engine.address for engine in engines}) == 2

@@ -1,0 +1,143 @@
+"""How close the FTI loop gets to the network floor, from one run.
+
+Measures, in this run:
+  - steps/s of experiments/tf_exchange over gRPC and over JSON/REST, driven through the NrpCore
+    client with run_loop(1000) after a warm-up;
+  - the floor: the same number of bare round trips (one per step) to a trivial gRPC server and a
+    trivial HTTP/1.1 server in another process;
+  - launch-to-shutdown wall time of NRPCoreSim standalone for 100 steps;
+and prints the ratios. nrp-core 1.4's own figures on this kind of machine (../shared/spec/dependencies.md
+section 8) are printed beside them for reference; they are not measured here.
+
+    .venv/bin/python benchmarks/loop_overhead.py [--steps 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import pathlib
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+EXPERIMENT = REPO / "experiments" / "tf_exchange"
+CONFIGS = {"gRPC": "simulation_config_grpc.json", "JSON/REST": "simulation_config.json"}
+# nrp-core 1.4.1 (C++) driven by nrp-client 1.4.0 on tf_exchange, medians (dependencies.md §8).
+NRP_CORE_STEPS_PER_S = {"gRPC": 475.0, "JSON/REST": 380.0}
+NRP_CORE_STANDALONE_100_STEPS_S = {"gRPC": 3.64, "JSON/REST": 3.9}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_trivial_server(kind: str) -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([sys.executable, str(REPO / "benchmarks" / "_trivial_servers.py"), kind],
+                               stdout=subprocess.PIPE, text=True)
+    return process, int(process.stdout.readline())
+
+
+def grpc_floor(steps: int) -> float:
+    import grpc
+
+    from nrp_protobuf import engine_grpc_pb2 as pb
+    from nrp_protobuf import engine_grpc_pb2_grpc as pb_grpc
+
+    process, port = start_trivial_server("grpc")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=10)
+            stub = pb_grpc.EngineGrpcServiceStub(channel)
+            request = pb.RunLoopStepRequest(timeStep=10_000_000)
+            for _ in range(200):
+                stub.runLoopStep(request)
+            started = time.perf_counter()
+            for _ in range(steps):
+                stub.runLoopStep(request)
+            return time.perf_counter() - started
+    finally:
+        process.kill()
+        process.wait()
+
+
+def http_floor(steps: int) -> float:
+    process, port = start_trivial_server("http")
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        connection.connect()
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = json.dumps({"time_step": 10_000_000}).encode()
+        headers = {"Content-Type": "application/json"}
+
+        def round_trip():
+            connection.request("POST", "/run_loop", body, headers)
+            connection.getresponse().read()
+
+        for _ in range(200):
+            round_trip()
+        started = time.perf_counter()
+        for _ in range(steps):
+            round_trip()
+        connection.close()
+        return time.perf_counter() - started
+    finally:
+        process.kill()
+        process.wait()
+
+
+def loop_time(config: str, steps: int) -> float:
+    from engines.client import NrpCore
+
+    client = NrpCore(f"localhost:{free_port()}", experiment_folder=str(EXPERIMENT), config_file=config,
+                     log_output="")
+    try:
+        client.initialize()
+        client.run_loop(100)
+        started = time.perf_counter()
+        client.run_loop(steps)
+        return time.perf_counter() - started
+    finally:
+        client.shutdown()
+
+
+def standalone_time(config: str) -> float:
+    env = dict(os.environ, PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    started = time.perf_counter()
+    subprocess.run([str(pathlib.Path(sys.executable).parent / "NRPCoreSim"), "-c", config],
+                   cwd=EXPERIMENT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; medians are printed")
+    options = parser.parse_args()
+    steps = options.steps
+
+    floors = {"gRPC": statistics.median(grpc_floor(steps) for _ in range(options.repeat)),
+              "JSON/REST": statistics.median(http_floor(steps) for _ in range(options.repeat))}
+    print(f"{'protocol':10} {'steps/s':>8} {'ms/step':>8} {'floor RT/s':>10} {'loop/floor':>10} "
+          f"{'vs nrp-core':>11} {'standalone s':>12} {'vs nrp-core':>11}")
+    for protocol, config in CONFIGS.items():
+        loop = statistics.median(loop_time(config, steps) for _ in range(options.repeat))
+        standalone = statistics.median(standalone_time(config) for _ in range(options.repeat))
+        rate = steps / loop
+        print(f"{protocol:10} {rate:8.0f} {1000 * loop / steps:8.3f} {steps / floors[protocol]:10.0f} "
+              f"{loop / floors[protocol]:10.2f} {rate / NRP_CORE_STEPS_PER_S[protocol]:10.2f}x "
+              f"{standalone:12.2f} {standalone / NRP_CORE_STANDALONE_100_STEPS_S[protocol]:11.2f}")
+    print(f"\nfloor: {steps} bare round trips (one per step) to a trivial server in another process, "
+          f"measured in this run.\nvs nrp-core: loop rate ÷ nrp-core's (aim ≥ 1.5); standalone "
+          f"launch-to-shutdown of 100 steps ÷ nrp-core's (aim ≤ 0.33).")
+
+
+if __name__ == "__main__":
+    main()
