@@ -118,6 +118,16 @@ class EngineClient(ABC):
         """Runs `function(*args)` on this engine's worker thread, after what was submitted before."""
         return self._worker.submit(self._guarded, function, *args)
 
+    def run_here(self, function, *args) -> concurrent.futures.Future:
+        """Runs `function(*args)` on the calling thread, as `submit` would on the worker. Only for
+        a caller that knows the worker is idle (the loop, for the engine it waits for next)."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(self._guarded(function, *args))
+        except Exception as error:  # noqa: BLE001 (delivered through the future, as from the worker)
+            future.set_exception(error)
+        return future
+
     def step_task(self, datapacks: list[DataPack], time_step_ns: int,
                   prefetch: list[DataPackIdentifier]) -> tuple[int, list[DataPack]]:
         """Sends `datapacks`, steps, and fetches `prefetch` (see the module docstring)."""
