@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # nrp-core waits 20 × 1 s for an engine to register.
 LAUNCH_TIMEOUT_S = 20.0
 TIME_RATIO = [1, 1_000_000_000]
+# How long a broken connection waits for the engine's process to end, to report its exit status.
+CRASH_GRACE_S = 0.5
 
 
 class EngineClient(ABC):
@@ -162,13 +164,12 @@ class EngineClient(ABC):
 
     def _translate(self, error: Exception) -> EngineError:
         """Maps a transport failure to the engine error tree; subclasses refine it."""
-        code = self.launcher.exit_code()
-        if code is not None:
-            return EngineCrashed(self.name, f"its process exited with status {code}")
-        return EngineError(self.name, f"{type(error).__name__}: {error}")
+        return self.crashed(CRASH_GRACE_S) or EngineError(self.name, f"{type(error).__name__}: {error}")
 
-    def crashed(self) -> EngineCrashed | None:
-        code = self.launcher.exit_code()
+    def crashed(self, wait_s: float = 0.0) -> EngineCrashed | None:
+        """The error to report if the engine's process has ended; `wait_s` gives a process whose
+        connection just broke the time to finish dying, so the report can say how it ended."""
+        code = self.launcher.wait(wait_s) if wait_s > 0 else self.launcher.exit_code()
         return EngineCrashed(self.name, f"its process exited with status {code}") if code is not None else None
 
     def stop_process(self, grace_s: float) -> None:

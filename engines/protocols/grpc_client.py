@@ -18,7 +18,7 @@ from nrp_protobuf import nrp_jupyter_engine_pb2_grpc as step_grpc
 
 from ..datapacks import (DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack, load_payload_modules,
                          protobuf_datapack_class, protobuf_package_of)
-from ..engine_client import EngineClient
+from ..engine_client import CRASH_GRACE_S, EngineClient
 from ..errors import EngineCrashed, EngineError, EngineLaunchError
 
 
@@ -60,7 +60,7 @@ class GrpcEngineClient(EngineClient):
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             return self.timeout_error()
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
-            return self.crashed() or EngineCrashed(self.name, f"connection lost during {method}: {error.details()}")
+            return self.crashed(CRASH_GRACE_S) or EngineCrashed(self.name, f"connection lost during {method}: {error.details()}")
         return EngineError(self.name, f"{method} failed: {error.details()}")
 
     def initialize(self) -> None:

@@ -12,7 +12,7 @@ import socket
 import time
 
 from ..datapacks import JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack
-from ..engine_client import EngineClient
+from ..engine_client import CRASH_GRACE_S, EngineClient
 from ..errors import EngineCrashed, EngineError, EngineLaunchError
 from .registration import set_nodelay
 
@@ -62,7 +62,7 @@ class JsonEngineClient(EngineClient):
             raise self.timeout_error() from None
         except (OSError, http.client.HTTPException) as error:
             self._connection.close()
-            raise self.crashed() or EngineCrashed(self.name, f"connection lost during {route}: {error}") from None
+            raise self.crashed(CRASH_GRACE_S) or EngineCrashed(self.name, f"connection lost during {route}: {error}") from None
         if response.status != 200:
             raise EngineError(self.name, f"{route} failed (HTTP {response.status}): {_message(text)}")
         return json.loads(text) if text else None
