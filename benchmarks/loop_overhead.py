@@ -23,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -93,11 +94,12 @@ def http_floor(steps: int) -> float:
         process.wait()
 
 
-def loop_time(config: str, steps: int) -> float:
+def loop_time(config: str, steps: int, log_dir: pathlib.Path) -> float:
     from engines.client import NrpCore
 
+    # The example engines print every step; their output goes to a log file, not to this table.
     client = NrpCore(f"localhost:{free_port()}", experiment_folder=str(EXPERIMENT), config_file=config,
-                     log_output="")
+                     log_output=str(log_dir / f"{config}.log"))
     try:
         client.initialize()
         client.run_loop(100)
@@ -128,7 +130,8 @@ def main() -> None:
     print(f"{'protocol':10} {'steps/s':>8} {'ms/step':>8} {'floor RT/s':>10} {'loop/floor':>10} "
           f"{'vs nrp-core':>11} {'standalone s':>12} {'vs nrp-core':>11}")
     for protocol, config in CONFIGS.items():
-        loop = statistics.median(loop_time(config, steps) for _ in range(options.repeat))
+        with tempfile.TemporaryDirectory() as log_dir:
+            loop = statistics.median(loop_time(config, steps, pathlib.Path(log_dir)) for _ in range(options.repeat))
         standalone = statistics.median(standalone_time(config) for _ in range(options.repeat))
         rate = steps / loop
         print(f"{protocol:10} {rate:8.0f} {1000 * loop / steps:8.3f} {steps / floors[protocol]:10.0f} "

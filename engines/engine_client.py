@@ -45,6 +45,7 @@ class EngineClient(ABC):
         self.address: str = config.get("ServerAddress", "")
         # Set by `note_capabilities` when the engine serves the one-round-trip step extension.
         self.combined_step = False
+        self.unresponsive = False
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"engine-{self.name}")
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -178,6 +179,8 @@ class EngineClient(ABC):
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     def timeout_error(self) -> EngineTimeout:
+        # An engine that missed its deadline is still busy; shutting it down must not wait for it.
+        self.unresponsive = True
         return EngineTimeout(self.name, f"loop is taking too long to complete (EngineCommandTimeout "
                                         f"{self.command_timeout_s} s exceeded)")
 

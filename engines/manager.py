@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 SHUTDOWN_REQUEST_TIMEOUT_S = 5.0
 PROCESS_GRACE_S = 2.0
 EXIT_AFTER_SHUTDOWN_S = 0.5
+# An engine that missed its command deadline is stuck in user code: it gets no shutdown request
+# and only a short grace before SIGKILL.
+HUNG_ENGINE_GRACE_S = 0.2
 
 
 class SimulationManager:
@@ -163,7 +166,7 @@ class SimulationManager:
         self._loop, self._engines = None, []
         if loop is not None:
             loop.abort.set()
-        connected = [engine for engine in engines if engine.crashed() is None]
+        connected = [engine for engine in engines if engine.crashed() is None and not engine.unresponsive]
         requests = [engine.submit(_quietly(engine.shutdown)) for engine in connected]
         concurrent.futures.wait(requests, timeout=SHUTDOWN_REQUEST_TIMEOUT_S)
         # Engines exit by themselves after a shutdown request; SIGTERM only those that linger.
@@ -173,7 +176,7 @@ class SimulationManager:
         for engine in engines:
             engine.launcher.terminate()
         for engine in engines:
-            engine.stop_process(PROCESS_GRACE_S)
+            engine.stop_process(HUNG_ENGINE_GRACE_S if engine.unresponsive else PROCESS_GRACE_S)
         if self._registration is not None:
             self._registration.close()
             self._registration = None

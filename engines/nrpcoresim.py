@@ -134,6 +134,9 @@ def _configure_logging(options):
     root.addHandler(console)
     if not options.logoutput or options.logoutput == "silent":
         return None
+    if options.logoutput == "all":
+        # Everything goes to the log file; the console (often a notebook's) only hears of problems.
+        console.setLevel(max(console.level, logging.WARNING))
     log_file = open(options.logfilename, "a", buffering=1)  # noqa: SIM115 (lives as long as the process)
     if options.logoutput == "all":
         handler = logging.StreamHandler(log_file)

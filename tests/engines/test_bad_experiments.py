@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -252,3 +253,53 @@ def test_unsupported_simulation_loop(experiment, manager_for):
     edit_config(experiment, lambda c: c.update(SimulationLoop="EventLoop"))
     message = initialize_fails(manager_for(experiment), ConfigError)
     assert "SimulationLoop" in message and "EventLoop" in message
+
+
+HANGING_JSON_ENGINE = """
+import time
+from nrp_core.engines.python_json import EngineScript
+
+
+class Script(EngineScript):
+    def initialize(self):
+        self._registerDataPack("rec_datapack2")
+
+    def runLoop(self, timestep_ns):
+        if self._time_ns > 30_000_000:
+            time.sleep(30)
+"""
+
+HANGING_GRPC_ENGINE = """
+import time
+from nrp_core.engines.python_grpc import GrpcEngineScript
+from nrp_protobuf import dump_pb2
+
+
+class Script(GrpcEngineScript):
+    def initialize(self):
+        self._registerDataPack("rec_datapack2", dump_pb2.String)
+
+    def runLoop(self, timestep_ns):
+        if self._time_ns > 30_000_000:
+            time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("config_name, engine_file, source", [
+    ("simulation_config.json", "engine_2.py", HANGING_JSON_ENGINE),
+    ("simulation_config_grpc.json", "engine_grpc_2.py", HANGING_GRPC_ENGINE)])
+def test_an_engine_exceeding_its_command_timeout_fails_the_run_and_is_stopped_at_once(
+        experiment, manager_for, config_name, engine_file, source):
+    (experiment / engine_file).write_text(source)
+    edit_config(experiment, lambda c: c["EngineConfigs"][1].update(EngineCommandTimeout=0.3), name=config_name)
+    manager = manager_for(experiment, config_name)
+    manager.initialize()
+
+    with pytest.raises(EngineError) as caught:
+        manager.run_loop(10)
+    assert 'Engine "python_2"' in str(caught.value) and "too long" in str(caught.value)
+    assert manager.state is SimulationState.FAILED
+
+    started = time.monotonic()
+    manager.shutdown()
+    assert time.monotonic() - started < 2.0
