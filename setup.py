@@ -22,6 +22,9 @@ setup(
         "jupyter_server>=2.14,<3",
         "ipykernel>=7.1,<8",
         "ipywidgets>=8.1,<9",
+        # The embedded MQTT broker, for runs without an external one. It pins websockets==15.0.1.
+        "amqtt>=0.12,<0.13",
+        "tzdata",
     ],
     extras_require={
         "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10"],
