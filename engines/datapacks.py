@@ -69,6 +69,10 @@ class DataPack:
         """Called when an iteration passes without a new copy of this datapack."""
         self._updated = False
 
+    def mark_fresh(self) -> None:
+        """Called when the datapack has just been received from its engine."""
+        self._updated = True
+
     def clone(self) -> DataPack:
         twin = copy.copy(self)
         twin.data = self._copy_data()

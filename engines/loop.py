@@ -85,17 +85,18 @@ class FTILoop:
                                    f"which is not in this simulation (engines: {', '.join(self.engines)})")
             self._client_datapacks.setdefault(datapack.engine_name, []).append(datapack)
 
-    def run_loop(self, duration_ns: int) -> CycleResult | None:
-        """Runs the iterations due before `time + duration_ns`. Returns the last iteration's
-        result, or None when no engine was due."""
+    def run_loop(self, duration_ns: int) -> CycleResult:
+        """Runs the iterations due before `time + duration_ns` and ends at that time, as
+        nrp-core's FTILoop::runLoop does. The result is done if any iteration said so, with the
+        observations of every iteration in order."""
         stop = self.time_ns + duration_ns
-        last = None
+        combined = CycleResult()
         while self._queue and self._queue[0][0] < stop:
-            last = self._iterate()
-            if last.done:
-                return last
+            result = self._iterate()
+            combined.done = combined.done or result.done
+            combined.observations.extend(result.observations)
         self.time_ns = stop
-        return last
+        return combined
 
     def _iterate(self) -> CycleResult:
         now = self._queue[0][0]

@@ -104,14 +104,18 @@ class SimulationManager:
         loop = self._loop
         trajectory: list = []
         count = 0
+        done = False
         while keep_going(count) and not self._stop.is_set():
             result = loop.run_loop(loop.step_ns)
             count += 1
-            if result is not None and loop.processor.has_status_function:
-                trajectory.extend(result.observations)
-                if result.done:
-                    return True, trajectory
-        return False, trajectory
+            trajectory.extend(result.observations)
+            if result.done:
+                done = True
+                break
+        # As nrp-core, a request ends with its engines' steps: a step that fails is reported by
+        # the request that started it, and engines are idle between requests.
+        loop.drain()
+        return done, trajectory
 
     @contextlib.contextmanager
     def _running(self):

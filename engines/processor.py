@@ -71,6 +71,7 @@ class DataPackProcessor:
     def store(self, datapacks: list[DataPack]) -> None:
         """Caches datapacks just received from engines; they count as updated this iteration."""
         for datapack in datapacks:
+            datapack.mark_fresh()
             self._engine_cache[(datapack.name, datapack.engine_name)] = datapack
 
     def cycle(self, synced: set[str], fetched: list[DataPack], time_ns: int, iteration: int) -> CycleResult:

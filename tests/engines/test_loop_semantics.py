@@ -234,12 +234,6 @@ def test_is_updated_only_in_iterations_where_the_engine_synced(tmp_path, simulat
     assert [entry["a"]["steps"] for entry in entries("sf")] == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engines/loop.py FTILoop._restart hands the datapacks of the initial fetch (initialize/reset) to "
-    "iteration 0 as the same objects, and engines/processor.py DataPackProcessor.cycle first marks every "
-    "cached datapack stale and then store()s the fetched ones without marking them updated again: in "
-    "iteration 0 after initialize and after reset every engine datapack has isUpdated() False. In nrp-core "
-    "all engines are synced at t=0 and iteration 0 fetches their datapacks (isUpdated() True)"))
 def test_datapacks_fetched_at_t0_are_updated_in_the_first_iteration(tmp_path, simulation):
     engines = [json_engine("a", 0.01), grpc_engine("b", 0.02)]
     manager = simulation(write_experiment(tmp_path / "exp", engines, STATUS_OF_BOTH, status="sf"))
@@ -351,12 +345,6 @@ def test_status_function_done_ends_a_run_with_the_trajectory_up_to_the_current_s
     assert entries("sf")[-1]["iteration"] > 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engines/loop.py FTILoop.run_loop returns as soon as an iteration's status function says done, before "
-    "`self.time_ns = stop`: the simulation time stays at the done iteration's time (300 ms instead of 400 ms "
-    "after done at iteration 3 with a 100 ms step), so the next run_loop(n) spends its first loop step "
-    "catching up and runs only n-1 iterations. nrp-core's FTILoop::runLoop always ends with "
-    "_simTime = loopStopTime, and every runLoop(n) request runs n iterations"))
 def test_run_loop_after_done_runs_all_its_iterations(tmp_path, simulation):
     config = write_experiment(tmp_path / "exp", [json_engine("a", 0.1)], """
         @SimulationIteration(keyword="i")
@@ -484,12 +472,6 @@ def test_engine_crashing_mid_run_fails_the_request_naming_it(tmp_path, simulatio
     assert manager.state is SimulationState.CREATED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engines/manager.py SimulationManager._run (and engines/loop.py FTILoop) never waits for the steps "
-    "launched in the last iteration of a run request: nrp-core's runSimulationUntilCondition calls "
-    "FTILoop::waitForEngines() before returning, so an engine failing in such a step fails that request "
-    "(state Failed); here run_loop(3) returns (False, []) in state Stopped and the error surfaces only at "
-    "the next request"))
 def test_a_run_request_waits_for_the_steps_it_started(tmp_path, simulation):
     engines = [json_engine("a", 0.01, EngineExtraConfigs={"exit_at_step": 3})]
     manager = simulation(write_experiment(tmp_path / "exp", engines, """
