@@ -94,7 +94,7 @@ def http_floor(steps: int) -> float:
         process.wait()
 
 
-def loop_time(config: str, steps: int, log_dir: pathlib.Path) -> float:
+def loop_time(config: str, steps: int, log_dir: pathlib.Path, per_request: int | None = None) -> float:
     from engines.client import NrpCore
 
     # The example engines print every step; their output goes to a log file, not to this table.
@@ -104,7 +104,11 @@ def loop_time(config: str, steps: int, log_dir: pathlib.Path) -> float:
         client.initialize()
         client.run_loop(100)
         started = time.perf_counter()
-        client.run_loop(steps)
+        if per_request is None:
+            client.run_loop(steps)
+        else:
+            for _ in range(steps // per_request):
+                client.run_loop(per_request)
         return time.perf_counter() - started
     finally:
         client.shutdown()
@@ -137,6 +141,12 @@ def main() -> None:
         print(f"{protocol:10} {rate:8.0f} {1000 * loop / steps:8.3f} {steps / floors[protocol]:10.0f} "
               f"{loop / floors[protocol]:10.2f} {rate / NRP_CORE_STEPS_PER_S[protocol]:10.2f}x "
               f"{standalone:12.2f} {standalone / NRP_CORE_STANDALONE_100_STEPS_S[protocol]:11.2f}")
+    with tempfile.TemporaryDirectory() as log_dir:
+        for protocol, config in CONFIGS.items():
+            loop = statistics.median(loop_time(config, steps, pathlib.Path(log_dir), per_request=1)
+                                     for _ in range(options.repeat))
+            print(f"{protocol:10} {steps / loop:8.0f} {1000 * loop / steps:8.3f} steps/s with run_loop(1) per "
+                  f"request, as NRP's main_script does (one more round trip per step)")
     print(f"\nfloor: {steps} bare round trips (one per step) to a trivial server in another process, "
           f"measured in this run.\nvs nrp-core: loop rate ÷ nrp-core's (aim ≥ 1.5); standalone "
           f"launch-to-shutdown of 100 steps ÷ nrp-core's (aim ≤ 0.33).")
