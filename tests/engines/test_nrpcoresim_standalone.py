@@ -72,3 +72,33 @@ def test_two_simulations_of_the_same_config_run_side_by_side(core_env):
     for process, (stdout, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stderr
         assert len(re.findall(r"python_2 at \d+ ns received", stdout)) == 50
+
+
+@pytest.mark.timeout(60)
+def test_slave_server_ignores_sigint_and_exits_cleanly_on_sigterm(core_env, tmp_path):
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json", "-m", "server",
+                               "--server_address", f"localhost:{port}", "--slave"],
+                              cwd=EXPERIMENTS / "tf_exchange", env=core_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while "listening" not in server.stderr.readline():
+            assert time.monotonic() < deadline
+        server.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert server.poll() is None
+
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=5) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stderr.close()
