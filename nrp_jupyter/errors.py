@@ -1,0 +1,174 @@
+"""Errors of the server extension, as one tree, with the HTTP status and NRP error type of each.
+
+    NrpError                      500  "General error"   base; anything unexpected
+    ├── ClientError               400  "Client error"    a request the server cannot act on
+    │   ├── SimulationNotFound    404  "Client error"    unknown simulation id
+    │   ├── ExperimentNotFound    404  "Client error"    no such experiment folder
+    │   ├── InvalidExperimentId   400  "Client error"    traversal, absolute path, empty, NUL
+    │   ├── InvalidConfig         400  "Client error"    the experiment's config fails validation
+    │   └── SimulationNotFinal    409  "Client error"    e.g. DELETE of a simulation still running
+    ├── StateTransitionError      400  "State Transition error"
+    ├── TooManySimulations        409  ""                the launch limit is reached
+    ├── NotOwner                  401  ""                only the owner may change a simulation
+    └── GeneralError              500  "General error"   "Internal server error: ..."
+
+The class attributes `http_status` and `error_type` are the one place where an error's HTTP status
+and NRP type live; the REST layer reads them in a single decorator, so services never import tornado.
+`body()` is NRP's error body `{"message", "type", "data"}`. Where NRP fixes a message (nrp.md §1.11),
+the text here is NRP's, word for word, because frontends and tests compare them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from engines.errors import ConfigError
+
+
+class NrpError(Exception):
+    """Base of every error the extension raises on purpose.
+
+    `message` is what the client sees; `data` is NRP's optional extra string (mostly None).
+    """
+
+    http_status: ClassVar[int] = 500
+    error_type: ClassVar[str] = "General error"
+
+    def __init__(self, message: str, *, data: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def body(self) -> dict[str, str | None]:
+        """NRP's error body, to be sent as JSON with `http_status`."""
+        return {"message": self.message, "type": self.error_type, "data": self.data}
+
+
+class ClientError(NrpError):
+    """A request the server cannot act on (a bad body, a bad parameter)."""
+
+    http_status = 400
+    error_type = "Client error"
+
+
+class SimulationNotFound(ClientError):
+    """The simulation id is not known; NRP's message does not repeat the id."""
+
+    http_status = 404
+
+    def __init__(self, simulation_id: int | None = None,
+                 message: str = "The simulation with the given ID was not found"):
+        super().__init__(message)
+        self.simulation_id = simulation_id
+
+
+class ExperimentNotFound(ClientError):
+    """There is no experiment folder with this id in the experiment storage."""
+
+    http_status = 404
+
+    def __init__(self, experiment_id: str, where: str | None = None):
+        place = f" in {where}" if where else ""
+        super().__init__(f"The experiment '{experiment_id}' was not found{place}")
+        self.experiment_id = experiment_id
+
+
+class InvalidExperimentId(ClientError):
+    """An experiment id that is not a plain relative path inside the storage root.
+
+    Raised before the filesystem is touched outside the root: `..`, absolute paths, empty ids,
+    NUL bytes, and symbolic links that lead out of the root.
+    """
+
+    def __init__(self, experiment_id: object, reason: str):
+        super().__init__(f"Invalid experiment ID {experiment_id!r}: {reason}")
+        self.experiment_id = experiment_id
+        self.reason = reason
+
+
+class InvalidConfig(ClientError):
+    """An experiment configuration that fails validation; names the file and the JSON path."""
+
+    def __init__(self, reason: str, *, file: str | None = None, path: str | None = None):
+        where = ": ".join(part for part in (file, path) if part)
+        detail = f"{where}: {reason}" if where else reason
+        super().__init__(f"Invalid experiment configuration: {detail}")
+        self.reason = reason
+        self.file = file
+        self.path = path
+
+    @classmethod
+    def from_config_error(cls, error: ConfigError) -> InvalidConfig:
+        """The REST form of the simulation core's `engines.errors.ConfigError`."""
+        return cls(error.reason, file=error.file, path=error.path)
+
+
+class SimulationNotFinal(ClientError):
+    """An operation that needs a final (stopped or failed) simulation, e.g. deleting its record."""
+
+    http_status = 409
+
+    @classmethod
+    def removal(cls, simulation_id: int, state: str) -> SimulationNotFinal:
+        """The refusal to delete the record of a simulation that has not ended."""
+        return cls(f"The simulation {simulation_id} is '{state}'; stop it before removing it")
+
+
+class StateTransitionError(NrpError):
+    """A state change the lifecycle does not allow. The constructors give NRP's three messages."""
+
+    http_status = 400
+    error_type = "State Transition error"
+
+    @classmethod
+    def invalid_transition(cls, current: str, requested: str) -> StateTransitionError:
+        return cls(f"The state transition is invalid ('{current}' -> '{requested}')")
+
+    @classmethod
+    def finalized(cls) -> StateTransitionError:
+        return cls("The state transition is invalid (The simulation requested is finalized)")
+
+    @classmethod
+    def invalid_state(cls, requested: object) -> StateTransitionError:
+        return cls(f"Invalid state requested: ({requested})")
+
+
+class TooManySimulations(NrpError):
+    """A launch while the maximum number of non-final simulations already exists."""
+
+    http_status = 409
+    error_type = ""
+
+    def __init__(self, maximum: int = 1):
+        if maximum == 1:
+            message = "Another simulation is already running on the server"
+        else:
+            message = f"The maximum of {maximum} simulations are already running on the server"
+        super().__init__(message)
+        self.maximum = maximum
+
+
+class NotOwner(NrpError):
+    """A state change requested by someone other than the simulation's owner."""
+
+    http_status = 401
+    error_type = ""
+
+    def __init__(self) -> None:
+        super().__init__("Insufficient permissions to apply changes. "
+                         "Operation only allowed by simulation owner")
+
+
+class GeneralError(NrpError):
+    """A failure on the server's side (a copy that failed, a kernel that would not start)."""
+
+    http_status = 500
+    error_type = "General error"
+    PREFIX: ClassVar[str] = "Internal server error: "
+
+    def __init__(self, message: str, *, data: str | None = None):
+        # Callers may wrap an error whose text already carries the prefix; say it once.
+        if not message.startswith(self.PREFIX):
+            message = self.PREFIX + message
+        super().__init__(message, data=data)

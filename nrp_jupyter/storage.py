@@ -1,0 +1,299 @@
+"""Experiments on the local disk: the storage root, simulation directories, log archives.
+
+This stands in for NRP's storage proxy (nrp.md §1.7): an experiment is a folder under the root,
+its id the folder's path relative to the root (`husky_braitenberg`, or nested, `group/exp`). A
+launch copies the experiment into a fresh simulation directory, as NRP's `initialize` does; a stop
+zips the logs back into the experiment folder, then removes the simulation directory.
+
+Experiment ids come from REST clients, so `resolve` refuses every id that is not a plain relative
+path, and follows symbolic links one component at a time, refusing any that leads out of the root,
+before anything outside the root is looked at.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from nrp_jupyter.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "simulation_config.json"
+# NRP's exclusions when cloning an experiment (nrp.md §1.4): fnmatch on file names, and directory names.
+EXCLUDED_FILES = ("*.log", "*.log.zip")
+EXCLUDED_DIRS = ("logs", "__pycache__")
+LOG_FILES = "*.log"  # matches `.name.log` too: fnmatch gives no special meaning to a leading dot
+LOG_DIR = "logs"
+SIMULATION_DIR_PREFIX = "nrp."
+# Same bound as the kernel's (ELOOP); a cycle of links inside the root ends here.
+_MAX_SYMLINKS = 40
+# Folders list_experiments never descends into: tools' caches, and NRP's own excluded folders.
+_SKIPPED_DIRS = frozenset({"__pycache__", "logs", "node_modules"})
+
+
+def relative_path_problem(value: object) -> str | None:
+    """What makes `value` unusable as a relative path inside a folder, or None if it is fine.
+
+    Pure: looks at the string only. Segments are separated by '/'; '..', '.', empty segments,
+    absolute paths, backslashes and NUL bytes are refused, so a valid value names exactly one
+    place below its folder and cannot be read two ways.
+    """
+    if not isinstance(value, str):
+        return f"must be a string, not {type(value).__name__}"
+    if not value:
+        return "must not be empty"
+    if "\0" in value:
+        return "must not contain a NUL byte"
+    if "\\" in value:
+        return "must use '/' between folders, not '\\'"
+    if value.startswith("/"):
+        return "must be a relative path, not an absolute one"
+    segments = value.split("/")
+    if ".." in segments:
+        return "must not contain '..'"
+    if any(segment in ("", ".") for segment in segments):
+        return "must not contain empty or '.' segments"
+    return None
+
+
+class ExperimentStorage:
+    """The experiments under `root`, and the simulation directories cloned from them.
+
+    Simulation directories are made under `simulations_dir` if given, else in the system's temp
+    folder, named `nrp.<simulation id>.<random>` as NRP names them.
+    """
+
+    def __init__(self, root: Path | str, simulations_dir: Path | str | None = None):
+        # The real path: every containment check below compares real paths against it.
+        self.root = Path(root).resolve()
+        self.simulations_dir = Path(simulations_dir) if simulations_dir is not None else None
+
+    def resolve(self, experiment_id: str) -> Path:
+        """The real path of the experiment folder `experiment_id`.
+
+        Raises `InvalidExperimentId` for an id that is not a plain relative path or that leads out
+        of the root through a symbolic link, `ExperimentNotFound` if there is no such folder.
+        """
+        problem = relative_path_problem(experiment_id)
+        if problem is not None:
+            raise InvalidExperimentId(experiment_id, problem)
+        folder = self._walk(experiment_id, PurePosixPath(experiment_id).parts)
+        if folder == self.root:
+            # Only a link back to the root gets here; the root holds experiments, it is not one.
+            raise InvalidExperimentId(experiment_id, "names the experiment storage itself")
+        if not folder.is_dir():
+            raise ExperimentNotFound(experiment_id, str(self.root))
+        return folder
+
+    def _walk(self, experiment_id: str, parts: tuple[str, ...]) -> Path:
+        """Join `parts` to the root, following links by hand so that only the root is touched.
+
+        `current` is always a link-free path inside the root, so '..' from a link's target is
+        its real parent, as the kernel would resolve it.
+        """
+        current = self.root
+        pending = list(parts)
+        links = 0
+        while pending:
+            part = pending.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if current == self.root:
+                    raise InvalidExperimentId(experiment_id,
+                                              "a symbolic link leads out of the experiment storage")
+                current = current.parent
+                continue
+            candidate = current / part
+            if not candidate.is_symlink():
+                current = candidate
+                continue
+            links += 1
+            if links > _MAX_SYMLINKS:
+                raise InvalidExperimentId(experiment_id, f"too many symbolic links under {self.root}")
+            target = os.readlink(candidate)
+            if os.path.isabs(target):
+                inside = self._inside_root(PurePosixPath(os.path.normpath(target)))
+                if inside is None:
+                    raise InvalidExperimentId(
+                        experiment_id, f"the symbolic link {candidate} leads out of the experiment storage")
+                current = self.root
+                pending[:0] = inside
+            else:
+                pending[:0] = PurePosixPath(target).parts
+        return current
+
+    def _inside_root(self, target: PurePosixPath) -> tuple[str, ...] | None:
+        """The parts of an absolute, normalised `target` below the root, or None if it is outside."""
+        try:
+            return target.relative_to(self.root).parts
+        except ValueError:
+            return None
+
+    def list_experiments(self, max_depth: int = 3) -> list[str]:
+        """Ids of the folders under the root, down to `max_depth` levels, holding a `simulation_config.json`.
+
+        Hidden folders, caches, symbolic links and the insides of experiments are not searched:
+        the root may well be a whole Jupyter home.
+        """
+        found: list[str] = []
+        if not self.root.is_dir():
+            return found
+        for folder, dirnames, filenames in os.walk(self.root, onerror=self._log_walk_error):
+            relative = Path(folder).relative_to(self.root)
+            if relative.parts and CONFIG_FILE in filenames:
+                found.append(relative.as_posix())
+                dirnames.clear()
+                continue
+            if len(relative.parts) >= max_depth:
+                dirnames.clear()
+                continue
+            dirnames[:] = [name for name in dirnames
+                           if not name.startswith(".") and name not in _SKIPPED_DIRS]
+        return sorted(found)
+
+    @staticmethod
+    def _log_walk_error(error: OSError) -> None:
+        log.warning("Skipping %s while listing experiments: %s", error.filename, error.strerror)
+
+    def clone(self, experiment_id: str, simulation_id: int) -> Path:
+        """A fresh simulation directory holding a copy of the experiment, without NRP's exclusions.
+
+        Symbolic links are copied as links, never followed, so nothing outside the experiment is read.
+        """
+        source = self.resolve(experiment_id)
+        prefix = f"{SIMULATION_DIR_PREFIX}{simulation_id}."
+        parent = self.simulations_dir
+        try:
+            if parent is not None:
+                parent.mkdir(parents=True, exist_ok=True)
+            destination = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        except OSError as error:
+            raise GeneralError(f"could not create a simulation directory in "
+                               f"{parent or tempfile.gettempdir()}: {error.strerror or error}") from error
+        try:
+            shutil.copytree(source, destination, symlinks=True, ignore=_excluded, dirs_exist_ok=True)
+        except (OSError, shutil.Error) as error:
+            shutil.rmtree(destination, ignore_errors=True)
+            raise GeneralError(f"could not copy the experiment {source} to {destination}: "
+                               f"{_copy_failures(error)}") from error
+        return destination
+
+    def archive_logs(self, simulation_dir: Path | str, experiment_id: str, simulation_id: int) -> Path | None:
+        """Zip the simulation's logs into `<YYYY-mm-dd_HH-MM-SS>_simulation_<id>.log.zip` in the experiment.
+
+        The logs are the `*.log` and `.*.log` files at the top of `simulation_dir` and every file
+        below its `logs/` folder. Returns None if there are none or `simulation_dir` is gone.
+        Raises `ExperimentNotFound` if the experiment folder is gone, `GeneralError` if writing fails.
+        """
+        simulation_dir = Path(simulation_dir)
+        members = _log_files(simulation_dir)
+        if not members:
+            return None
+        folder = self.resolve(experiment_id)
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        archive = folder / f"{stamp}_simulation_{simulation_id}.log.zip"
+        copy = 1
+        while archive.exists():
+            # Only a second archive of the same simulation within one second gets here; never overwrite.
+            copy += 1
+            archive = folder / f"{stamp}_simulation_{simulation_id}_{copy}.log.zip"
+        # Written under another name first: a half-written archive must never look like a log zip.
+        partial = archive.with_name(f".{archive.name}.partial")
+        try:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+                for member in members:
+                    try:
+                        zipped.write(simulation_dir / member, arcname=member.as_posix())
+                    except FileNotFoundError:
+                        log.info("Log file %s vanished before it was archived", simulation_dir / member)
+            os.replace(partial, archive)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise GeneralError(f"could not write the log archive {archive}: {error}") from error
+        return archive
+
+    def remove(self, simulation_dir: Path | str) -> None:
+        """Delete a simulation directory made by `clone`; one that is already gone is fine.
+
+        Refuses a directory whose name `clone` would not have chosen: a wrong path from a damaged
+        record must not delete an experiment.
+        """
+        simulation_dir = Path(simulation_dir)
+        if not simulation_dir.name.startswith(SIMULATION_DIR_PREFIX):
+            raise GeneralError(f"refusing to remove {simulation_dir}: not a simulation directory")
+        try:
+            shutil.rmtree(simulation_dir)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise GeneralError(
+                f"could not remove the simulation directory {simulation_dir}: {error}") from error
+
+
+def _copy_failures(error: OSError | shutil.Error) -> str:
+    """copytree gathers one (source, destination, reason) per file that failed; name each source."""
+    if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+        return "; ".join(f"{source}: {reason}" for source, _, reason in error.args[0])
+    return str(error)
+
+
+def _excluded(folder: str, names: list[str]) -> set[str]:
+    """copytree's ignore callback: NRP's excluded files and folders, at every level, and special
+    files (a copy would block reading a FIFO)."""
+    excluded = set()
+    for name in names:
+        mode = _lstat_mode(os.path.join(folder, name))
+        if stat.S_ISDIR(mode):
+            if name in EXCLUDED_DIRS:
+                excluded.add(name)
+        elif not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            excluded.add(name)
+        elif any(fnmatch.fnmatch(name, pattern) for pattern in EXCLUDED_FILES):
+            excluded.add(name)
+    return excluded
+
+
+def _lstat_mode(path: str | Path) -> int:
+    """The file's mode without following a link, so a link's target is never looked at; 0 if gone."""
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
+
+
+def _is_real_dir(path: str | Path) -> bool:
+    return stat.S_ISDIR(_lstat_mode(path))
+
+
+def _is_real_file(path: str | Path) -> bool:
+    return stat.S_ISREG(_lstat_mode(path))
+
+
+def _log_files(simulation_dir: Path) -> list[PurePosixPath]:
+    """Paths relative to `simulation_dir` of the logs to archive; regular files only, so a link
+    in a simulation directory cannot pull a file from elsewhere into the experiment."""
+    try:
+        entries = sorted(simulation_dir.iterdir()) if _is_real_dir(simulation_dir) else []
+    except OSError:
+        # Removed (or made unreadable) since the check: there is nothing left to archive.
+        return []
+    members = [PurePosixPath(entry.name) for entry in entries
+               if fnmatch.fnmatch(entry.name, LOG_FILES) and _is_real_file(entry)]
+    logs = simulation_dir / LOG_DIR
+    if _is_real_dir(logs):
+        for folder, dirnames, filenames in os.walk(logs):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = Path(folder, name)
+                if _is_real_file(path):
+                    members.append(PurePosixPath(path.relative_to(simulation_dir).as_posix()))
+    return members
