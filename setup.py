@@ -10,7 +10,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["engines*", "nrp_core*", "nrp_protobuf*", "nrp_jupyter*", "kernel_ext*"]),
-    package_data={"engines.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"]},
+    package_data={"engines.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"], "nrp_jupyter": ["openapi.json"]},
+    # Enables the server extension on install (`jupyter server extension list` shows it).
+    data_files=[("etc/jupyter/jupyter_server_config.d", ["jupyter-config/jupyter_server_config.d/nrp_jupyter.json"])],
     install_requires=[
         # The generated code in nrp_protobuf/ needs grpcio>=1.85.1 and protobuf>=7.35.1.
         "grpcio>=1.85.1,<2",

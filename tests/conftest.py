@@ -9,6 +9,9 @@ import uuid
 import psutil
 import pytest
 
+# jp_fetch, jp_serverapp, jp_server_config, ...: a real Jupyter server in the test process.
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 EXPERIMENTS = REPO / "experiments"
 BIN_DIR = pathlib.Path(sys.executable).parent

@@ -1,0 +1,167 @@
+"""The `nrp_jupyter` server extension: configuration, and the services the handlers use.
+
+Every knob is a trait of `NrpJupyterApp` (`c.NrpJupyterApp.<name>` in jupyter_server_config.py or
+`--NrpJupyterApp.<name>=` on the command line). NRP's environment variables (NRP_MQTT_BROKER_ADDRESS,
+NRP_MQTT_PREFIX, NRP_SIMULATION_DIR) give the defaults of the matching traits.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Int, Unicode, default
+
+from .handlers import handlers
+
+
+class NrpJupyterApp(ExtensionApp):
+    name = "nrp_jupyter"
+    description = "NRP v4's simulation backend in a Jupyter server"
+
+    storage_dir = Unicode("", config=True, help="""Folder of experiments, one sub-folder each in nrp-core's
+        format (simulation_config.json, main_script.py, ...). Relative to the server's root_dir;
+        empty means `experiments` under root_dir.""")
+    simulations_dir = Unicode(config=True, help="""Folder under which each simulation gets a directory
+        of its own while it runs (removed at stop). Empty means the system's temporary folder.
+        Default: $NRP_SIMULATION_DIR.""")
+    mqtt_broker = Unicode(config=True, help="""MQTT broker as host:port. Empty means an embedded broker
+        started with the server (see embedded_broker_port). Default: $NRP_MQTT_BROKER_ADDRESS.""")
+    embedded_broker_port = Int(1883, config=True, help="""TCP port of the embedded broker, on 127.0.0.1;
+        when taken, a free port is used (logged). Only used when mqtt_broker is empty.""")
+    mqtt_prefix = Unicode(config=True, help="""Prefix of every MQTT topic (`<prefix>/nrp_simulation/<id>/...`)
+        and client id; may be empty. Default: $NRP_MQTT_PREFIX.""")
+    max_simulations = Int(4, config=True, help="""Simulations that may be active (not stopped or failed)
+        at once. A launch beyond it answers 409; with 1 the server behaves exactly as NRP's.""")
+    stop_grace = Float(1.0, config=True, help="""Seconds a simulation gets to stop cooperatively
+        (script, NRPCoreSim, engines) before its processes are killed and its kernel shut down.""")
+    kernel_name = Unicode("python3", config=True, help="""Kernel spec of experiment kernels; its
+        environment must have nrp-jupyter installed.""")
+    status_interval = Float(1.0, config=True, help="Seconds between two status messages of a simulation.")
+    launch_timeout = Float(60.0, config=True, help="""Seconds a launch may take (kernel start, NRPCoreSim
+        and engine initialisation) before it fails.""")
+    _broker = None
+
+    database_path = Unicode(config=True, help="""SQLite file holding the simulation records, kept across
+        server restarts. Default: nrp_jupyter/simulations.sqlite in Jupyter's data directory.""")
+
+    @default("simulations_dir")
+    def _default_simulations_dir(self):
+        return os.environ.get("NRP_SIMULATION_DIR", "")
+
+    @default("mqtt_broker")
+    def _default_mqtt_broker(self):
+        return os.environ.get("NRP_MQTT_BROKER_ADDRESS", "")
+
+    @default("mqtt_prefix")
+    def _default_mqtt_prefix(self):
+        return os.environ.get("NRP_MQTT_PREFIX", "")
+
+    @default("database_path")
+    def _default_database_path(self):
+        return str(pathlib.Path(jupyter_data_dir()) / "nrp_jupyter" / "simulations.sqlite")
+
+    def initialize_handlers(self):
+        self.handlers.extend(handlers())
+
+    def initialize_settings(self):
+        from . import topics
+        from .mqtt import MqttPublisher
+        from .registry import Registry
+        from .simulations import Settings, SimulationService
+        from .status_publisher import StatusPublisher
+        from .storage import ExperimentStorage
+
+        root = pathlib.Path(self.serverapp.root_dir)
+        self._registry = Registry(self.database_path)
+        self._storage = ExperimentStorage(root / (self.storage_dir or "experiments"),
+                                          pathlib.Path(self.simulations_dir) if self.simulations_dir else None)
+        broker = self.mqtt_broker or self._start_embedded_broker()
+        node_id = topics.client_id(self.mqtt_prefix, "nrp_backend")
+        # Connects in the background and reconnects by itself: the server never waits for the broker.
+        self._mqtt = MqttPublisher(broker, node_id)
+        self._mqtt.start()
+        publisher = StatusPublisher(self._mqtt, self.mqtt_prefix, node_id)
+        self._recover()
+        self._service = SimulationService(
+            registry=self._registry, storage=self._storage, kernel_manager=self.serverapp.kernel_manager,
+            publisher=publisher,
+            settings=Settings(kernel_name=self.kernel_name, max_simulations=self.max_simulations,
+                              status_interval_s=self.status_interval, stop_grace_s=self.stop_grace,
+                              launch_timeout_s=self.launch_timeout, mqtt_prefix=self.mqtt_prefix,
+                              engine_broker=broker))
+        self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher})
+        self.log.info("nrp_jupyter: experiments in %s, MQTT broker %s%s, prefix %r", self._storage.root, broker,
+                      " (embedded)" if self._broker else "", self.mqtt_prefix)
+
+    def _start_embedded_broker(self) -> str:
+        """Starts the embedded broker on the server's event loop (now, or as soon as it runs)."""
+        import asyncio
+
+        from .broker import EmbeddedBroker
+
+        host = "127.0.0.1"
+        # The port is settled here, so that the publisher's address is known before the loop runs.
+        port = self.embedded_broker_port if _port_is_free(host, self.embedded_broker_port) else _free_port(host)
+        self._broker = EmbeddedBroker(host, port)
+        self._broker_started = asyncio.ensure_future(self._broker.start())
+        return f"{host}:{port}"
+
+    def _recover(self) -> None:
+        """Records left running by a previous server are failed, and their processes ended."""
+        from .kernel_runner import kill_process_tree
+
+        for record in self._registry.recover("the Jupyter server stopped while the simulation was running"):
+            if record.nrpcoresim_pid and _is_nrpcoresim(record.nrpcoresim_pid):
+                kill_process_tree(record.nrpcoresim_pid)
+            if record.simulation_dir and pathlib.Path(record.simulation_dir).is_dir():
+                try:
+                    self._storage.archive_logs(pathlib.Path(record.simulation_dir), record.experiment_id,
+                                               record.simulation_id)
+                except Exception:  # noqa: BLE001 (the record is failed anyway; keep going)
+                    self.log.warning("nrp_jupyter: could not archive the logs of simulation %d",
+                                     record.simulation_id)
+                self._storage.remove(pathlib.Path(record.simulation_dir))
+
+    async def stop_extension(self):
+        await self._service.close()
+        self._mqtt.stop()
+        if self._broker is not None:
+            await self._broker_started
+            await self._broker.stop()
+            self._broker = None
+        self._registry.close()
+
+    def current_activity(self):
+        return bool(self._service and self._service.active())
+
+
+def _is_nrpcoresim(pid: int) -> bool:
+    # The pid may have been reused since the record was written: only ever kill an NRPCoreSim.
+    import psutil
+
+    try:
+        return any("NRPCoreSim" in part for part in psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,199 @@
+"""REST and WebSocket handlers, thin: parse, call the simulations service once, serialise.
+
+NRP v4's API under `<base_url>nrp/`: /simulation, /simulation/<id>, /simulation/<id>/state,
+/version; and beyond NRP: DELETE /simulation/<id>, /simulation/<id>/logs, /openapi.json and the
+/events WebSocket. Every verb is authenticated and authorized on the resource `nrp:simulations`;
+launching and changing a state are `execute`.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import pathlib
+
+from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import ensure_async, url_path_join
+from tornado import web, websocket
+
+from . import __version__
+from .errors import ClientError, NrpError
+
+AUTH_RESOURCE = "nrp:simulations"
+_SIMULATION = r"(?P<simulation_id>\d+)"
+OPENAPI_FILE = pathlib.Path(__file__).with_name("openapi.json")
+
+
+def nrp_errors(method):
+    """Answers the service's errors with NRP's status code and body `{message, type, data}`."""
+
+    @functools.wraps(method)
+    async def wrapper(self, *args, **kwargs):
+        try:
+            return await method(self, *args, **kwargs)
+        except NrpError as error:
+            self.set_status(error.http_status)
+            self.finish(json.dumps(error.body()))
+
+    return wrapper
+
+
+class NrpHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def simulations(self):
+        return self.settings["nrp_simulations"]
+
+    @property
+    def user_name(self) -> str:
+        """The owner of what this request launches, and whose simulations it may change."""
+        provider = type(self.identity_provider)
+        if provider.__module__.startswith("jupyter_server."):
+            # Jupyter's own identity providers know one principal, whoever holds the token or
+            # password, and name it anew for each cookie-less request: that principal is the
+            # account the server runs as.
+            return getpass.getuser()
+        return self.current_user.username
+
+    def json_body(self):
+        try:
+            return json.loads(self.request.body or b"null")
+        except ValueError:
+            raise ClientError("the request body is not valid JSON") from None
+
+    def write_json(self, value, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(value))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """Errors raised outside the service (auth, tornado) in NRP's body too."""
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, web.HTTPError):
+            message = error.log_message or error.reason or self._reason
+            kind = "Client error" if status_code < 500 else "General error"
+        else:
+            message, kind = f"Internal server error: {error}", "General error"
+        self.finish(json.dumps({"message": message, "type": kind, "data": None}))
+
+
+class SimulationsHandler(NrpHandler):
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self):
+        self.write_json([record.to_nrp_json() for record in self.simulations.list()])
+
+    @web.authenticated
+    @authorized(action="execute")
+    @nrp_errors
+    async def post(self):
+        record = await self.simulations.launch(self.json_body(), owner=self.user_name)
+        self.set_header("Location", url_path_join(self.base_url, "nrp", "simulation", str(record.simulation_id)))
+        self.write_json(record.to_nrp_json(), status=201)
+
+
+class SimulationHandler(NrpHandler):
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self, simulation_id):
+        self.write_json(self.simulations.get(int(simulation_id)).to_nrp_json())
+
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def delete(self, simulation_id):
+        await self.simulations.delete(int(simulation_id), user=self.user_name)
+        self.set_status(204)
+        self.finish()
+
+
+class SimulationStateHandler(NrpHandler):
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self, simulation_id):
+        self.write_json({"state": self.simulations.get(int(simulation_id)).state.value})
+
+    @web.authenticated
+    @authorized(action="execute")
+    @nrp_errors
+    async def put(self, simulation_id):
+        record = await self.simulations.set_state(int(simulation_id), self.json_body(), user=self.user_name)
+        self.write_json({"state": record.state.value})
+
+
+class SimulationLogsHandler(NrpHandler):
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self, simulation_id):
+        self.write_json(self.simulations.logs(int(simulation_id)))
+
+
+class VersionHandler(NrpHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.write_json({"hbp_nrp_backend": __version__, "hbp_nrp_simserver": __version__,
+                         "nrp_jupyter": __version__})
+
+
+class OpenApiHandler(NrpHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.finish(OPENAPI_FILE.read_text())
+
+
+class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocketHandler):
+    """Pushes the messages the server publishes on MQTT (status, runtime_error, lifecycle) as
+    `{"simulationID", "topic", "payload"}`; `?simulation=<id>` narrows it to one simulation."""
+
+    auth_resource = AUTH_RESOURCE
+
+    async def pre_get(self):
+        authorized_ = await ensure_async(self.authorizer.is_authorized(self, self.current_user, "read",
+                                                                       AUTH_RESOURCE))
+        if not authorized_:
+            raise web.HTTPError(403)
+
+    @ws_authenticated
+    async def get(self, *args, **kwargs):
+        await self.pre_get()
+        await super().get(*args, **kwargs)
+
+    def open(self):
+        # Many small frames: without this each waits for Nagle's delayed ACK (about 40 ms).
+        self.set_nodelay(True)
+        wanted = self.get_argument("simulation", None)
+        self._wanted = int(wanted) if wanted is not None and wanted.isdigit() else None
+        self.settings["nrp_publisher"].add_listener(self._forward)
+
+    def _forward(self, simulation_id: int, topic: str, payload) -> None:
+        if self._wanted is not None and simulation_id != self._wanted:
+            return
+        try:
+            self.write_message(json.dumps({"simulationID": simulation_id, "topic": topic, "payload": payload}))
+        except websocket.WebSocketClosedError:
+            self.settings["nrp_publisher"].remove_listener(self._forward)
+
+    def on_close(self):
+        self.settings["nrp_publisher"].remove_listener(self._forward)
+
+
+def handlers() -> list[tuple[str, type]]:
+    """URL patterns relative to the server's base_url (the ExtensionApp joins them)."""
+    return [
+        (r"/nrp/simulation", SimulationsHandler),
+        (rf"/nrp/simulation/{_SIMULATION}", SimulationHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/state", SimulationStateHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/logs", SimulationLogsHandler),
+        (r"/nrp/version", VersionHandler),
+        (r"/nrp/openapi.json", OpenApiHandler),
+        (r"/nrp/events", EventsWebSocket),
+    ]

@@ -1,0 +1,342 @@
+"""The simulations service: what the REST handlers, the WebSocket and the app call.
+
+It owns the simulation records (persisted in the registry) and drives every transition through
+the lifecycle module. Each simulation runs in a kernel of its own (kernel_runner); the kernel's
+events move the record on (completion, failure) and are republished by the status publisher.
+Transitions of one simulation are serialised by a lock of its own; different simulations never
+wait for each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pathlib
+from dataclasses import dataclass
+
+from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
+                     SimulationNotFound, TooManySimulations)
+from .kernel_runner import KernelCommandError, KernelGone, KernelRunner, kill_process_tree
+from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
+from .log_reader import read_logs
+from .models import LaunchRequest, Simulation, StateRequest
+from .status_publisher import StatusPublisher
+
+log = logging.getLogger(__name__)
+
+State = SimulationState
+
+
+@dataclass(frozen=True)
+class Settings:
+    kernel_name: str = "python3"
+    max_simulations: int = 4
+    status_interval_s: float = 1.0
+    stop_grace_s: float = 1.0
+    launch_timeout_s: float = 60.0
+    mqtt_prefix: str = ""
+    engine_broker: str = ""
+
+
+class _Run:
+    """What the service keeps about a simulation whose kernel is up."""
+
+    def __init__(self, runner: KernelRunner):
+        self.runner = runner
+        self.initialized: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.stopped = asyncio.Event()
+        self.script_started = False
+
+
+class SimulationService:
+    def __init__(self, *, registry, storage, kernel_manager, publisher: StatusPublisher, settings: Settings):
+        self._registry = registry
+        self._storage = storage
+        self._km = kernel_manager
+        self._publisher = publisher
+        self.settings = settings
+        self._records: dict[int, Simulation] = {record.simulation_id: record for record in registry.list()}
+        self._runs: dict[int, _Run] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._background: set[asyncio.Task] = set()
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def list(self) -> list[Simulation]:
+        return [self._records[key] for key in sorted(self._records)]
+
+    def get(self, simulation_id: int) -> Simulation:
+        try:
+            return self._records[simulation_id]
+        except KeyError:
+            raise SimulationNotFound() from None
+
+    def active(self) -> list[Simulation]:
+        # NRP counts a completed simulation as running: its resources are not freed yet.
+        return [record for record in self._records.values() if record.state not in FINAL_STATES]
+
+    def logs(self, simulation_id: int) -> dict:
+        record = self.get(simulation_id)
+        files = read_logs(record.simulation_dir, self._storage.resolve(record.experiment_id), simulation_id)
+        return {"simulationID": simulation_id, "files": files}
+
+    # -- launch ----------------------------------------------------------------------------------
+
+    async def launch(self, body, owner: str) -> Simulation:
+        request = LaunchRequest.from_body(body)
+        experiment_dir = self._storage.resolve(request.experiment_id)
+        self._check_experiment(experiment_dir, request)
+        if len(self.active()) >= self.settings.max_simulations:
+            raise TooManySimulations(self.settings.max_simulations)
+        record = Simulation(simulation_id=self._registry.allocate_id(), experiment_id=request.experiment_id,
+                            experiment_configuration=request.experiment_configuration,
+                            main_script=request.main_script, owner=owner, ctx_id=request.ctx_id,
+                            mqtt_prefix=self.settings.mqtt_prefix, state=State.CREATED)
+        self._records[record.simulation_id] = record
+        self._registry.add(record)
+        async with self._lock(record.simulation_id):
+            await self._initialize(record)
+        return record
+
+    def _check_experiment(self, experiment_dir: pathlib.Path, request: LaunchRequest) -> None:
+        from engines.config import load_simulation_config
+        from engines.errors import ConfigError
+
+        config_path = experiment_dir / request.experiment_configuration
+        if not config_path.is_file():
+            raise ClientError(f"experimentConfiguration: {request.experiment_configuration} not found in "
+                              f"experiment {request.experiment_id}")
+        if not (experiment_dir / request.main_script).is_file():
+            raise ClientError(f"mainScript: {request.main_script} not found in experiment {request.experiment_id}")
+        try:
+            load_simulation_config(config_path)
+        except ConfigError as error:
+            raise InvalidConfig.from_config_error(error) from error
+
+    async def _initialize(self, record: Simulation) -> None:
+        sid = record.simulation_id
+        steps = ["Copying the experiment", "Starting the experiment kernel", "Initializing nrp-core"]
+        publish = self._publisher.progress
+        publish(sid, "Launching simulation", steps[0], index=0, count=len(steps))
+        record.simulation_dir = str(self._storage.clone(record.experiment_id, sid))
+        self._save(record)
+        runner = KernelRunner(self._km, kernel_name=self.settings.kernel_name,
+                              on_event=lambda event: self._on_event(sid, event),
+                              output_file=pathlib.Path(record.simulation_dir) / f"simulation_{sid}.log")
+        run = self._runs[sid] = _Run(runner)
+        try:
+            publish(sid, "Launching simulation", steps[1], index=1, count=len(steps))
+            await runner.start(pathlib.Path(record.simulation_dir), self._kernel_env(record),
+                               self.settings.launch_timeout_s)
+            record.kernel_id = runner.kernel_id
+            self._save(record)
+            publish(sid, "Launching simulation", steps[2], index=2, count=len(steps))
+            await runner.bootstrap(self.settings.launch_timeout_s)
+            outcome = await asyncio.wait_for(asyncio.shield(run.initialized), self.settings.launch_timeout_s)
+        except (asyncio.TimeoutError, KernelGone, KernelCommandError, OSError, RuntimeError) as error:
+            outcome = {"event": "failed", "reason": f"the experiment kernel could not be started: {error}"}
+        publish(sid, "Launching simulation", done=True)
+        if outcome["event"] == "initialized":
+            record.nrpcoresim_pid = outcome.get("nrpcoresim_pid")
+            self._transition(record, Trigger.INITIALIZED)
+            return
+        if (record.runtime_error or {}).get("error_type") == "Compile":
+            # NRP answers the launch of a broken script with `paused` and fails it right after.
+            self._transition(record, Trigger.INITIALIZED)
+            self._in_background(self._fail(sid, outcome.get("reason") or "the main script does not compile"))
+            return
+        reason = outcome.get("reason") or "initialization failed"
+        await self._fail_locked(record, reason)
+        raise GeneralError(f"the simulation could not be initialized: {reason}")
+
+    def _kernel_env(self, record: Simulation) -> dict[str, str]:
+        return {"KERNEL_NRP_SIMULATION_ID": str(record.simulation_id),
+                "KERNEL_NRP_SIMULATION_DIR": record.simulation_dir,
+                "KERNEL_NRP_EXPERIMENT_CONFIG": record.experiment_configuration,
+                "KERNEL_NRP_MAIN_SCRIPT": record.main_script,
+                "KERNEL_NRP_MQTT_PREFIX": self.settings.mqtt_prefix,
+                "KERNEL_NRP_MQTT_BROKER": self.settings.engine_broker,
+                "KERNEL_NRP_STATUS_INTERVAL": str(self.settings.status_interval_s)}
+
+    # -- state changes from REST -------------------------------------------------------------
+
+    async def set_state(self, simulation_id: int, body, user: str) -> Simulation:
+        record = self.get(simulation_id)
+        request = StateRequest.from_body(body)
+        if record.owner != user:
+            raise NotOwner()
+        async with self._lock(simulation_id):
+            transition = requested_transition(record.state, request.state)
+            if transition.silent:
+                return record
+            await self._act(record, transition.trigger)
+            if record.state is transition.source:
+                self._transition(record, transition.trigger)
+        return record
+
+    async def _act(self, record: Simulation, trigger: Trigger) -> None:
+        run = self._runs.get(record.simulation_id)
+        if trigger is Trigger.STARTED:
+            await run.runner.command("resume" if run.script_started else "start")
+            run.script_started = True
+        elif trigger is Trigger.PAUSED:
+            await run.runner.command("pause")
+        elif trigger is Trigger.COMPLETED:
+            await self._stop_script(record)
+        elif trigger in (Trigger.STOPPED, Trigger.FAILED):
+            await self._release(record)
+
+    async def delete(self, simulation_id: int, user: str) -> None:
+        record = self.get(simulation_id)
+        if record.owner != user:
+            raise NotOwner()
+        if record.state not in FINAL_STATES:
+            raise SimulationNotFinal.removal(simulation_id, record.state)
+        del self._records[simulation_id]
+        self._locks.pop(simulation_id, None)
+        self._registry.delete(simulation_id)
+
+    # -- kernel events -----------------------------------------------------------------------
+
+    def _on_event(self, simulation_id: int, event: dict) -> None:
+        record = self._records.get(simulation_id)
+        run = self._runs.get(simulation_id)
+        if record is None or run is None:
+            return
+        kind = event.get("event")
+        log.debug("simulation %d: kernel event %s", simulation_id, event)
+        if kind in ("initialized", "failed") and not run.initialized.done():
+            run.initialized.set_result(event)
+        elif kind == "progress":
+            self._publisher.kernel_progress(simulation_id, {key: value for key, value in event.items()
+                                                            if key != "event"})
+        elif kind == "status":
+            record.last_status = {key: event[key] for key in ("realTime", "simulationTime", "simulationTimeLeft")
+                                  if key in event}
+            self._publish_status(record)
+        elif kind == "runtime_error":
+            record.runtime_error = {key: value for key, value in event.items() if key != "event"}
+            self._save(record)
+            self._publisher.runtime_error(simulation_id, record.runtime_error)
+        elif kind == "completed":
+            if event.get("failed"):
+                self._in_background(self._fail(simulation_id, _reason(record, "the simulation broke")))
+            else:
+                self._in_background(self._complete(simulation_id))
+        elif kind == "stopped":
+            run.stopped.set()
+        elif kind == "kernel_died":
+            if not run.initialized.done():
+                run.initialized.set_result({"event": "failed", "reason": "the experiment kernel died"})
+            if record.state not in FINAL_STATES:
+                error = {"msg": "The experiment kernel died unexpectedly", "error_type": "Runtime",
+                         "fileName": record.main_script, "line_number": -1, "offset": -1, "line_text": ""}
+                record.runtime_error = error
+                self._publisher.runtime_error(simulation_id, error)
+                self._in_background(self._fail(simulation_id, "the experiment kernel died"))
+
+    async def _complete(self, simulation_id: int) -> None:
+        record = self._records.get(simulation_id)
+        async with self._lock(simulation_id):
+            if record.state in (State.STARTED, State.PAUSED):
+                self._transition(record, Trigger.COMPLETED)
+
+    async def _fail(self, simulation_id: int, reason: str) -> None:
+        record = self._records.get(simulation_id)
+        if record is None:
+            return
+        async with self._lock(simulation_id):
+            if record.state not in FINAL_STATES:
+                await self._fail_locked(record, reason)
+
+    async def _fail_locked(self, record: Simulation, reason: str) -> None:
+        record.reason = reason
+        await self._release(record)
+        self._transition(record, Trigger.FAILED)
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    async def _stop_script(self, record: Simulation) -> None:
+        """Ends the main script and NRPCoreSim, cooperatively first; the kernel stays."""
+        run = self._runs.get(record.simulation_id)
+        if run is None:
+            return
+        try:
+            await run.runner.command("stop", timeout_s=self.settings.stop_grace_s)
+            await asyncio.wait_for(run.stopped.wait(), self.settings.stop_grace_s)
+        except (asyncio.TimeoutError, KernelCommandError, KernelGone) as error:
+            log.warning("simulation %d did not stop by itself (%s); killing NRPCoreSim", record.simulation_id,
+                        error)
+            kill_process_tree(record.nrpcoresim_pid)
+
+    async def _release(self, record: Simulation) -> None:
+        """Stops everything of a simulation: script, NRPCoreSim, engines, kernel; archives its logs
+        into the experiment and removes its directory."""
+        sid = record.simulation_id
+        run = self._runs.get(sid)
+        self._publisher.progress(sid, "Shutting down Simulation", "Stopping the simulation", count=2)
+        if run is not None:
+            if not run.stopped.is_set():
+                await self._stop_script(record)
+            await run.runner.shutdown()
+            del self._runs[sid]
+        self._publisher.progress(sid, "Shutting down Simulation", "Archiving the logs", index=1, count=2)
+        if record.simulation_dir:
+            try:
+                self._storage.archive_logs(pathlib.Path(record.simulation_dir), record.experiment_id, sid)
+            except NrpError as error:  # the experiment's folder may be gone; the run still ends
+                log.warning("simulation %d: logs not archived: %s", sid, error)
+            self._storage.remove(pathlib.Path(record.simulation_dir))
+        self._publisher.progress(sid, "Shutting down Simulation", done=True)
+
+    async def close(self) -> None:
+        """Server shutdown: stops every simulation that still runs. Safe to call again."""
+        for record in self.active():
+            with contextlib.suppress(Exception):
+                async with self._lock(record.simulation_id):
+                    if record.state not in FINAL_STATES:
+                        await self._release(record)
+                        self._transition(record, Trigger.STOPPED)
+        for task in list(self._background):
+            task.cancel()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _transition(self, record: Simulation, trigger: Trigger) -> None:
+        transition = next_state(record.state, trigger)
+        record.apply(transition)
+        self._save(record)
+        if transition.silent:
+            return
+        sid = record.simulation_id
+        self._publisher.lifecycle(sid, transition.source.value, trigger.value, transition.target.value)
+        self._publish_status(record)
+        if record.state in FINAL_STATES:
+            self._publisher.forget(sid)
+
+    def _publish_status(self, record: Simulation) -> None:
+        status = dict(record.last_status or {"realTime": 0.0, "simulationTime": 0.0, "simulationTimeLeft": 0.0})
+        status["state"] = record.state.value
+        self._publisher.status(record.simulation_id, status)
+
+    def _save(self, record: Simulation) -> None:
+        self._registry.update(record)
+
+    def _lock(self, simulation_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(simulation_id, asyncio.Lock())
+
+    def _in_background(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _reason(record: Simulation, default: str) -> str:
+    return (record.runtime_error or {}).get("msg") or default
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task failed", exc_info=task.exception())
