@@ -1,0 +1,149 @@
+"""Stop in every state, and processes dying under a running simulation: the simulation reaches the
+documented state within 2 s and nothing is left behind (kernel, process, port, directory)."""
+
+import asyncio
+import json
+import signal
+import time
+
+import psutil
+import pytest
+
+from tests.nrp_jupyter.conftest import wait_message
+
+pytestmark = pytest.mark.timeout(120)
+
+HANGING_ENGINE = """
+import time
+from nrp_core.engines.python_json import EngineScript
+
+
+class Script(EngineScript):
+    def initialize(self):
+        self._registerDataPack("datapack1")
+        self._setDataPack("datapack1", {"time": 0, "timestep": 0})
+
+    def runLoop(self, timestep_ns):
+        if self._time_ns >= 50_000_000:
+            time.sleep(3600)
+        self._setDataPack("datapack1", {"time": self._time_ns, "timestep": timestep_ns})
+"""
+
+
+@pytest.fixture
+def hanging_experiment(experiments_root):
+    target = experiments_root / "hanging"
+    target.mkdir()
+    for item in (experiments_root / "tf_exchange").iterdir():
+        if item.is_file():
+            target.joinpath(item.name).write_bytes(item.read_bytes())
+    target.joinpath("engine_1.py").write_text(HANGING_ENGINE)
+    return "hanging"
+
+
+def service(jp_serverapp):
+    return jp_serverapp.web_app.settings["nrp_simulations"]
+
+
+def simulation_processes(jp_serverapp, simulation_id):
+    """The kernel, NRPCoreSim and the engines of a simulation, and the ports they listen on."""
+    nrpcoresim = psutil.Process(service(jp_serverapp).get(simulation_id).nrpcoresim_pid)
+    processes = [nrpcoresim.parent(), nrpcoresim, *nrpcoresim.children(recursive=True)]
+    ports = {c.laddr.port for p in processes for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+    return processes, ports
+
+
+async def assert_all_gone(nrp, jp_fetch, processes, ports, simulations_dir, within_s=2.0):
+    deadline = time.monotonic() + within_s
+    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in processes):
+        assert time.monotonic() < deadline, [p.cmdline()[:3] for p in processes if p.is_running()]
+        await asyncio.sleep(0.02)
+    # Fixed default ports (9002, ...) may be taken again at once by tests running beside this one:
+    # what matters is that no process of this simulation holds one.
+    ours = {p.pid for p in processes}
+    held = {c.laddr.port for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.pid in ours}
+    assert not held & ports
+    kernels = json.loads((await jp_fetch("api", "kernels")).body)
+    assert kernels == []
+    assert not list(simulations_dir.glob("nrp.*"))
+
+
+async def launched(nrp, experiment="slow_exchange", start=True):
+    code, body, _ = await nrp.launch(experiment)
+    assert code == 201, body
+    if start:
+        assert (await nrp.put_state(body["simulationID"], "started"))[0] == 200
+    return body["simulationID"]
+
+
+@pytest.mark.parametrize("from_state", ["started", "paused"])
+async def test_stop_returns_within_2_s_and_leaves_nothing(from_state, nrp, jp_fetch, jp_serverapp, tmp_path):
+    simulation_id = await launched(nrp, start=from_state == "started")
+    await asyncio.sleep(0.3)
+    processes, ports = simulation_processes(jp_serverapp, simulation_id)
+
+    started = time.monotonic()
+    code, body, _ = await nrp.put_state(simulation_id, "stopped")
+
+    assert (code, body) == (200, {"state": "stopped"})
+    assert time.monotonic() - started < 2.0
+    await assert_all_gone(nrp, jp_fetch, processes, ports, tmp_path / "simulations", within_s=0.5)
+
+
+async def test_stop_with_an_engine_hung_in_its_step(nrp, jp_fetch, jp_serverapp, tmp_path, hanging_experiment):
+    simulation_id = await launched(nrp, hanging_experiment)
+    await asyncio.sleep(0.5)  # the engine hangs after 5 steps
+    processes, ports = simulation_processes(jp_serverapp, simulation_id)
+
+    started = time.monotonic()
+    code, body, _ = await nrp.put_state(simulation_id, "stopped")
+
+    assert (code, body) == (200, {"state": "stopped"})
+    assert time.monotonic() - started < 2.0
+    await assert_all_gone(nrp, jp_fetch, processes, ports, tmp_path / "simulations", within_s=0.5)
+
+
+@pytest.mark.parametrize("victim", ["kernel", "NRPCoreSim", "engine"])
+async def test_a_process_killed_mid_run_fails_the_simulation_within_2_s(
+        victim, nrp, jp_fetch, jp_serverapp, subscriber, tmp_path):
+    simulation_id = await launched(nrp)
+    await asyncio.sleep(0.3)
+    processes, ports = simulation_processes(jp_serverapp, simulation_id)
+    target = {"kernel": processes[0], "NRPCoreSim": processes[1], "engine": processes[2]}[victim]
+
+    killed_at = time.monotonic()
+    target.send_signal(signal.SIGKILL)
+    await nrp.wait_state(simulation_id, "failed", timeout=2.0)
+
+    assert time.monotonic() - killed_at < 2.0
+    error = await wait_message(subscriber, f"nrp_simulation/{simulation_id}/runtime_error", timeout=1.0)
+    assert error["sim_id"] == str(simulation_id) and error["msg"]
+    await wait_message(subscriber, f"nrp_simulation/{simulation_id}/status", lambda m: m.get("state") == "failed")
+    await assert_all_gone(nrp, jp_fetch, processes, ports, tmp_path / "simulations", within_s=2.0)
+
+
+async def test_four_simulations_of_one_experiment_run_at_once_to_completion(nrp, jp_fetch):
+    ids = [await launched(nrp, "tf_exchange", start=False) for _ in range(4)]
+    for simulation_id in ids:
+        assert (await nrp.put_state(simulation_id, "started"))[0] == 200
+    for simulation_id in ids:
+        await nrp.wait_state(simulation_id, "completed", timeout=30)
+    for simulation_id in ids:
+        assert (await nrp.put_state(simulation_id, "stopped"))[:2] == (200, {"state": "stopped"})
+    assert json.loads((await jp_fetch("api", "kernels")).body) == []
+
+
+async def test_broker_restart_mid_run_loses_no_state(nrp, broker, subscriber):
+    simulation_id = await launched(nrp)
+    broker.kill()
+    await asyncio.sleep(0.5)
+    assert (await nrp.put_state(simulation_id, "paused"))[:2] == (200, {"state": "paused"})
+    assert await nrp.state(simulation_id) == "paused"
+
+    broker.start()
+    resumed_at = time.monotonic()
+    status = await wait_message(subscriber, f"nrp_simulation/{simulation_id}/status",
+                                lambda m: m.get("state") == "paused", timeout=5.0, after=resumed_at)
+    assert status["simulationTime"] > 0
+    assert (await nrp.put_state(simulation_id, "stopped"))[:2] == (200, {"state": "stopped"})
