@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import logging
 import pathlib
 from dataclasses import dataclass
@@ -277,10 +278,14 @@ class SimulationService:
         run = self._runs.get(sid)
         self._publisher.progress(sid, "Shutting down Simulation", "Stopping the simulation", count=2)
         if run is not None:
+            began = time.monotonic()
             if not run.stopped.is_set():
                 await self._stop_script(record)
+            stopped = time.monotonic()
             await run.runner.shutdown()
             del self._runs[sid]
+            log.info("simulation %d: script and NRPCoreSim stopped in %.3f s, kernel shut down in %.3f s", sid,
+                     stopped - began, time.monotonic() - stopped)
         self._publisher.progress(sid, "Shutting down Simulation", "Archiving the logs", index=1, count=2)
         if record.simulation_dir:
             try:
