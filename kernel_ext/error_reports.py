@@ -1,0 +1,114 @@
+"""NRP's runtime_error payload, and how exceptions of the main script map to it (spec 1.8).
+
+    AttributeError, NameError, SyntaxError  -> "Compile", at the script's innermost frame
+    NRPStopExecution                        -> no report: stopping is not an error
+    NRPSimulationTimeout                    -> "SimTimeout"
+    any other exception                     -> "Runtime"
+    initialisation failure, unreadable file -> "Loading"
+"""
+
+from __future__ import annotations
+
+import enum
+import linecache
+import os
+from dataclasses import asdict, dataclass
+from types import TracebackType
+
+from .errors import NRPSimulationTimeout, NRPStopExecution
+
+UNKNOWN = -1
+
+_COMPILE_ERRORS = (AttributeError, NameError, SyntaxError)
+
+
+class ErrorType(str, enum.Enum):
+    COMPILE = "Compile"
+    """The script does not compile, or uses a name or attribute that does not exist."""
+    LOADING = "Loading"
+    """The simulation could not be set up (config, NRPCoreSim, engines) or the script not read."""
+    RUNTIME = "Runtime"
+    """The script raised, or the simulation broke under it."""
+    SIM_TIMEOUT = "SimTimeout"
+    """The script let NRPSimulationTimeout escape."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeErrorReport:
+    """One runtime_error event; the field names are NRP's wire names."""
+
+    msg: str
+    error_type: ErrorType
+    fileName: str  # noqa: N815 (NRP's payload key)
+    line_number: int = UNKNOWN
+    offset: int = UNKNOWN
+    line_text: str = ""
+
+    def event_fields(self) -> dict:
+        fields = asdict(self)
+        fields["error_type"] = self.error_type.value
+        return fields
+
+
+def syntax_error_report(error: SyntaxError, script_name: str) -> RuntimeErrorReport:
+    """The report of a script that fails `ast.parse`/`compile`."""
+    return RuntimeErrorReport(
+        msg=f"SyntaxError: {error.msg}",
+        error_type=ErrorType.COMPILE,
+        fileName=script_name,
+        line_number=error.lineno if error.lineno is not None else UNKNOWN,
+        offset=error.offset if error.offset is not None else UNKNOWN,
+        line_text=(error.text or "").rstrip("\r\n"),
+    )
+
+
+def loading_report(message: str, script_name: str) -> RuntimeErrorReport:
+    return RuntimeErrorReport(msg=message, error_type=ErrorType.LOADING, fileName=script_name)
+
+
+def exception_report(error: BaseException, script_path: str, script_name: str) -> RuntimeErrorReport | None:
+    """The report of an exception that ended the script run from `script_path`; None for a stop."""
+    if isinstance(error, NRPStopExecution):
+        return None
+    if isinstance(error, _COMPILE_ERRORS):
+        error_type = ErrorType.COMPILE
+    elif isinstance(error, NRPSimulationTimeout):
+        error_type = ErrorType.SIM_TIMEOUT
+    else:
+        error_type = ErrorType.RUNTIME
+    line_number, offset, line_text = _script_position(error.__traceback__, script_path)
+    return RuntimeErrorReport(
+        msg=f"{type(error).__name__}: {error}",
+        error_type=error_type,
+        fileName=script_name,
+        line_number=line_number,
+        offset=offset,
+        line_text=line_text,
+    )
+
+
+def _script_position(traceback: TracebackType | None, script_path: str) -> tuple[int, int, str]:
+    """Line, 1-based column and text of the innermost traceback frame that runs the script itself.
+
+    The innermost frame overall is usually inside a library (nrp-core's client, grpc); the user
+    needs the line of their script that led there.
+    """
+    wanted = os.path.abspath(script_path)
+    found: TracebackType | None = None
+    while traceback is not None:
+        if os.path.abspath(traceback.tb_frame.f_code.co_filename) == wanted:
+            found = traceback
+        traceback = traceback.tb_next
+    if found is None:
+        return UNKNOWN, UNKNOWN, ""
+    line_number = found.tb_lineno
+    offset = UNKNOWN
+    # co_positions() yields one entry per 2-byte code unit; tb_lasti is a byte offset.
+    positions = list(found.tb_frame.f_code.co_positions())
+    index = found.tb_lasti // 2
+    if 0 <= index < len(positions):
+        start_line, _, column, _ = positions[index]
+        if column is not None and start_line == line_number:
+            offset = column + 1
+    line_text = linecache.getline(wanted, line_number).rstrip("\r\n") if line_number else ""
+    return line_number if line_number is not None else UNKNOWN, offset, line_text

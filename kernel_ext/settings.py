@@ -1,0 +1,60 @@
+"""The simulation an experiment kernel runs, from its KERNEL_NRP_* variables (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import SettingsError
+
+PREFIX = "KERNEL_NRP_"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    simulation_id: str
+    simulation_dir: pathlib.Path
+    experiment_config: str = "simulation_config.json"
+    main_script: str = "main_script.py"
+    mqtt_prefix: str = ""
+    mqtt_broker: str = ""
+    status_interval: float = 1.0
+
+    @property
+    def config_path(self) -> pathlib.Path:
+        return self.simulation_dir / self.experiment_config
+
+    @property
+    def script_path(self) -> pathlib.Path:
+        return self.simulation_dir / self.main_script
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        env = os.environ if environ is None else environ
+        simulation_id = env.get(PREFIX + "SIMULATION_ID", "").strip()
+        if not simulation_id.isdigit():
+            raise SettingsError(f"{PREFIX}SIMULATION_ID must be the simulation's integer id, "
+                                f"got {simulation_id!r}")
+        # The directory is sent as well as the cwd: kernel gateways may ignore cwd.
+        directory = pathlib.Path(env.get(PREFIX + "SIMULATION_DIR") or os.getcwd()).resolve()
+        if not directory.is_dir():
+            raise SettingsError(f"{PREFIX}SIMULATION_DIR: {directory} is not a directory")
+        interval_text = env.get(PREFIX + "STATUS_INTERVAL") or "1.0"
+        try:
+            interval = float(interval_text)
+        except ValueError:
+            interval = -1.0
+        if not interval > 0:
+            raise SettingsError(f"{PREFIX}STATUS_INTERVAL must be a positive number of seconds, "
+                                f"got {interval_text!r}")
+        return cls(
+            simulation_id=simulation_id,
+            simulation_dir=directory,
+            experiment_config=env.get(PREFIX + "EXPERIMENT_CONFIG") or "simulation_config.json",
+            main_script=env.get(PREFIX + "MAIN_SCRIPT") or "main_script.py",
+            mqtt_prefix=env.get(PREFIX + "MQTT_PREFIX", ""),
+            mqtt_broker=env.get(PREFIX + "MQTT_BROKER", ""),
+            status_interval=interval,
+        )

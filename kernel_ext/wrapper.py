@@ -1,0 +1,190 @@
+"""`nrp` in the main script: nrp-core's client with pause, stop and NRP's timekeeping (spec 1.9).
+
+Every `run_loop()` first honours pause (it blocks) and stop (it raises NRPStopExecution), then
+refuses to run past SimulationTimeout (NRPSimulationTimeout), then forwards to NrpCore. Stop also
+cuts a forwarded `run_loop(n)` short with NrpCore.stop(), so it never waits for n steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import NRPSimulationTimeout, NRPStopExecution
+
+log = logging.getLogger(__name__)
+
+#: The backend's default when the config has no SimulationTimestep (nrp-core 1.4 dropped the key).
+DEFAULT_TIMESTEP = 0.01
+TIMEOUT_MESSAGE = "The number of iteration requested will exceed the timeout"
+STOP_MESSAGE = "The simulation is being stopped"
+
+# Errors NrpCore.stop() raises when there is nothing (left) to stop; the run has ended then.
+_STOP_REFUSED = (ConnectionError, ChildProcessError, RuntimeError)
+_STOP_RETRY_S = 0.1
+
+
+class NrpCoreWrapper:
+    """Wraps an `engines.client.NrpCore`; built by the simulation server, used by the main script.
+
+    Attributes the wrapper does not define are the wrapped client's (`nrp.set_json_datapack`,
+    `nrp.current_state()`, ...). `initialize`, `shutdown`, `reset` and `stop` are the simulation
+    server's business and raise NotImplementedError when a script calls them.
+    """
+
+    def __init__(self, core: Any, config: Mapping[str, Any]) -> None:
+        self._core = core
+        # A missing SimulationTimeout reads as 0 (the backend's validation), allowing no step at all.
+        timeout = float(config.get("SimulationTimeout") or 0)
+        self.timestep = float(config.get("SimulationTimestep") or DEFAULT_TIMESTEP)
+        self.max_timesteps = int(timeout / self.timestep)
+        self.timesteps_count = 0
+
+        self._lock = threading.Lock()
+        self._resumed = threading.Event()  # cleared = paused; a new simulation starts paused
+        self._stop_requested = threading.Event()
+        self._broken: BaseException | None = None
+        self._idle = threading.Event()  # set while no run_loop is forwarded to NrpCore
+        self._idle.set()
+        self._elapsed_ns = 0
+        self._run_started_ns: int | None = None
+
+    # -- the script's API ------------------------------------------------------------------------
+
+    def run_loop(self, num_iterations: int = 1, json_data: Any = None) -> Any:
+        """Run `num_iterations` steps once not paused; returns NrpCore.run_loop's `(done, trajectory)`."""
+        if json_data is not None:
+            # NRP forwarded it as nrp-client's `run_async` by mistake; nrp-core 1.4 takes datapacks only
+            # through the setters, so refuse it rather than run asynchronously.
+            raise TypeError("nrp.run_loop(json_data=...) is not supported by nrp-core 1.4; send datapacks "
+                            "with nrp.set_json_datapack(name, engine, payload) before run_loop()")
+        self._resumed.wait()
+        with self._lock:
+            # Checked under the lock that also marks the run in flight, so that a stop request
+            # either sees this run (and interrupts it) or is seen here.
+            if self._stop_requested.is_set():
+                raise NRPStopExecution(STOP_MESSAGE)
+            if self._broken is not None:
+                raise self._broken
+            if self.timesteps_count + num_iterations > self.max_timesteps:
+                raise NRPSimulationTimeout(TIMEOUT_MESSAGE)
+            self._idle.clear()
+            self._run_started_ns = time.perf_counter_ns()
+        try:
+            result = self._core.run_loop(num_iterations)
+        finally:
+            with self._lock:
+                self._elapsed_ns += time.perf_counter_ns() - self._run_started_ns
+                self._run_started_ns = None
+                self._idle.set()
+        if self._stop_requested.is_set():
+            # The run may have been cut short by stopLoop: its steps are not counted.
+            raise NRPStopExecution(STOP_MESSAGE)
+        self.timesteps_count += num_iterations
+        return result
+
+    @property
+    def simulation_time(self) -> float:
+        """Seconds of simulation time run so far."""
+        return self.timesteps_count * self.timestep
+
+    @property
+    def simulation_time_remaining(self) -> float:
+        """Seconds of simulation time left before SimulationTimeout."""
+        return (self.max_timesteps - self.timesteps_count) * self.timestep
+
+    @property
+    def real_time(self) -> float:
+        """Wall-clock seconds spent inside run_loop (time paused or between calls does not count)."""
+        with self._lock:
+            elapsed = self._elapsed_ns
+            if self._run_started_ns is not None:
+                elapsed += time.perf_counter_ns() - self._run_started_ns
+        return elapsed * 1e-9
+
+    def initialize(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("nrp.initialize(): the simulation server initialises the simulation")
+
+    def shutdown(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("nrp.shutdown(): the simulation server shuts the simulation down "
+                                  "when it is stopped")
+
+    def reset(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("nrp.reset() is not supported in NRP v4 main scripts")
+
+    def stop(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("nrp.stop(): stop the simulation through its state (stopped); "
+                                  "a script ends by returning")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the wrapper lacks. `_core` is looked up in __dict__ so that a
+        # half-built or copied instance raises AttributeError instead of recursing.
+        core = self.__dict__.get("_core")
+        if core is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(core, name)
+
+    # -- the simulation server's API -------------------------------------------------------------
+
+    @property
+    def core(self) -> Any:
+        return self._core
+
+    @property
+    def in_flight(self) -> bool:
+        """True while a run_loop is forwarded to NrpCore."""
+        return not self._idle.is_set()
+
+    def _initialize(self) -> Any:
+        return self._core.initialize()
+
+    def _shutdown(self) -> None:
+        self._core.shutdown()
+
+    def _pause(self) -> None:
+        """The next run_loop() blocks (a forwarded one finishes its iterations first)."""
+        self._resumed.clear()
+
+    def _resume(self) -> None:
+        self._resumed.set()
+
+    def _request_stop(self) -> bool:
+        """Make run_loop() raise NRPStopExecution, releasing a paused script; True if a run is in flight."""
+        with self._lock:
+            self._stop_requested.set()
+            in_flight = not self._idle.is_set()
+        self._resumed.set()
+        return in_flight
+
+    def _interrupt_run(self, timeout: float) -> bool:
+        """Ask NRPCoreSim to end the forwarded run_loop after its current iteration; True once it has.
+
+        stopLoop is repeated until the run returns: one sent before NRPCoreSim has begun to
+        execute the queued runLoop would be cleared when the run begins.
+        """
+        deadline = time.monotonic() + timeout
+        while not self._idle.is_set():
+            try:
+                self._core.stop()
+            except _STOP_REFUSED as err:
+                log.debug("NrpCore.stop() refused (the run may have ended): %s", err)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._idle.wait(min(_STOP_RETRY_S, remaining))
+        return self._idle.is_set()
+
+    def _stop_execution(self, timeout: float) -> bool:
+        """Stop flag, release pause, interrupt a run in flight; True when no run is in flight anymore."""
+        if self._request_stop():
+            return self._interrupt_run(timeout)
+        return True
+
+    def _break(self, error: BaseException) -> None:
+        """The simulation broke under the script: the next run_loop() raises `error`, even if paused."""
+        with self._lock:
+            self._broken = error
+        self._resumed.set()
