@@ -93,7 +93,9 @@ class KernelRunner:
     async def _execute(self, name: str, code: str, timeout_s: float) -> None:
         if self._client is None or self._closed:
             raise KernelGone(f"{name}: the kernel is not running")
-        msg_id = self._client.execute(code, silent=False, store_history=False, allow_stdin=False)
+        # stop_on_error=False: a refused command must not make the kernel abort the ones after it.
+        msg_id = self._client.execute(code, silent=False, store_history=False, allow_stdin=False,
+                                      stop_on_error=False)
         reply = asyncio.get_running_loop().create_future()
         self._replies[msg_id] = reply
         try:
