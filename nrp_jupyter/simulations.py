@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import logging
 import pathlib
+import time
 from dataclasses import dataclass
 
 from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
@@ -47,7 +47,6 @@ class _Run:
         self.runner = runner
         self.initialized: asyncio.Future = asyncio.get_running_loop().create_future()
         self.stopped = asyncio.Event()
-        self.script_started = False
 
 
 class SimulationService:
@@ -179,8 +178,8 @@ class SimulationService:
     async def _act(self, record: Simulation, trigger: Trigger) -> None:
         run = self._runs.get(record.simulation_id)
         if trigger is Trigger.STARTED:
-            await run.runner.command("resume" if run.script_started else "start")
-            run.script_started = True
+            # The kernel's start() also resumes a paused script.
+            await run.runner.command("start")
         elif trigger is Trigger.PAUSED:
             await run.runner.command("pause")
         elif trigger is Trigger.COMPLETED:
