@@ -20,7 +20,7 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web, websocket
 
 from . import __version__
-from .errors import ClientError, NrpError
+from .errors import NrpError
 
 AUTH_RESOURCE = "nrp:simulations"
 _SIMULATION = r"(?P<simulation_id>\d+)"
@@ -59,12 +59,6 @@ class NrpHandler(ExtensionHandlerMixin, APIHandler):
             return getpass.getuser()
         return self.current_user.username
 
-    def json_body(self):
-        try:
-            return json.loads(self.request.body or b"null")
-        except ValueError:
-            raise ClientError("the request body is not valid JSON") from None
-
     def write_json(self, value, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(value))
@@ -91,7 +85,8 @@ class SimulationsHandler(NrpHandler):
     @authorized(action="execute")
     @nrp_errors
     async def post(self):
-        record = await self.simulations.launch(self.json_body(), owner=self.user_name)
+        # The raw body: the request models decode it and say what is wrong with it, if anything.
+        record = await self.simulations.launch(self.request.body, owner=self.user_name)
         self.set_header("Location", url_path_join(self.base_url, "nrp", "simulation", str(record.simulation_id)))
         self.write_json(record.to_nrp_json(), status=201)
 
@@ -123,7 +118,7 @@ class SimulationStateHandler(NrpHandler):
     @authorized(action="execute")
     @nrp_errors
     async def put(self, simulation_id):
-        record = await self.simulations.set_state(int(simulation_id), self.json_body(), user=self.user_name)
+        record = await self.simulations.set_state(int(simulation_id), self.request.body, user=self.user_name)
         self.write_json({"state": record.state.value})
 
 
@@ -147,7 +142,11 @@ class OpenApiHandler(NrpHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.finish(OPENAPI_FILE.read_text())
+        document = json.loads(OPENAPI_FILE.read_text())
+        # The paths are relative to <base_url>nrp, and only the running server knows its base_url
+        # (e.g. /user/<name>/ under JupyterHub).
+        document["servers"] = [{"url": url_path_join(self.base_url, "nrp")}]
+        self.write_json(document)
 
 
 class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocketHandler):
