@@ -29,7 +29,7 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10"],
+        "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10", "openapi-spec-validator>=0.7"],
         # Regenerating nrp_protobuf/ byte for byte needs this exact protoc.
         "dev": ["grpcio-tools==1.85.1"],
     },

@@ -160,6 +160,9 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
                                                                        AUTH_RESOURCE))
         if not authorized_:
             raise web.HTTPError(403)
+        wanted = self.get_argument("simulation", None)
+        if wanted is not None and not wanted.isdigit():
+            raise web.HTTPError(400, f"simulation must be a simulation id, not {wanted!r}")
 
     @ws_authenticated
     async def get(self, *args, **kwargs):
@@ -170,7 +173,7 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
         # Many small frames: without this each waits for Nagle's delayed ACK (about 40 ms).
         self.set_nodelay(True)
         wanted = self.get_argument("simulation", None)
-        self._wanted = int(wanted) if wanted is not None and wanted.isdigit() else None
+        self._wanted = int(wanted) if wanted is not None else None
         self.settings["nrp_publisher"].add_listener(self._forward)
 
     def _forward(self, simulation_id: int, topic: str, payload) -> None:

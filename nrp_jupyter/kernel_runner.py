@@ -63,7 +63,10 @@ class KernelRunner:
         self.kernel_id = await self._km.start_kernel(kernel_name=self._kernel_name, cwd=str(cwd),
                                                      env={**os.environ, **env})
         kernel = self._km.get_kernel(self.kernel_id)
-        # An experiment kernel restarted empty would look alive with nothing running in it.
+        # An experiment kernel restarted empty would look alive with nothing running in it. The
+        # restarter is already running: stop it first (stop_restarter does nothing once
+        # autorestart is off), then keep it off.
+        kernel.stop_restarter()
         kernel.autorestart = False
         client = kernel.client()
         client.session.session = str(uuid.uuid4())

@@ -112,7 +112,9 @@ class SimulationService:
         try:
             load_simulation_config(config_path)
         except ConfigError as error:
-            raise InvalidConfig.from_config_error(error) from error
+            # Named relative to the storage: the server's own paths are none of the client's business.
+            raise InvalidConfig(error.reason, file=f"{request.experiment_id}/{request.experiment_configuration}",
+                                path=error.path) from error
 
     async def _initialize(self, record: Simulation) -> None:
         sid = record.simulation_id

@@ -176,3 +176,14 @@ async def test_closed_sockets_are_dropped_from_the_listeners_without_errors(jp_w
     await wait_until(lambda: listeners(publisher) == before, what="the last socket's removal")
     errors = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert errors == [], [record.getMessage() for record in errors]
+
+
+async def test_a_simulation_filter_that_is_not_an_id_is_refused(jp_fetch):
+    from tornado.httpclient import HTTPClientError
+
+    # Refused before the upgrade, so a plain GET shows the answer (a failed websocket handshake
+    # would leave tornado's client object unclosed).
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch("nrp", "events", params={"simulation": "abc"})
+    assert refused.value.code == 400
+    assert "simulation must be a simulation id" in refused.value.response.body.decode()
