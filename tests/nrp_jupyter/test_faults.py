@@ -147,3 +147,14 @@ async def test_broker_restart_mid_run_loses_no_state(nrp, broker, subscriber):
                                 lambda m: m.get("state") == "paused", timeout=5.0, after=resumed_at)
     assert status["simulationTime"] > 0
     assert (await nrp.put_state(simulation_id, "stopped"))[:2] == (200, {"state": "stopped"})
+
+
+async def test_stop_works_with_the_broker_down(nrp, broker, jp_fetch, jp_serverapp, tmp_path):
+    simulation_id = await launched(nrp)
+    processes, ports = simulation_processes(jp_serverapp, simulation_id)
+    broker.kill()
+
+    started = time.monotonic()
+    assert (await nrp.put_state(simulation_id, "stopped"))[:2] == (200, {"state": "stopped"})
+    assert time.monotonic() - started < 2.0
+    await assert_all_gone(nrp, jp_fetch, processes, ports, tmp_path / "simulations", within_s=0.5)
