@@ -10,7 +10,6 @@ critical path.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 from abc import ABC, abstractmethod
 
@@ -80,8 +79,9 @@ class EngineClient(ABC):
     def _extra_arguments(self) -> list[str]:
         return []
 
-    def initialize_request(self) -> str:
-        return json.dumps({**self.config, "TimeRatio": TIME_RATIO})
+    def initialize_config(self) -> dict:
+        """What an engine's initialize request carries: its config and the time unit (ns)."""
+        return {**self.config, "TimeRatio": TIME_RATIO}
 
     @abstractmethod
     def connect(self, timeout_s: float) -> None:

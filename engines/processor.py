@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
-from .datapacks import DataPack, DataPackIdentifier, JsonDataPack, JsonRawData
+from .datapacks import DataPack, DataPackIdentifier, JsonRawData
 from .errors import FunctionError
 from .functions import (DataPackFunction, EngineInput, EngineInputs, FunctionKind, PreprocessedInput,
                         TimeInput)
@@ -172,6 +172,3 @@ def observation_of(item):
         return item
     raise FunctionError(f"observation of type {type(item).__name__} is neither JSON nor a protobuf message")
 
-
-def is_json_datapack(datapack: DataPack) -> bool:
-    return isinstance(datapack, JsonDataPack) or (datapack.data is not None and not isinstance(datapack.data, Message))

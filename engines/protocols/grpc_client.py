@@ -64,7 +64,7 @@ class GrpcEngineClient(EngineClient):
         return EngineError(self.name, f"{method} failed: {error.details()}")
 
     def initialize(self) -> None:
-        reply = self._call("initialize", pb.InitializeRequest(json=self.initialize_request()))
+        reply = self._call("initialize", pb.InitializeRequest(json=json.dumps(self.initialize_config())))
         try:
             self.note_capabilities(json.loads(reply.json) if reply.json else None)
         except ValueError:

@@ -68,7 +68,7 @@ class JsonEngineClient(EngineClient):
         return json.loads(text) if text else None
 
     def initialize(self) -> None:
-        self.note_capabilities(self._post("/initialize", {**self.config, "TimeRatio": [1, 1_000_000_000]}))
+        self.note_capabilities(self._post("/initialize", self.initialize_config()))
 
     def reset(self) -> None:
         self._post("/reset", "reset")
