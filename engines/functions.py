@@ -94,9 +94,6 @@ class DataPackFunction:
                 requested.extend(DataPackIdentifier(name, item.engine_name) for name in item.names)
         return requested
 
-    def source_engines(self) -> set[str]:
-        return {identifier.engine_name for identifier in self.engine_requests()}
-
     def where(self) -> str:
         return f"{self.kind.value} '{self.name}' ({self.file}, line {self.line})"
 

@@ -15,6 +15,7 @@ import pathlib
 import threading
 import time
 
+from .config import argument_passing_policy
 from .datapacks import DataPack
 from .engine_client import EngineClient, make_engine_client
 from .errors import ConfigError
@@ -146,14 +147,12 @@ class SimulationManager:
         engine_configs = config.get("EngineConfigs", [])
         if not engine_configs:
             raise ConfigError("the simulation has no engines", path="EngineConfigs")
+        # The config loader has refused repeated engine names already.
         names = [engine["EngineName"] for engine in engine_configs]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ConfigError(f"engine names must be unique; repeated: {', '.join(duplicates)}", path="EngineConfigs")
         # Functions load before any engine starts, so that a broken TF file costs no process.
         functions = load_functions(_function_entries(config), set(names), namespace=_function_namespace(),
                                    base_dir=self.base_dir)
-        processor = DataPackProcessor(functions, pass_by_value=_passes_by_value(config))
+        processor = DataPackProcessor(functions, pass_by_value=argument_passing_policy(config) == "value")
         self._registration = RegistrationServer(_registration_address(engine_configs))
         self._engines = [make_engine_client(engine, make_launcher(engine), self._registration)
                          for engine in engine_configs]
@@ -217,11 +216,6 @@ def _function_namespace() -> dict:
     namespace = {"__name__": "nrp_functions", "__builtins__": __builtins__}
     namespace.update({name: getattr(nrp_core, name) for name in getattr(nrp_core, "__all__", [])})
     return namespace
-
-
-def _passes_by_value(config: dict) -> bool:
-    policy = config.get("DataPackPassingPolicy", config.get("FunctionArgumentsPassingMethod", "value"))
-    return policy != "reference"
 
 
 def _registration_address(engine_configs: list[dict]) -> str:

@@ -56,10 +56,6 @@ class DataPackProcessor:
                 if all(known.key() != identifier.key() for known in wanted):
                     wanted.append(identifier)
 
-    @property
-    def has_status_function(self) -> bool:
-        return self._status is not None
-
     def requests_for(self, engine_name: str) -> list[DataPackIdentifier]:
         """The datapacks any function needs from this engine; empty when none."""
         return self._requests.get(engine_name, [])
@@ -160,8 +156,8 @@ class DataPackProcessor:
 
     @staticmethod
     def _fail(function: DataPackFunction, reason: str):
-        raise FunctionError(f"{function.kind.value} '{function.name}' ({function.file}, line {function.line}) "
-                            f"{reason}", function=function.name, file=function.file, line=function.line)
+        raise FunctionError(f"{function.where()} {reason}", function=function.name, file=function.file,
+                            line=function.line)
 
 
 def observation_of(item):
