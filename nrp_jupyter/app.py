@@ -103,9 +103,9 @@ class NrpJupyterApp(ExtensionApp):
         from .broker import EmbeddedBroker
 
         host = "127.0.0.1"
+        self._broker = EmbeddedBroker(host, self.embedded_broker_port)
         # The port is settled here, so that the publisher's address is known before the loop runs.
-        port = self.embedded_broker_port if _port_is_free(host, self.embedded_broker_port) else _free_port(host)
-        self._broker = EmbeddedBroker(host, port)
+        port = self._broker.choose_port()
         self._broker_started = asyncio.ensure_future(self._broker.start())
         return f"{host}:{port}"
 
@@ -147,21 +147,3 @@ def _is_nrpcoresim(pid: int) -> bool:
     except psutil.Error:
         return False
 
-
-def _port_is_free(host: str, port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]

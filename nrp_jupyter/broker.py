@@ -73,6 +73,16 @@ class EmbeddedBroker:
         self.address: str | None = None
         self._broker: _Broker | None = None
 
+    def choose_port(self) -> int:
+        """Settles the port before `start()`: the configured one if it is free, else a free one.
+        A caller that must know the address before the event loop runs calls this first;
+        `start()` still falls back if the port is lost in between."""
+        if not self.port or not _port_is_free(self.host, self.port):
+            with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET) as probe:
+                probe.bind((self.host, 0))
+                self.port = probe.getsockname()[1]
+        return self.port
+
     async def start(self) -> str:
         if self._broker is not None:
             return self.address

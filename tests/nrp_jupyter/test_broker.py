@@ -87,6 +87,27 @@ def test_port_in_use_falls_back_to_a_free_port():
 
 
 @pytest.mark.timeout(20)
+def test_choose_port_settles_the_address_before_start():
+    free = free_port()
+    assert EmbeddedBroker(HOST, free).choose_port() == free
+    with socket.socket() as occupant:
+        occupant.bind((HOST, 0))
+        occupant.listen()
+        taken = occupant.getsockname()[1]
+        broker = EmbeddedBroker(HOST, taken)
+        chosen = broker.choose_port()
+        assert chosen not in (taken, 0)
+
+        async def scenario() -> None:
+            try:
+                assert await broker.start() == f"{HOST}:{chosen}"
+            finally:
+                await broker.stop()
+
+        asyncio.run(scenario())
+
+
+@pytest.mark.timeout(20)
 def test_stop_frees_the_port_and_is_idempotent():
     async def scenario() -> None:
         first = EmbeddedBroker(HOST, 0)
