@@ -24,12 +24,20 @@ setup(
         "jupyter_server>=2.14,<3",
         "ipykernel>=7.1,<8",
         "ipywidgets>=8.1,<9",
+        # The control panel's front end: an ES module, no npm build and no lab extension of ours.
+        "anywidget>=0.9,<1",
         # The embedded MQTT broker, for runs without an external one. It pins websockets==15.0.1.
         "amqtt>=0.12,<0.13",
         "tzdata",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10", "openapi-spec-validator>=0.7"],
+        "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10", "openapi-spec-validator>=0.7",
+                 "nbclient>=0.10", "nbformat>=5.10",
+                 # Drives the system's Chromium (Debian `chromium`); it never downloads a browser.
+                 "playwright>=1.50"],
+        # The simulators behind py_sim (MuJoCo, PyBullet, Gymnasium) and the NEST engine. pybullet needs
+        # numpy without declaring it; numpy 2.4 breaks several simulators' wheels.
+        "sims": ["mujoco>=3.2", "pybullet>=3.2.6", "gymnasium>=1.0", "nest-simulator>=3.8", "numpy>=1.26,<2.4"],
         # Regenerating nrp_protobuf/ byte for byte needs this exact protoc.
         "dev": ["grpcio-tools==1.85.1"],
     },
@@ -38,6 +46,11 @@ setup(
             "NRPCoreSim=engines.nrpcoresim:main",
             "nrp-python-json-engine=engines.servers.python_json:main",
             "nrp-python-grpc-engine=engines.servers.python_grpc:main",
+            "nrp-py-sim-engine=engines.servers.py_sim:main",
+            "nrp-nest-json-engine=engines.servers.nest_json:main",
+            "nrp-datatransfer-engine=engines.servers.datatransfer:main",
+            # `jupyter nrp` (Jupyter finds subcommands as `jupyter-<name>` executables).
+            "jupyter-nrp=nrp_jupyter.cli:main",
         ],
     },
 )
