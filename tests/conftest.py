@@ -17,7 +17,8 @@ EXPERIMENTS = REPO / "experiments"
 BIN_DIR = pathlib.Path(sys.executable).parent
 
 # Command-line words that identify processes of the simulation core.
-CORE_PROCESS_MARKERS = ("NRPCoreSim", "nrp-python-json-engine", "nrp-python-grpc-engine", "engines.servers")
+CORE_PROCESS_MARKERS = ("NRPCoreSim", "nrp-python-json-engine", "nrp-python-grpc-engine", "nrp-py-sim-engine",
+                         "nrp-nest-json-engine", "nrp-datatransfer-engine", "engines.servers")
 # Set in the environment of a test; every process the test starts inherits it, which tells the
 # test's own processes from those of tests running at the same time elsewhere.
 TEST_MARKER_VARIABLE = "NRP_JUPYTER_TEST_MARKER"
@@ -70,3 +71,25 @@ def core_env(no_leftover_processes):
     env["PATH"] = f"{BIN_DIR}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """One real `jupyter server` process with the extension for the whole session, serving a copy of
+    experiments/ on its embedded broker (tests/live_server.py). Tests that use it leave nothing
+    running: each test's simulations are stopped at its end by `live_server_quiet`."""
+    from tests.live_server import LiveServer, experiments_root
+
+    tmp_path = tmp_path_factory.mktemp("live_server")
+    server = LiveServer(experiments_root(tmp_path / "root", EXPERIMENTS), tmp_path).start()
+    yield server
+    server.stop()
+    if server.process.poll() is None:
+        server.process.kill()
+
+
+@pytest.fixture
+def live_server_quiet(live_server):
+    """`live_server`, with whatever a test left running stopped after it."""
+    yield live_server
+    live_server.stop_all_simulations()

@@ -2,73 +2,17 @@
 a restart (a crash included), with nothing of a crashed server left running."""
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from tests.conftest import EXPERIMENTS, core_processes
-from tests.nrp_jupyter.mqtt_helpers import Subscriber, free_port
+from tests.live_server import LiveServer
+from tests.nrp_jupyter.mqtt_helpers import Subscriber
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_leftover_processes")]
-TOKEN = "nrp-test-token"
-
-
-class Server:
-    def __init__(self, root, tmp_path):
-        self.root = root
-        self.port = free_port()
-        self.broker_port = free_port()
-        self.tmp_path = tmp_path
-        self.process = None
-
-    def start(self):
-        env = {key: value for key, value in os.environ.items() if not key.startswith("NRP_MQTT")}
-        env.update(JUPYTER_CONFIG_DIR=str(self.tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(self.tmp_path / "runtime"),
-                   JUPYTER_DATA_DIR=str(self.tmp_path / "data"))
-        with open(self.tmp_path / "server.log", "a") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
-                 f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False", "--allow-root",
-                 f"--ServerApp.root_dir={self.root}", f"--NrpJupyterApp.embedded_broker_port={self.broker_port}",
-                 f"--NrpJupyterApp.database_path={self.tmp_path / 'nrp.sqlite'}"],
-                env=env, stdout=subprocess.DEVNULL, stderr=log)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.call("GET", "version")
-                return
-            except (urllib.error.URLError, ConnectionError):
-                assert self.process.poll() is None, (self.tmp_path / "server.log").read_text()[-3000:]
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-
-    def call(self, method, *path, body=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/nrp/{'/'.join(path)}", method=method,
-                                         data=None if body is None else json.dumps(body).encode(),
-                                         headers={"Authorization": f"token {TOKEN}"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def wait_state(self, simulation_id, wanted, timeout=20):
-        deadline = time.monotonic() + timeout
-        while (state := self.call("GET", "simulation", str(simulation_id), "state")[1]["state"]) != wanted:
-            assert time.monotonic() < deadline, state
-            time.sleep(0.05)
-
-    def stop(self, how=signal.SIGTERM):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(how)
-            self.process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -78,7 +22,7 @@ def server(tmp_path):
     config = json.loads((root / "experiments/tf_exchange/simulation_config.json").read_text())
     config["SimulationTimeout"] = 1000
     (root / "experiments/tf_exchange/simulation_config.json").write_text(json.dumps(config))
-    server = Server(root, tmp_path)
+    server = LiveServer(root, tmp_path)
     yield server
     server.stop(signal.SIGKILL)
 

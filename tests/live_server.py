@@ -1,0 +1,114 @@
+"""A real `jupyter server` process with the nrp_jupyter extension, for tests whose client blocks.
+
+In-process servers (pytest-jupyter's `jp_serverapp`) share the test's event loop, so a synchronous
+client (the notebook client, magics, the control panel, `jupyter nrp run`) would deadlock against
+them. `LiveServer` runs the server in a subprocess with its own Jupyter dirs, token and embedded
+broker; the `live_server` fixture in tests/conftest.py shares one per test session.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+TOKEN = "nrp-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveServer:
+    """`root` is the server's root_dir; experiments live in `root/experiments/<id>`."""
+
+    def __init__(self, root: pathlib.Path, tmp_path: pathlib.Path, extra_args: tuple[str, ...] = ()):
+        self.root = pathlib.Path(root)
+        self.port = free_port()
+        self.broker_port = free_port()
+        self.tmp_path = pathlib.Path(tmp_path)
+        self.extra_args = tuple(extra_args)
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def token(self) -> str:
+        return TOKEN
+
+    @property
+    def log_path(self) -> pathlib.Path:
+        return self.tmp_path / "server.log"
+
+    def environment(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("NRP_MQTT")}
+        env.update(JUPYTER_CONFIG_DIR=str(self.tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(self.tmp_path / "runtime"),
+                   JUPYTER_DATA_DIR=str(self.tmp_path / "data"))
+        return env
+
+    def start(self, timeout: float = 30.0) -> "LiveServer":
+        with open(self.log_path, "a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
+                 f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False", "--allow-root",
+                 f"--ServerApp.root_dir={self.root}", f"--NrpJupyterApp.embedded_broker_port={self.broker_port}",
+                 f"--NrpJupyterApp.database_path={self.tmp_path / 'nrp.sqlite'}", *self.extra_args],
+                env=self.environment(), stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.call("GET", "version")
+                return self
+            except (urllib.error.URLError, ConnectionError):
+                assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the server did not answer in time"
+                time.sleep(0.1)
+
+    def call(self, method: str, *path: str, body=None):
+        """`(status, parsed body)` of a request to `<url>nrp/<path>`."""
+        request = urllib.request.Request(f"{self.url}nrp/{'/'.join(path)}", method=method,
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"token {TOKEN}"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def wait_state(self, simulation_id, wanted: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while (state := self.call("GET", "simulation", str(simulation_id), "state")[1]["state"]) != wanted:
+            assert time.monotonic() < deadline, state
+            time.sleep(0.05)
+
+    def stop_all_simulations(self) -> None:
+        """Stops whatever still runs, so that tests sharing the server start from a quiet one."""
+        code, records = self.call("GET", "simulation")
+        for record in records if code == 200 else []:
+            if record.get("state") in ("created", "paused", "started"):
+                self.call("PUT", "simulation", str(record["simulationID"]), "state", body={"state": "stopped"})
+
+    def stop(self, how=signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(how)
+            self.process.wait(timeout=30)
+
+
+def experiments_root(root: pathlib.Path, experiments: pathlib.Path, names=None) -> pathlib.Path:
+    """Copies the experiments `names` (all by default) into `root/experiments`; returns `root`."""
+    target = root / "experiments"
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sorted(experiments.iterdir()):
+        if source.is_dir() and (names is None or source.name in names):
+            shutil.copytree(source, target / source.name, dirs_exist_ok=True)
+    return root
