@@ -56,14 +56,19 @@ class LiveServer:
                    JUPYTER_DATA_DIR=str(self.tmp_path / "data"))
         return env
 
+    # The Python module the server runs as (`python -m <module>`).
+    module = "jupyter_server"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False", "--allow-root",
+                f"--ServerApp.root_dir={self.root}", f"--NrpJupyterApp.embedded_broker_port={self.broker_port}",
+                f"--NrpJupyterApp.database_path={self.tmp_path / 'nrp.sqlite'}", *self.extra_args]
+
     def start(self, timeout: float = 30.0) -> "LiveServer":
         with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
-                 f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False", "--allow-root",
-                 f"--ServerApp.root_dir={self.root}", f"--NrpJupyterApp.embedded_broker_port={self.broker_port}",
-                 f"--NrpJupyterApp.database_path={self.tmp_path / 'nrp.sqlite'}", *self.extra_args],
-                env=self.environment(), stdout=subprocess.DEVNULL, stderr=log)
+            self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=subprocess.DEVNULL,
+                                            stderr=log)
         deadline = time.monotonic() + timeout
         while True:
             try:

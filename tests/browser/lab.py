@@ -1,0 +1,49 @@
+"""JupyterLab in a subprocess, driven by the system's headless Chromium through playwright.
+
+Playwright never downloads a browser here: it launches Debian's `/usr/bin/chromium`
+(scripts/bootstrap installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+from tests.live_server import LiveServer
+
+CHROMIUM = pathlib.Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Lab plugins that would pop up over the page or reach for the network.
+QUIET_LAB_PLUGINS = ["@jupyterlab/apputils-extension:announcements"]
+
+
+class JupyterLab(LiveServer):
+    """A `jupyter lab` process (the nrp_jupyter extension is enabled in the environment)."""
+
+    module = "jupyterlab"
+
+    def start(self, timeout: float = 60.0) -> JupyterLab:
+        labconfig = self.tmp_path / "config" / "labconfig"
+        labconfig.mkdir(parents=True, exist_ok=True)
+        (labconfig / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {name: True for name in QUIET_LAB_PLUGINS}}))
+        return super().start(timeout)
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+
+    def notebook_url(self, path: str) -> str:
+        return f"{self.url}lab/tree/{path}?token={self.token}"
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def run_all_cells(page, timeout_ms: float = 60_000) -> None:
+    """Waits for the notebook's kernel, then runs every cell through Lab's Run menu."""
+    page.wait_for_selector(".jp-Notebook", timeout=timeout_ms)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout_ms)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
