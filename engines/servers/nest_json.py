@@ -1,0 +1,45 @@
+"""The nest_json engine server: nrp-core's NEST engine over the JSON-over-REST protocol.
+
+    nrp-nest-json-engine --engine=NAME --serverurl=HOST:PORT [--regservurl=HOST:PORT] [--options=STR]
+
+The routes, bodies and errors are the python_json engine's (engines/servers/python_json.py); what
+differs is the script behind them. `/initialize` takes the engine config with `NestInitFileName`
+(the brain file, run with `nest` and `nrp_core.engines.nest_json`) and `NestRNGSeed`;
+`/get_datapacks` answers each datapack with the status of its NEST object as nest.GetStatus gives
+it (a list with one dict per node); `/set_datapacks` sets that status (a dict for every node, or
+one dict per node); `/run_loop` runs `nest.Simulate` for the step and answers NEST's clock in ns;
+`/reset` resets the kernel and runs the brain file again.
+"""
+
+import sys
+
+from engines.nest.brain_host import BrainHost
+from engines.nest.brain_script import BrainScript
+from engines.servers.python_json import JsonEngineServer
+from engines.servers.runner import SCRIPT_CALL_GRACE_S, run_engine
+from engines.servers.script_host import ScriptHost
+
+DEFAULT_SERVER_URL = "localhost:9002"  # EngineJSON's ServerAddress default
+
+
+class NestJsonServer(JsonEngineServer):
+    """The JSON engine routes over a NEST brain instead of a python_json Script."""
+
+    def __init__(self, host: ScriptHost, request_stop):
+        # The runner builds a python_json ScriptHost; a NEST engine needs the brain host, which
+        # this server owns and therefore also closes when the process is stopped.
+        super().__init__(BrainHost(host.engine_name), request_stop)
+
+    def stop(self, grace: float) -> None:
+        if not self._host.close(SCRIPT_CALL_GRACE_S):
+            grace = 0.0  # a NEST step is stuck: nothing more will finish by waiting
+        super().stop(grace)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_engine(argv, prog="nrp-nest-json-engine", default_serverurl=DEFAULT_SERVER_URL,
+                      script_base=BrainScript, make_server=NestJsonServer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

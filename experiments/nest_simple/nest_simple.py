@@ -1,0 +1,19 @@
+"""Brain of nest_simple: two Poisson generators drive a neuron, whose voltage a voltmeter records.
+
+Datapacks: `noise` (the two generators) and `voltage` (the voltmeter).
+"""
+
+import nest
+from nrp_core.engines.nest_json import CreateDataPack, RegisterDataPack
+
+nest.verbosity = nest.VerbosityLevel.WARNING
+nest.ResetKernel()
+
+noise = CreateDataPack("noise", "poisson_generator", 2)
+neuron = nest.Create("iaf_psc_alpha")
+voltmeter = nest.Create("voltmeter")
+RegisterDataPack("voltage", voltmeter)
+
+# One excitatory and one inhibitory input.
+nest.Connect(noise, neuron, syn_spec={"weight": [[1.2, -1.0]], "delay": 1.0})
+nest.Connect(voltmeter, neuron)
