@@ -1,0 +1,194 @@
+"""What the control panel shows, as plain values, fed by pushed events and REST snapshots.
+
+`PanelModel` is owned by the panel's updater thread. It knows nothing of widgets or sockets:
+events and snapshots go in, `take_changes()` hands out the trait values that changed since the
+last call, which is how many events between two widget writes coalesce into one write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .actions import FINAL_STATES, allowed_actions
+from .datapacks import DatapackPlots
+from .frames import Event, FrameError
+
+# NRP's runtime_error fields that the panel shows (nrp.md 1.5).
+ERROR_FIELDS = ("msg", "error_type", "fileName", "line_number", "offset", "line_text")
+
+
+def initial_values(simulation_id: int) -> dict[str, Any]:
+    """The trait values before anything is known."""
+    return {"simulation_id": simulation_id, "experiment_id": "", "state": "", "actions": [],
+            "sim_time": 0.0, "real_time": 0.0, "time_left": 0.0, "progress": -1.0, "task": "",
+            "error": {}, "notice": "", "connected": False, "pending": "", "log_files": [],
+            "series": {}, "images": {}}
+
+
+class PanelModel:
+    """The panel's values for one simulation.
+
+    `progress` is the fraction of the simulation timeout done, or -1 while unknown: a status
+    tells the time left only when the experiment has a timeout, so the total is learned from the
+    first status that reports time left.
+    """
+
+    def __init__(self, simulation_id: int, *, datapacks: Iterable[str] | None = None, max_points: int = 500,
+                 log_lines: int = 40):
+        if log_lines < 1:
+            raise ValueError(f"log_lines must be at least 1, not {log_lines}")
+        self.simulation_id = simulation_id
+        self.log_lines = log_lines
+        self.plots = DatapackPlots(max_points=max_points, chosen=datapacks)
+        self._values = initial_values(simulation_id)
+        self._changed: set[str] = set()
+        self._has_run = False
+        self._total_time: float | None = None
+        self._plots_stale = False
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Any:
+        self._build_plots()
+        return self._values[name]
+
+    @property
+    def final(self) -> bool:
+        """True once the simulation is stopped or failed: nothing will change any more."""
+        return self._values["state"] in FINAL_STATES
+
+    def take_changes(self) -> dict[str, Any]:
+        """The values changed since the previous call (empty if none)."""
+        self._build_plots()
+        changes = {name: self._values[name] for name in sorted(self._changed)}
+        self._changed.clear()
+        return changes
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self._changed) or self._plots_stale
+
+    def _build_plots(self) -> None:
+        # Built when read, not per frame: a fast stream would otherwise copy every series for
+        # each sample, while the widget only sees one copy per write.
+        if self._plots_stale:
+            self._plots_stale = False
+            self.set("series", self.plots.series())
+            self.set("images", self.plots.images())
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def set(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise KeyError(f"the panel has no value {name!r}")
+        if self._values[name] != value:
+            self._values[name] = value
+            self._changed.add(name)
+
+    def apply(self, event: Event) -> None:
+        """Take one pushed event; raises `FrameError` for a payload it cannot use."""
+        if event.simulation_id != self.simulation_id:
+            return
+        payload = event.payload
+        if event.leaf == "status":
+            if not isinstance(payload, dict):
+                raise FrameError(f"status payload must be an object, not {type(payload).__name__}")
+            if "progress" in payload:
+                self._apply_progress(payload["progress"])
+            else:
+                self._apply_status(payload)
+        elif event.leaf == "runtime_error":
+            self._apply_error(payload)
+        elif event.leaf == "lifecycle":
+            if isinstance(payload, dict) and isinstance(payload.get("target_state"), str):
+                self._set_state(payload["target_state"])
+        elif event.datapack is not None:
+            series_changed, image_changed = self.plots.add(event.datapack, payload)
+            self._plots_stale = self._plots_stale or series_changed or image_changed
+        # Other leaves (the datatransfer engine's welcome, the data index) do not concern the panel.
+
+    def apply_info(self, info: dict) -> None:
+        """A REST snapshot: NRP's Simulation JSON (state, experimentID), plus `runtimeError` and
+        `status` where the server adds them."""
+        if isinstance(info.get("experimentID"), str):
+            self.set("experiment_id", info["experimentID"])
+        if isinstance(info.get("state"), str):
+            self._set_state(info["state"])
+        if isinstance(info.get("runtimeError"), dict):
+            self._apply_error(info["runtimeError"])
+        if isinstance(info.get("status"), dict):
+            self._apply_times(info["status"])
+
+    def apply_logs(self, body: Any) -> None:
+        """`GET simulation/<id>/logs`: `{"files": [{"name", "content"}]}`; keeps the last lines of each."""
+        files = body.get("files") if isinstance(body, dict) else None
+        if not isinstance(files, list):
+            raise FrameError("logs answer has no list 'files'")
+        tails = []
+        for entry in files:
+            if not isinstance(entry, dict) or not isinstance(entry.get("content"), str):
+                raise FrameError(f"logs answer: a file entry without text 'content': {entry!r:.80}")
+            lines = entry["content"].splitlines()[-self.log_lines:]
+            tails.append({"name": str(entry.get("name", "")), "lines": "\n".join(lines)})
+        self.set("log_files", tails)
+
+    def set_state(self, state: str) -> None:
+        """A state learned from elsewhere (a command's answer)."""
+        self._set_state(state)
+
+    # -- details -------------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        if state == "started":
+            self._has_run = True
+        self.set("state", state)
+        if state == "completed" and self._total_time is not None:
+            self.set("progress", 1.0)
+        if state in FINAL_STATES:
+            self.set("task", "")
+        self.set("actions", allowed_actions(state, self._has_run))
+
+    def _apply_status(self, payload: dict) -> None:
+        self._apply_times(payload)
+        if isinstance(payload.get("state"), str):
+            self._set_state(payload["state"])
+
+    def _apply_times(self, payload: dict) -> None:
+        times = {}
+        for key, name in (("simulationTime", "sim_time"), ("realTime", "real_time"),
+                          ("simulationTimeLeft", "time_left")):
+            value = payload.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise FrameError(f"status key {key!r} must be a number, not {value!r}")
+            times[name] = float(value)
+        for name, value in times.items():
+            self.set(name, value)
+        sim_time, left = times.get("sim_time"), times.get("time_left")
+        if sim_time is not None and sim_time > 0:
+            self._has_run = True
+        if sim_time is not None and left is not None:
+            if left > 0:
+                self._total_time = sim_time + left
+            if self._total_time:
+                self.set("progress", min(1.0, sim_time / self._total_time))
+
+    def _apply_progress(self, progress: Any) -> None:
+        if not isinstance(progress, dict):
+            raise FrameError(f"status key 'progress' must be an object, not {progress!r}")
+        if progress.get("done"):
+            self.set("task", "")
+            return
+        task, subtask = str(progress.get("task", "")), str(progress.get("subtask", ""))
+        count, index = progress.get("number_of_subtasks"), progress.get("subtask_index")
+        text = f"{task}: {subtask}" if subtask else task
+        if isinstance(count, int) and isinstance(index, int) and count > 1:
+            text += f" ({index + 1}/{count})"
+        self.set("task", text)
+
+    def _apply_error(self, payload: Any) -> None:
+        if not isinstance(payload, dict):
+            raise FrameError(f"runtime_error payload must be an object, not {type(payload).__name__}")
+        self.set("error", {key: payload[key] for key in ERROR_FIELDS if key in payload})
