@@ -1,0 +1,108 @@
+"""Fixtures of the control panel tests: recorded widget messages, a local frame server, and
+experiments for the shared live server."""
+
+import shutil
+import threading
+import time
+
+import comm
+import pytest
+
+from tests.conftest import EXPERIMENTS
+from tests.panel.frame_server import FrameServer
+
+
+class RecordingComm(comm.DummyComm):
+    """What a kernel would publish for a widget, kept instead of sent."""
+
+    def __init__(self, *args, **kwargs):
+        self.published = []
+        super().__init__(*args, **kwargs)
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        self.published.append((time.monotonic(), msg_type, data))
+
+    def updates(self) -> list[tuple[float, dict]]:
+        """(time, state) of each state update sent to the front end."""
+        return [(when, data["state"]) for when, msg_type, data in self.published
+                if msg_type == "comm_msg" and data.get("method") == "update"]
+
+
+@pytest.fixture
+def recorded_comms(monkeypatch):
+    """Every widget created in the test gets a `RecordingComm`."""
+    made = []
+
+    def create(*args, **kwargs):
+        made.append(RecordingComm(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(comm, "create_comm", create)
+    return made
+
+
+def wait_for(condition, timeout=20.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not hold within {timeout} s"
+        time.sleep(0.02)
+
+
+def panel_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("nrp-panel-")]
+
+
+@pytest.fixture
+def frame_server():
+    servers = []
+
+    def make(**kwargs) -> FrameServer:
+        servers.append(FrameServer(**kwargs).start())
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def panels():
+    """Makes panels and closes whatever the test left open, so no updater thread outlives it."""
+    from nrp_jupyter.panel import ControlPanel
+
+    made = []
+
+    def make(simulation, **kwargs):
+        made.append(ControlPanel(simulation, **kwargs))
+        return made[-1]
+
+    yield make
+    for panel in made:
+        panel.close()
+
+
+@pytest.fixture(scope="session")
+def panel_experiments(live_server):
+    """Experiments of the panel tests in the live server's storage: `panel_slow` (a long
+    tf_exchange) and `panel_raises` (its main script raises after a few steps)."""
+    storage = live_server.root / "experiments"
+    slow = storage / "panel_slow"
+    if not slow.exists():
+        shutil.copytree(EXPERIMENTS / "tf_exchange", slow)
+        config = (slow / "simulation_config.json").read_text().replace('"SimulationTimeout": 1,',
+                                                                         '"SimulationTimeout": 600,')
+        (slow / "simulation_config.json").write_text(config)
+        # Slow enough that simulation time advances visibly while a test watches it.
+        (slow / "main_script.py").write_text(
+            "import time\n"
+            "while True:\n"
+            "    nrp.run_loop(1)\n"
+            "    time.sleep(0.02)\n")
+    raises = storage / "panel_raises"
+    if not raises.exists():
+        shutil.copytree(EXPERIMENTS / "tf_exchange", raises)
+        (raises / "main_script.py").write_text(
+            "for _ in range(3):\n"
+            "    nrp.run_loop(1)\n"
+            "raise ValueError('the panel shows this')\n")
+    return storage
