@@ -1,0 +1,23 @@
+"""A Python client of nrp_jupyter's REST API, for notebooks and scripts.
+
+    from nrp_jupyter.client import launch
+    simulation = launch("tf_exchange")        # the Jupyter server this kernel runs under
+    simulation.start()
+    simulation.wait_until("completed", timeout=60)
+    print(simulation.logs())
+    simulation.stop()
+
+Synchronous and stdlib-only for HTTP (the WebSocket of `events()` uses websocket-client, which
+jupyter_server depends on). Importing it starts nothing and reads no environment.
+"""
+
+from .connection import Connection
+from .errors import (AuthError, BadRequest, Conflict, Forbidden, NotFound, NrpError, ServerError, ServerNotFound,
+                     ServerUnreachable, SimulationEnded, StateTransitionError, Unauthorized, WaitTimeout)
+from .simulation import FINAL_STATES, STATES, Simulation, launch, simulations
+
+__all__ = [
+    "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NotFound", "NrpError",
+    "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation", "SimulationEnded", "StateTransitionError",
+    "Unauthorized", "WaitTimeout", "launch", "simulations",
+]

@@ -1,0 +1,135 @@
+"""A simulation on an NRP server, and the launch that creates one."""
+
+from __future__ import annotations
+
+import time
+
+from .connection import Connection
+from .errors import SimulationEnded, WaitTimeout
+
+STATES = frozenset({"created", "paused", "started", "completed", "stopped", "failed"})
+FINAL_STATES = frozenset({"stopped", "failed"})
+LAUNCH_TIMEOUT_S = 180.0
+STATE_CHANGE_TIMEOUT_S = 60.0
+QUERY_TIMEOUT_S = 10.0
+
+
+class Simulation:
+    """Simulation `simulation_id` of the server behind `connection`.
+
+    The methods are NRP's REST calls; state changes return the state the server answers with.
+    """
+
+    def __init__(self, connection: Connection, simulation_id: int):
+        self.connection = connection
+        self.id = int(simulation_id)
+
+    def __repr__(self) -> str:
+        return f"Simulation({self.connection.url!r}, {self.id})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Simulation) and (other.connection.url, other.id) == (self.connection.url, self.id)
+
+    def __hash__(self) -> int:
+        return hash((self.connection.url, self.id))
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """The backend's lifecycle state: created, paused, started, completed, stopped, failed."""
+        return self.connection.request("GET", f"simulation/{self.id}/state", timeout=QUERY_TIMEOUT_S)["state"]
+
+    def info(self) -> dict:
+        """NRP's Simulation JSON (state, experimentID, experimentConfiguration, mainScript, ...)."""
+        return self.connection.request("GET", f"simulation/{self.id}", timeout=QUERY_TIMEOUT_S)
+
+    def log_files(self) -> list[dict]:
+        """The simulation's log files as `{"name", "content"}` (the end of each when large); live
+        while it runs, from the archive in the experiment's folder once it has stopped."""
+        return self.connection.request("GET", f"simulation/{self.id}/logs", timeout=QUERY_TIMEOUT_S)["files"]
+
+    def logs(self) -> str:
+        """All log files as one text, each under a `==> name <==` header."""
+        return "\n".join(f"==> {entry['name']} <==\n{entry['content']}" for entry in self.log_files())
+
+    def events(self, *, timeout: float = 10):
+        """This simulation's messages from the /events WebSocket (an `EventStream`)."""
+        return self.connection.events(self.id, timeout=timeout)
+
+    # -- state changes -----------------------------------------------------------------------
+
+    def _request_state(self, state: str) -> str:
+        answer = self.connection.request("PUT", f"simulation/{self.id}/state", body={"state": state},
+                                         timeout=STATE_CHANGE_TIMEOUT_S)
+        return answer["state"]
+
+    def start(self) -> str:
+        """Runs the main script (paused -> started)."""
+        return self._request_state("started")
+
+    def pause(self) -> str:
+        """Pauses before the script's next `nrp.run_loop()` step (started -> paused)."""
+        return self._request_state("paused")
+
+    def resume(self) -> str:
+        """Continues a paused script (paused -> started)."""
+        return self._request_state("started")
+
+    def stop(self) -> str:
+        """Ends the simulation and frees everything it holds (final)."""
+        return self._request_state("stopped")
+
+    def wait_until(self, state: str | set[str], timeout: float, *, poll_interval: float = 0.2) -> str:
+        """Waits until the state is `state` (or one of a set); returns it.
+
+        Raises `WaitTimeout` after `timeout` seconds, and `SimulationEnded` as soon as the
+        simulation is stopped or failed when that is not what was waited for.
+        """
+        wanted = {state} if isinstance(state, str) else set(state)
+        unknown = sorted(wanted - STATES)
+        if unknown or not wanted:
+            raise ValueError(f"not a simulation state: {', '.join(map(repr, unknown)) or 'none given'}; "
+                             f"the states are {', '.join(sorted(STATES))}")
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.state
+            if current in wanted:
+                return current
+            if current in FINAL_STATES:
+                raise SimulationEnded(f"simulation {self.id} is {current} and will never be "
+                                      f"{' or '.join(sorted(wanted))}", state=current)
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"simulation {self.id} is still {current} after {timeout:g} s, not "
+                                  f"{' or '.join(sorted(wanted))}", state=current)
+            time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+
+
+def launch(experiment_id: str, *, connection: Connection | None = None, config: str | None = None,
+           script: str | None = None, timeout: float = LAUNCH_TIMEOUT_S) -> Simulation:
+    """Launches experiment `experiment_id` (a folder of the server's experiment storage) and
+    returns its simulation, initialised and paused.
+
+    `config` and `script` name another simulation config or main script inside the experiment
+    (NRP's `experimentConfiguration` and `mainScript`). Without `connection`, the Jupyter server
+    this kernel runs under is used (`Connection.discover()`).
+    """
+    if not isinstance(experiment_id, str) or not experiment_id:
+        raise ValueError(f"an experiment id is a folder name, not {experiment_id!r}")
+    connection = connection or Connection.discover()
+    body = {"experimentID": experiment_id}
+    if config is not None:
+        body["experimentConfiguration"] = config
+    if script is not None:
+        body["mainScript"] = script
+    answer = connection.request("POST", "simulation", body=body, timeout=timeout)
+    return Simulation(connection, answer["simulationID"])
+
+
+def simulations(connection: Connection | None = None) -> list[Simulation]:
+    """Every simulation the server knows, oldest first."""
+    connection = connection or Connection.discover()
+    return [Simulation(connection, entry["simulationID"]) for entry in connection.simulations()]
+
+
+
