@@ -140,6 +140,10 @@ class PanelModel:
     # -- details -------------------------------------------------------------------------------
 
     def _set_state(self, state: str) -> None:
+        if self.final and state not in FINAL_STATES:
+            # Nothing leaves a final state; a REST answer or a frame that says otherwise was
+            # sent before the end and arrived after it.
+            return
         if state == "started":
             self._has_run = True
         self.set("state", state)

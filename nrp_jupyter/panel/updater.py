@@ -28,6 +28,8 @@ Writer = Callable[[dict[str, Any]], None]
 FINAL_HTTP_STATUSES = frozenset({401, 403, 404})
 # The longest the thread blocks on the socket, so that stop() is honoured soon.
 MAX_WAIT_S = 0.2
+# Frames read without waiting once the simulation has ended; more would only be late echoes.
+MAX_DRAINED_FRAMES = 1000
 
 
 def error_text(error: BaseException) -> str:
@@ -141,6 +143,7 @@ class PanelUpdater:
             while not self._stopping.is_set():
                 self._drain_inbox()
                 if self.model.final:
+                    self._drain_stream(stream)
                     self._final_refresh()
                     raise _Finished()
                 if time.monotonic() >= self._next_logs:
@@ -151,6 +154,14 @@ class PanelUpdater:
                     self._apply_frame(frame)
         finally:
             stream.close()
+
+    def _drain_stream(self, stream: EventStream) -> None:
+        """Apply the frames already received (the last status before the end, say)."""
+        for _ in range(MAX_DRAINED_FRAMES):
+            frame = stream.receive(0)
+            if frame is None:
+                return
+            self._apply_frame(frame)
 
     def _lost(self, reason: str) -> None:
         delay = self._backoff.next_delay()

@@ -54,6 +54,14 @@ def test_status_sets_the_times_state_progress_and_buttons():
     assert model.final and model["actions"] == []
 
 
+def test_a_final_state_is_never_left():
+    model = PanelModel(7)
+    model.apply(status("stopped", sim_time=3.0))
+    model.apply_info({"state": "started"})
+    model.apply(status("paused", sim_time=2.0))
+    assert model["state"] == "stopped" and model["actions"] == []
+
+
 def test_progress_stays_unknown_without_a_timeout():
     model = PanelModel(7)
     model.apply(status("started", sim_time=3.0, left=0.0))
