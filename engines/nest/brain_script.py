@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engines.nest.datapacks import BrainDataPacks, collecting
+from engines.nest.nest_thread import NestThread, nest_thread
 from engines.nest.status import StatusError, read_status, write_status
 from engines.servers.script_base import ScriptBase
 
@@ -36,13 +37,43 @@ class BrainScript(ScriptBase):
     def __init__(self, brain_file: str):
         self.brain_file = brain_file
         self._nest = None
+        self._thread: NestThread | None = None
         self._warned_short_step = False
 
+    # Every method that touches NEST hands the work to the NEST thread (see nest_thread).
+
     def initialize(self) -> None:
+        self._thread = nest_thread()
+        self._thread.call(self._initialize)
+
+    def runLoop(self, timestep_ns: int) -> None:
+        self._thread.call(self._run, timestep_ns)
+
+    def reset(self) -> None:
+        self._thread.call(self._load_brain)
+
+    def shutdown(self) -> None:
+        if self._thread is not None:
+            self._thread.call(self._shutdown)
+
+    def _getDataPack(self, name: str) -> list[dict]:
+        self._checkRegistered(name)
+        return self._thread.call(read_status, self._datapacks[name])
+
+    def _setDataPack(self, name: str, data: Any) -> None:
+        self._checkRegistered(name)
+        try:
+            self._thread.call(write_status, self._datapacks[name], data)
+        except Exception as exc:
+            # NEST's own errors name the bad key but not the datapack.
+            raise StatusError(f'datapack "{name}": cannot set the status of its NEST object: '
+                              f"{type(exc).__name__}: {exc}") from exc
+
+    def _initialize(self) -> None:
         self._nest = _import_nest()
         self._load_brain()
 
-    def runLoop(self, timestep_ns: int) -> None:
+    def _run(self, timestep_ns: int) -> None:
         nest = self._nest
         resolution_ms = nest.resolution
         steps = round(timestep_ns / NS_PER_MS / resolution_ms)
@@ -55,26 +86,10 @@ class BrainScript(ScriptBase):
         # The engine's time is NEST's clock, so that rounding never accumulates into drift.
         self._time_ns = round(nest.biological_time * NS_PER_MS)
 
-    def reset(self) -> None:
-        self._load_brain()
-
-    def shutdown(self) -> None:
+    def _shutdown(self) -> None:
         if self._nest is not None:
             self._nest.ResetKernel()
         self._datapacks = {}
-
-    def _getDataPack(self, name: str) -> list[dict]:
-        self._checkRegistered(name)
-        return read_status(self._datapacks[name])
-
-    def _setDataPack(self, name: str, data: Any) -> None:
-        self._checkRegistered(name)
-        try:
-            write_status(self._datapacks[name], data)
-        except Exception as exc:
-            # NEST's own errors name the bad key but not the datapack.
-            raise StatusError(f'datapack "{name}": cannot set the status of its NEST object: '
-                              f"{type(exc).__name__}: {exc}") from exc
 
     def _load_brain(self) -> None:
         """A fresh kernel (seeded), then the brain file, whose registrations become the datapacks."""

@@ -74,9 +74,9 @@ def register_datapack(name: str, nest_object: Any) -> None:
 
 def create_datapack(name: str, *args: Any, **kwargs: Any) -> Any:
     """`nest.Create(*args, **kwargs)`, registered as datapack `name`: nrp-core's `CreateDataPack`."""
+    registry = _current_registry()  # before creating anything, so a misuse leaves NEST unchanged
     import nest
 
-    registry = _current_registry()  # before creating anything, so a misuse leaves NEST unchanged
     nodes = nest.Create(*args, **kwargs)
     registry.register(name, nodes)
     return nodes
