@@ -14,7 +14,9 @@ scripts use:
 | `get_model_all_properties("qpos")` | a copy of any mjData array (`qpos`, `qvel`, `xpos`, `sensordata`, `ctrl`, ...) |
 
 `run_one_step(action, timestep_ns)` writes `action` (one value per actuator, or one value for all;
-None keeps the previous controls) to `ctrl`, then makes round(timestep / opt.timestep) MuJoCo steps.
+None keeps the previous controls) to `ctrl`, then makes round(timestep / opt.timestep) MuJoCo steps
+and one `mj_forward`, so that every property (body poses, sensors, camera images) is that of the
+current time (with `mj_step` alone they lag one MuJoCo step behind `qpos`, as in mujoco_py).
 The engine is headless: rendering uses EGL (`MUJOCO_GL=egl`, set if unset before mujoco is imported).
 """
 
@@ -92,6 +94,9 @@ class MujocoSimulator(Simulator):
         steps = steps_in(timestep_ns, self.basic_timestep, "MuJoCo")
         if steps:
             self._mujoco.mj_step(self.model, self.data, nstep=steps)
+            # mj_step leaves positions, velocities of bodies and sensors as they were at the start of
+            # its last step; one forward pass makes every property describe the state at get_sim_time().
+            self._mujoco.mj_forward(self.model, self.data)
 
     def _set_controls(self, action: Any) -> None:
         import numpy as np
