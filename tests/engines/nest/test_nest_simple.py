@@ -1,0 +1,77 @@
+"""nest_simple through NRPCoreSim standalone: a transceiver function reads and sets NEST status."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import BIN_DIR, EXPERIMENTS
+
+pytestmark = pytest.mark.usefixtures("no_leftover_processes")
+
+RECORDED = re.compile(r"(\d+) voltages recorded, last (-?\d+\.\d+) mV at (\d+\.\d+) ms")
+
+
+def run_nrpcoresim(*args, cwd, env):
+    return subprocess.run([str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=90)
+
+
+@pytest.fixture
+def nest_simple(tmp_path):
+    """A copy of the experiment, to break in place."""
+    directory = tmp_path / "nest_simple"
+    shutil.copytree(EXPERIMENTS / "nest_simple", directory)
+    return directory
+
+
+@pytest.mark.timeout(120)
+def test_the_tf_reads_the_voltmeter_and_drives_the_generators(core_env):
+    result = run_nrpcoresim(cwd=EXPERIMENTS / "nest_simple", env=core_env)
+
+    assert result.returncode == 0, result.stderr
+    assert "simulation ended at t=1.000 s (timeout)" in result.stderr
+    recorded = [(int(count), float(volts), float(at)) for count, volts, at in RECORDED.findall(result.stdout)]
+    # 100 steps of 10 ms; the TF reads the voltmeter at each sync, and it records every ms from 1 ms.
+    assert len(recorded) == 99
+    assert [count for count, _, _ in recorded] == list(range(9, 999, 10))
+    assert [at for _, _, at in recorded] == [float(t) for t in range(9, 999, 10)]
+    # The rates the TF sets reach the neuron: left alone, with silent generators, it would rest at -70 mV.
+    assert any(abs(volts + 70.0) > 0.05 for _, volts, _ in recorded)
+
+
+@pytest.mark.timeout(120)
+def test_without_the_tf_the_neuron_rests(nest_simple, core_env):
+    # The same network with a TF that only reads: the generators stay at 0 Hz.
+    tf = (nest_simple / "tf_1.py").read_text()
+    (nest_simple / "tf_1.py").write_text(tf.replace("return [noise_datapack]", "return []"))
+    result = run_nrpcoresim("-o", "SimulationTimeout=0.3", cwd=nest_simple, env=core_env)
+
+    assert result.returncode == 0, result.stderr
+    recorded = RECORDED.findall(result.stdout)
+    assert len(recorded) == 29
+    assert all(volts == "-70.000" for _, volts, _ in recorded)
+
+
+@pytest.mark.timeout(120)
+def test_a_tf_asking_for_an_unregistered_datapack_fails_naming_it(nest_simple, core_env):
+    tf = (nest_simple / "tf_1.py").read_text()
+    (nest_simple / "tf_1.py").write_text(tf.replace("DataPackIdentifier('voltage', 'nest')",
+                                                    "DataPackIdentifier('volts', 'nest')"))
+    result = run_nrpcoresim(cwd=nest_simple, env=core_env)
+
+    assert result.returncode == 1
+    assert 'datapack "volts" is not registered in engine "nest"' in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_brain_error_fails_the_launch_naming_file_and_line(nest_simple, core_env):
+    brain = (nest_simple / "nest_simple.py").read_text()
+    (nest_simple / "nest_simple.py").write_text(brain + 'nest.Create("no_such_model")\n')
+    line = brain.count("\n") + 1
+    result = run_nrpcoresim(cwd=nest_simple, env=core_env)
+
+    assert result.returncode == 1
+    assert f'Engine "nest": initialize failed in nest_simple.py, line {line}, in <module>' in result.stderr
+    assert "no_such_model is not a known model name" in result.stderr
