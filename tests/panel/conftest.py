@@ -30,7 +30,7 @@ class RecordingComm(comm.DummyComm):
 
 @pytest.fixture
 def recorded_comms(monkeypatch):
-    """Every widget created in the test gets a `RecordingComm`."""
+    """Every widget created in the test gets a `RecordingComm` (a panel's is `panel.comm`)."""
     made = []
 
     def create(*args, **kwargs):
