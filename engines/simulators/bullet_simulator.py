@@ -20,7 +20,8 @@ defaults fill the missing ones):
      "Force":  [{"index": -1, "forceObj": [0, 0, 10], "posObj": [0, 0, 0], "flags": "WORLD_FRAME"}],
      "Torque": [{"index": 1, "torqueObj": [0, 0, 1], "flags": "LINK_FRAME"}]}
 
-`index` may also be a joint's name. Differences from nrp-core, on purpose: a joint driven with
+`index` may also be a joint's name. As in Bullet, a joint starts held by a velocity motor (target
+velocity 0), which brakes it until a Joint command changes its control. Differences from nrp-core, on purpose: a joint driven with
 TORQUE_CONTROL gets its default velocity motor switched off first (otherwise Bullet's motor cancels
 the torque); `flags` may be given by name; `reset()` restores the loaded state instead of emptying
 the world; `get_model_property(name, "Body")` takes a body name, as `get_model_properties` lists.
