@@ -1,0 +1,142 @@
+"""The panel against a real server process (`live_server`) running real simulations: states,
+times, runtime errors, buttons, two panels at once, and no thread left behind."""
+
+import threading
+
+import pytest
+
+from nrp_jupyter.client import Connection, Simulation
+from tests.panel.conftest import panel_threads, wait_for
+from tests.panel.test_widget import front_end_sends
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def launch(server, experiment: str) -> Simulation:
+    code, record = server.call("POST", "simulation", body={"experimentID": experiment})
+    assert code == 201, record
+    return Simulation(Connection(server.url, server.token), record["simulationID"])
+
+
+def rest_state(server, simulation) -> str:
+    return server.call("GET", "simulation", str(simulation.id), "state")[1]["state"]
+
+
+class StateLog:
+    """The panel's states in the order it showed them (observed on its updater thread)."""
+
+    def __init__(self, panel):
+        self.states = []
+        self._lock = threading.Lock()
+        panel.observe(self._record, names=["state"])
+
+    def _record(self, change):
+        with self._lock:
+            self.states.append(change["new"])
+
+
+def test_states_and_times_follow_the_simulation(live_server_quiet, panel_experiments, panels):
+    server = live_server_quiet
+    simulation = launch(server, "panel_slow")
+    panel = panels(simulation)
+    log = StateLog(panel)
+    wait_for(lambda: panel.state == "paused", what="paused")
+    assert panel.experiment_id == "panel_slow" and panel.actions == ["start", "stop"]
+    simulation.start()
+    wait_for(lambda: panel.state == "started" and panel.sim_time > 0, what="started, with time")
+    first_sim, first_real = panel.sim_time, panel.real_time
+    wait_for(lambda: panel.sim_time > first_sim and panel.real_time > first_real, what="times increasing")
+    assert 0 < panel.progress < 1 and panel.time_left > 0
+    simulation.pause()
+    wait_for(lambda: panel.state == "paused", what="paused again")
+    assert panel.actions == ["resume", "stop"]
+    simulation.stop()
+    wait_for(lambda: not panel.updater.alive, what="the updater's end")
+    assert panel.state == "stopped" and panel.actions == []
+    assert [state for index, state in enumerate(log.states) if index == 0 or log.states[index - 1] != state] \
+        [-4:] == ["paused", "started", "paused", "stopped"]
+    # The logs were read once more at the end, from the archive.
+    assert panel.log_files and all(entry["name"] for entry in panel.log_files)
+
+
+def test_a_runtime_error_arrives_with_file_and_line(live_server_quiet, panel_experiments, panels):
+    server = live_server_quiet
+    simulation = launch(server, "panel_raises")
+    panel = panels(simulation)
+    wait_for(lambda: panel.state == "paused", what="paused")
+    simulation.start()
+    wait_for(lambda: panel.error.get("msg"), what="the runtime error")
+    assert "the panel shows this" in panel.error["msg"]
+    assert panel.error["fileName"].endswith("main_script.py") and panel.error["line_number"] == 3
+    assert "raise ValueError" in panel.error["line_text"]
+    wait_for(lambda: panel.state == "completed", what="completed")
+    assert panel.actions == ["stop"]
+
+
+def test_buttons_change_the_server_state(live_server_quiet, panel_experiments, panels):
+    server = live_server_quiet
+    simulation = launch(server, "panel_slow")
+    panel = panels(simulation)
+    wait_for(lambda: panel.actions == ["start", "stop"], what="the start button")
+    for action, wanted, buttons in (("start", "started", ["pause", "stop"]), ("pause", "paused", ["resume", "stop"]),
+                                    ("resume", "started", ["pause", "stop"]), ("stop", "stopped", [])):
+        front_end_sends(panel, {"action": action})
+        wait_for(lambda: rest_state(server, simulation) == wanted, what=f"{wanted} on the server after {action}")
+        wait_for(lambda: panel.state == wanted and panel.actions == buttons and panel.pending == "",
+                 what=f"{wanted} in the panel")
+    assert panel.notice == ""
+
+
+def test_a_request_the_server_refuses_is_shown(live_server_quiet, panel_experiments, panels):
+    server = live_server_quiet
+    simulation = launch(server, "panel_slow")
+    simulation.stop()
+    panel = panels(simulation)
+    wait_for(lambda: not panel.updater.alive, what="the updater's end on a stopped simulation")
+    # A button pressed just before the panel learned of the stop: the server refuses it.
+    panel._run_command("start")
+    assert panel.notice.startswith("start failed: ") and "HTTP 400" in panel.notice
+    assert panel.pending == "" and rest_state(server, simulation) == "stopped"
+
+
+def test_two_panels_on_one_simulation_agree(live_server_quiet, panel_experiments, panels):
+    server = live_server_quiet
+    simulation = launch(server, "panel_slow")
+    first = panels(simulation)
+    # The second one has its own connection, as a second notebook would.
+    second = panels(Simulation(Connection(server.url, server.token), simulation.id))
+    shown = ("state", "actions", "experiment_id")
+    for change, wanted in ((None, "paused"), (simulation.start, "started"), (simulation.pause, "paused"),
+                           (simulation.stop, "stopped")):
+        if change is not None:
+            change()
+        wait_for(lambda: first.state == second.state == wanted == rest_state(server, simulation),
+                 what=f"both panels {wanted}")
+        wait_for(lambda: all(getattr(first, name) == getattr(second, name) for name in shown),
+                 what=f"both panels showing the same when {wanted}")
+    wait_for(lambda: not first.updater.alive and not second.updater.alive, what="both updaters' end")
+    assert first.sim_time == second.sim_time and first.log_files == second.log_files
+
+
+def test_close_leaves_no_thread_and_the_simulation_running(live_server_quiet, panel_experiments, panels):
+    server = live_server_quiet
+    simulation = launch(server, "panel_slow")
+    panel = panels(simulation)
+    wait_for(lambda: panel.connected and panel.state == "paused", what="connected")
+    front_end_sends(panel, {"action": "start"})
+    wait_for(lambda: panel.state == "started", what="started")
+    panel.close()
+    assert panel_threads() == []
+    assert rest_state(server, simulation) == "started"
+
+
+def test_a_wrong_token_is_refused_with_a_clear_notice(live_server_quiet, panels):
+    panel = panels(Simulation(Connection(live_server_quiet.url, "not-the-token"), 0))
+    wait_for(lambda: not panel.updater.alive, what="the updater's end")
+    assert "refused the event stream" in panel.notice and "403" in panel.notice
+
+
+def test_an_unknown_simulation_is_named(live_server_quiet, panels):
+    panel = panels(Simulation(Connection(live_server_quiet.url, live_server_quiet.token), 987654))
+    wait_for(lambda: not panel.updater.alive, what="the updater's end")
+    assert panel.notice.startswith("simulation 987654: ") and "HTTP 404" in panel.notice
