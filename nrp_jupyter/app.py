@@ -68,6 +68,7 @@ class NrpJupyterApp(ExtensionApp):
 
     def initialize_settings(self):
         from . import topics
+        from .data_bridge import DataBridge
         from .mqtt import MqttPublisher
         from .registry import Registry
         from .simulations import Settings, SimulationService
@@ -84,6 +85,9 @@ class NrpJupyterApp(ExtensionApp):
         self._mqtt = MqttPublisher(broker, node_id)
         self._mqtt.start()
         publisher = StatusPublisher(self._mqtt, self.mqtt_prefix, node_id)
+        # Datatransfer engines' streams, decoded for the /events listeners (live plots).
+        self._data_bridge = DataBridge(broker, self.mqtt_prefix, publisher, self.serverapp.io_loop.asyncio_loop)
+        self._data_bridge.start()
         self._recover()
         self._service = SimulationService(
             registry=self._registry, storage=self._storage, kernel_manager=self.serverapp.kernel_manager,
@@ -127,6 +131,7 @@ class NrpJupyterApp(ExtensionApp):
 
     async def stop_extension(self):
         await self._service.close()
+        self._data_bridge.stop()
         self._mqtt.stop()
         if self._broker is not None:
             await self._broker_started

@@ -29,6 +29,9 @@ class StatusPublisher:
     def _send(self, simulation_id: int, topic: str, payload, *, retain: bool = False) -> None:
         if self._mqtt is not None:
             self._mqtt.publish(topic, payload, retain=retain)
+        self._notify(simulation_id, topic, payload)
+
+    def _notify(self, simulation_id: int, topic: str, payload) -> None:
         for listener in list(self._listeners):
             try:
                 listener(simulation_id, topic, payload)
@@ -60,6 +63,11 @@ class StatusPublisher:
         self._send(simulation_id, topics.lifecycle(self.prefix, simulation_id),
                    {"source_node": self.node_id, "source_state": source, "event": event, "target_state": target},
                    retain=source == "created")
+
+    def datapack(self, simulation_id: int, datapack: str, batch: dict) -> None:
+        """A batch of decoded datapack samples (data_bridge.py), for the listeners only: MQTT
+        already carries the datatransfer engine's own stream."""
+        self._notify(simulation_id, f"data/{datapack}", batch)
 
     def forget(self, simulation_id: int) -> None:
         """Clears the retained lifecycle message of a simulation that has ended."""
