@@ -81,6 +81,47 @@ def panels():
         panel.close()
 
 
+@pytest.fixture
+def connections():
+    """Makes client connections and closes them after the test (a kept-alive socket left to the
+    garbage collector is a ResourceWarning, an error here)."""
+    from nrp_jupyter.client import Connection
+
+    made = []
+
+    def make(url: str, token: str | None) -> Connection:
+        made.append(Connection(url, token))
+        return made[-1]
+
+    yield make
+    for connection in made:
+        connection.close()
+
+
+@pytest.fixture
+def simulation_of(connections):
+    """The `Simulation` a frame server stands in for (`simulation_id` overrides the server's)."""
+    from nrp_jupyter.client import Simulation
+
+    def make(server: FrameServer, token: str = "t", simulation_id: int | None = None) -> Simulation:
+        return Simulation(connections(server.url, token), simulation_id or server.simulation_id)
+
+    return make
+
+
+@pytest.fixture
+def launched(live_server_quiet, panel_experiments, connections):
+    """Launches an experiment of the live server; returns its `Simulation` (paused)."""
+    from nrp_jupyter.client import Simulation
+
+    def launch(experiment: str) -> Simulation:
+        code, record = live_server_quiet.call("POST", "simulation", body={"experimentID": experiment})
+        assert code == 201, record
+        return Simulation(connections(live_server_quiet.url, live_server_quiet.token), record["simulationID"])
+
+    return launch
+
+
 @pytest.fixture(scope="session")
 def panel_experiments(live_server):
     """Experiments of the panel tests in the live server's storage: `panel_slow` (a long

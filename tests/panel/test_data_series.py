@@ -5,7 +5,6 @@ import base64
 
 import pytest
 
-from nrp_jupyter.client import Connection, Simulation
 from tests.panel.conftest import wait_for
 from tests.panel.frame_server import frame
 
@@ -27,8 +26,8 @@ def datapack_frames(ws, _):
                                     "samples": [{"time": 0.1, "values": {"rate": 12.5}}]}))
 
 
-def test_every_numeric_series_and_the_image_reach_the_plot_traits(frame_server, panels):
-    panel = panels(Simulation(Connection(frame_server(on_connect=datapack_frames).url, "t"), 1))
+def test_every_numeric_series_and_the_image_reach_the_plot_traits(frame_server, panels, simulation_of):
+    panel = panels(simulation_of(frame_server(on_connect=datapack_frames)))
     wait_for(lambda: "brain" in panel.series, what="the last datapack")
     joints = panel.series["joints"]
     assert joints["angle"]["t"] == pytest.approx([0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09])
@@ -40,8 +39,8 @@ def test_every_numeric_series_and_the_image_reach_the_plot_traits(frame_server, 
     assert base64.b64decode(image["data"]) == PIXELS
 
 
-def test_only_chosen_datapacks_are_plotted(frame_server, panels):
-    panel = panels(Simulation(Connection(frame_server(on_connect=datapack_frames).url, "t"), 1),
+def test_only_chosen_datapacks_are_plotted(frame_server, panels, simulation_of):
+    panel = panels(simulation_of(frame_server(on_connect=datapack_frames)),
                    datapacks=["brain"])
     wait_for(lambda: "brain" in panel.series, what="the chosen datapack")
     assert list(panel.series) == ["brain"] and panel.images == {}

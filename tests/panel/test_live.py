@@ -5,17 +5,11 @@ import threading
 
 import pytest
 
-from nrp_jupyter.client import Connection, Simulation
+from nrp_jupyter.client import Simulation
 from tests.panel.conftest import panel_threads, wait_for
 from tests.panel.test_widget import front_end_sends
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def launch(server, experiment: str) -> Simulation:
-    code, record = server.call("POST", "simulation", body={"experimentID": experiment})
-    assert code == 201, record
-    return Simulation(Connection(server.url, server.token), record["simulationID"])
 
 
 def rest_state(server, simulation) -> str:
@@ -35,9 +29,9 @@ class StateLog:
             self.states.append(change["new"])
 
 
-def test_states_and_times_follow_the_simulation(live_server_quiet, panel_experiments, panels):
+def test_states_and_times_follow_the_simulation(live_server_quiet, launched, panels):
     server = live_server_quiet
-    simulation = launch(server, "panel_slow")
+    simulation = launched("panel_slow")
     panel = panels(simulation)
     log = StateLog(panel)
     wait_for(lambda: panel.state == "paused", what="paused")
@@ -59,9 +53,9 @@ def test_states_and_times_follow_the_simulation(live_server_quiet, panel_experim
     assert panel.log_files and all(entry["name"] for entry in panel.log_files)
 
 
-def test_a_runtime_error_arrives_with_file_and_line(live_server_quiet, panel_experiments, panels):
+def test_a_runtime_error_arrives_with_file_and_line(live_server_quiet, launched, panels):
     server = live_server_quiet
-    simulation = launch(server, "panel_raises")
+    simulation = launched("panel_raises")
     panel = panels(simulation)
     wait_for(lambda: panel.state == "paused", what="paused")
     simulation.start()
@@ -73,9 +67,9 @@ def test_a_runtime_error_arrives_with_file_and_line(live_server_quiet, panel_exp
     assert panel.actions == ["stop"]
 
 
-def test_buttons_change_the_server_state(live_server_quiet, panel_experiments, panels):
+def test_buttons_change_the_server_state(live_server_quiet, launched, panels):
     server = live_server_quiet
-    simulation = launch(server, "panel_slow")
+    simulation = launched("panel_slow")
     panel = panels(simulation)
     wait_for(lambda: panel.actions == ["start", "stop"], what="the start button")
     for action, wanted, buttons in (("start", "started", ["pause", "stop"]), ("pause", "paused", ["resume", "stop"]),
@@ -87,9 +81,9 @@ def test_buttons_change_the_server_state(live_server_quiet, panel_experiments, p
     assert panel.notice == ""
 
 
-def test_a_request_the_server_refuses_is_shown(live_server_quiet, panel_experiments, panels):
+def test_a_request_the_server_refuses_is_shown(live_server_quiet, launched, panels):
     server = live_server_quiet
-    simulation = launch(server, "panel_slow")
+    simulation = launched("panel_slow")
     simulation.stop()
     panel = panels(simulation)
     wait_for(lambda: not panel.updater.alive, what="the updater's end on a stopped simulation")
@@ -99,12 +93,12 @@ def test_a_request_the_server_refuses_is_shown(live_server_quiet, panel_experime
     assert panel.pending == "" and rest_state(server, simulation) == "stopped"
 
 
-def test_two_panels_on_one_simulation_agree(live_server_quiet, panel_experiments, panels):
+def test_two_panels_on_one_simulation_agree(live_server_quiet, launched, panels, connections):
     server = live_server_quiet
-    simulation = launch(server, "panel_slow")
+    simulation = launched("panel_slow")
     first = panels(simulation)
     # The second one has its own connection, as a second notebook would.
-    second = panels(Simulation(Connection(server.url, server.token), simulation.id))
+    second = panels(Simulation(connections(server.url, server.token), simulation.id))
     shown = ("state", "actions", "experiment_id")
     for change, wanted in ((None, "paused"), (simulation.start, "started"), (simulation.pause, "paused"),
                            (simulation.stop, "stopped")):
@@ -118,9 +112,9 @@ def test_two_panels_on_one_simulation_agree(live_server_quiet, panel_experiments
     assert first.sim_time == second.sim_time and first.log_files == second.log_files
 
 
-def test_close_leaves_no_thread_and_the_simulation_running(live_server_quiet, panel_experiments, panels):
+def test_close_leaves_no_thread_and_the_simulation_running(live_server_quiet, launched, panels):
     server = live_server_quiet
-    simulation = launch(server, "panel_slow")
+    simulation = launched("panel_slow")
     panel = panels(simulation)
     wait_for(lambda: panel.connected and panel.state == "paused", what="connected")
     front_end_sends(panel, {"action": "start"})
@@ -130,13 +124,13 @@ def test_close_leaves_no_thread_and_the_simulation_running(live_server_quiet, pa
     assert rest_state(server, simulation) == "started"
 
 
-def test_a_wrong_token_is_refused_with_a_clear_notice(live_server_quiet, panels):
-    panel = panels(Simulation(Connection(live_server_quiet.url, "not-the-token"), 0))
+def test_a_wrong_token_is_refused_with_a_clear_notice(live_server_quiet, panels, connections):
+    panel = panels(Simulation(connections(live_server_quiet.url, "not-the-token"), 0))
     wait_for(lambda: not panel.updater.alive, what="the updater's end")
     assert "refused the event stream" in panel.notice and "403" in panel.notice
 
 
-def test_an_unknown_simulation_is_named(live_server_quiet, panels):
-    panel = panels(Simulation(Connection(live_server_quiet.url, live_server_quiet.token), 987654))
+def test_an_unknown_simulation_is_named(live_server_quiet, panels, connections):
+    panel = panels(Simulation(connections(live_server_quiet.url, live_server_quiet.token), 987654))
     wait_for(lambda: not panel.updater.alive, what="the updater's end")
     assert panel.notice.startswith("simulation 987654: ") and "HTTP 404" in panel.notice

@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from nrp_jupyter.client import Connection, Simulation
 from tests.panel.conftest import wait_for
 from tests.panel.frame_server import frame, status
 
@@ -16,7 +15,7 @@ MIN_GAP_S = 0.1
 BURST, BURST_PAUSE_S = 50, 0.04
 
 
-def test_a_fast_stream_gives_at_most_10_updates_a_second(frame_server, panels, recorded_comms):
+def test_a_fast_stream_gives_at_most_10_updates_a_second(frame_server, panels, recorded_comms, simulation_of):
     sent = {}
 
     def flood(ws, _):
@@ -29,7 +28,7 @@ def test_a_fast_stream_gives_at_most_10_updates_a_second(frame_server, panels, r
         sent["seconds"] = time.monotonic() - started
 
     server = frame_server(on_connect=flood)
-    panel = panels(Simulation(Connection(server.url, "t"), 1))
+    panel = panels(simulation_of(server))
     wait_for(lambda: panel.sim_time == pytest.approx(FRAMES * 0.001), timeout=60, what="the last frame's time")
     wait_for(lambda: "seconds" in sent, what="the end of the flood")
     updates = panel.comm.updates()
@@ -49,7 +48,7 @@ def test_a_fast_stream_gives_at_most_10_updates_a_second(frame_server, panels, r
     assert panel.updater.writes == len(updates)
 
 
-def test_a_fast_datapack_stream_is_coalesced_too(frame_server, panels, recorded_comms):
+def test_a_fast_datapack_stream_is_coalesced_too(frame_server, panels, recorded_comms, simulation_of):
     def flood(ws, _):
         for step in range(2000):
             ws.send(frame(1, "data/joints", {"datapack": "joints", "type": "json",
@@ -58,7 +57,7 @@ def test_a_fast_datapack_stream_is_coalesced_too(frame_server, panels, recorded_
                 time.sleep(BURST_PAUSE_S)
 
     server = frame_server(on_connect=flood)
-    panel = panels(Simulation(Connection(server.url, "t"), 1), max_points=100)
+    panel = panels(simulation_of(server), max_points=100)
     wait_for(lambda: panel.series.get("joints", {}).get("angle", {}).get("v", [None])[-1] == 1999.0,
              timeout=60, what="the last sample")
     series_updates = [when for when, state in panel.comm.updates() if "series" in state]

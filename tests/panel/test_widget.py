@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from nrp_jupyter.client import Connection, Simulation
+from nrp_jupyter.client import Simulation
 from nrp_jupyter.panel import ControlPanel
 from tests.panel.conftest import panel_threads, wait_for
 from tests.panel.frame_server import frame, status
@@ -18,11 +18,7 @@ def front_end_sends(panel, content):
     panel._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
 
 
-def simulation_of(server, token="t") -> Simulation:
-    return Simulation(Connection(server.url, token), server.simulation_id)
-
-
-def test_traits_start_from_a_rest_snapshot(frame_server, panels):
+def test_traits_start_from_a_rest_snapshot(frame_server, panels, simulation_of):
     server = frame_server(simulation_id=5, state="paused")
     panel = panels(simulation_of(server))
     assert isinstance(panel, ControlPanel) and panel.simulation_id == 5
@@ -33,7 +29,7 @@ def test_traits_start_from_a_rest_snapshot(frame_server, panels):
     assert "/nrp/events?simulation=5" in server.requests and "/nrp/simulation/5" in server.requests
 
 
-def test_pushed_frames_update_the_traits(frame_server, panels):
+def test_pushed_frames_update_the_traits(frame_server, panels, simulation_of):
     server = frame_server(on_connect=lambda ws, n: ws.send(status(1, "started", 2.0, left=6.0, real=2.5)))
     panel = panels(simulation_of(server))
     wait_for(lambda: panel.state == "started", what="the pushed state")
@@ -41,7 +37,7 @@ def test_pushed_frames_update_the_traits(frame_server, panels):
     assert panel.actions == ["pause", "stop"]
 
 
-def test_an_unknown_message_is_answered_in_the_panel(frame_server, panels):
+def test_an_unknown_message_is_answered_in_the_panel(frame_server, panels, simulation_of):
     panel = panels(simulation_of(frame_server()))
     front_end_sends(panel, {"action": "explode"})
     wait_for(lambda: "unknown panel message" in panel.notice, what="the notice")
@@ -50,7 +46,7 @@ def test_an_unknown_message_is_answered_in_the_panel(frame_server, panels):
     wait_for(lambda: "unknown panel message 'stop'" in panel.notice, what="the notice for a bare string")
 
 
-def test_a_button_the_state_does_not_allow_is_refused_without_a_request(frame_server, panels):
+def test_a_button_the_state_does_not_allow_is_refused_without_a_request(frame_server, panels, simulation_of):
     server = frame_server(state="paused")
     panel = panels(simulation_of(server))
     wait_for(lambda: panel.state == "paused", what="the state")
@@ -59,7 +55,7 @@ def test_a_button_the_state_does_not_allow_is_refused_without_a_request(frame_se
     assert not any(path.endswith("/state") for path in server.requests)
 
 
-def test_a_refused_stream_ends_the_updates_with_the_reason(frame_server, panels):
+def test_a_refused_stream_ends_the_updates_with_the_reason(frame_server, panels, simulation_of):
     server = frame_server()
     server.refuse_with = 403
     panel = panels(simulation_of(server, token="wrong"))
@@ -71,18 +67,18 @@ def test_a_refused_stream_ends_the_updates_with_the_reason(frame_server, panels)
     wait_for(lambda: panel.notice == "cannot start a simulation that is not known yet", what="the refusal")
 
 
-def test_an_unknown_simulation_ends_the_updates_naming_it(frame_server, panels):
+def test_an_unknown_simulation_ends_the_updates_naming_it(frame_server, panels, simulation_of):
     server = frame_server(simulation_id=3)
-    panel = panels(Simulation(Connection(server.url, "t"), 99))
+    panel = panels(simulation_of(server, simulation_id=99))
     wait_for(lambda: not panel.updater.alive, what="the end of the updater")
     assert panel.notice.startswith("simulation 99:") and "HTTP 404" in panel.notice
 
 
-def test_an_unreachable_server_is_retried_and_close_ends_the_thread(panels):
+def test_an_unreachable_server_is_retried_and_close_ends_the_thread(panels, connections):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    panel = panels(Simulation(Connection(f"http://127.0.0.1:{port}/", "t"), 1))
+    panel = panels(Simulation(connections(f"http://127.0.0.1:{port}/", "t"), 1))
     wait_for(lambda: "no connection to the server" in panel.notice and "retrying in" in panel.notice,
              what="the retry notice")
     assert panel.connected is False and panel.updater.alive
@@ -92,7 +88,7 @@ def test_an_unreachable_server_is_retried_and_close_ends_the_thread(panels):
     assert thread not in panel_threads()
 
 
-def test_a_dropped_stream_reconnects_and_reads_the_state_again(frame_server, panels):
+def test_a_dropped_stream_reconnects_and_reads_the_state_again(frame_server, panels, simulation_of):
     server = frame_server(state="paused", on_connect=lambda ws, n: ws.send(status(1, "paused", float(n))))
     panel = panels(simulation_of(server))
     wait_for(lambda: panel.sim_time == 1.0, what="the first connection's status")
@@ -104,7 +100,7 @@ def test_a_dropped_stream_reconnects_and_reads_the_state_again(frame_server, pan
     assert panel.connected
 
 
-def test_a_malformed_frame_is_reported_and_later_frames_still_apply(frame_server, panels):
+def test_a_malformed_frame_is_reported_and_later_frames_still_apply(frame_server, panels, simulation_of):
     def push(ws, _):
         ws.send("{not json")
         ws.send(frame(1, "data/cam", {"image": {"width": 1, "height": 1, "encoding": "rgb8", "data": "AAA="}}))
@@ -116,7 +112,7 @@ def test_a_malformed_frame_is_reported_and_later_frames_still_apply(frame_server
     assert "ignored a message" in panel.notice and "datapack 'cam'" in panel.notice
 
 
-def test_a_final_state_refreshes_once_more_and_ends_the_thread(frame_server, panels):
+def test_a_final_state_refreshes_once_more_and_ends_the_thread(frame_server, panels, simulation_of):
     def push(ws, _):
         server.logs = {"files": [{"name": "simulation.log", "content": "started\narchived\n"}]}
         server.info.update(state="stopped", status={"simulationTime": 4.0, "realTime": 4.2, "simulationTimeLeft": 0})
@@ -129,7 +125,7 @@ def test_a_final_state_refreshes_once_more_and_ends_the_thread(frame_server, pan
     assert panel.log_files == [{"name": "simulation.log", "lines": "started\narchived"}]
 
 
-def test_close_stops_the_thread_and_closes_the_widget(frame_server):
+def test_close_stops_the_thread_and_closes_the_widget(frame_server, simulation_of):
     panel = ControlPanel(simulation_of(frame_server()))
     wait_for(lambda: panel.connected, what="the connection")
     thread = panel.updater.thread
