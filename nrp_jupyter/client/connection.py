@@ -109,6 +109,14 @@ class Connection:
                 self._drop()
                 raise ServerUnreachable(f"cannot reach the Jupyter server at {self.url}: {error}",
                                         request=described) from error
+            except http.client.HTTPException as error:
+                self._drop()
+                raise ServerUnreachable(f"no valid HTTP answer from {self.url}: {error!r}",
+                                        request=described) from error
+            except BaseException:
+                # Interrupted (Ctrl-C) halfway through: the connection's state is unknown.
+                self._drop()
+                raise
             if response.will_close:
                 self._drop()
             return response.status, response.reason, raw

@@ -126,13 +126,13 @@ def error_from_response(status: int, reason: str, raw_body: bytes, request: str)
     unknown route, a proxy's text) falls back to the HTTP reason and the body's first line.
     """
     message, kind, data = _parse_body(raw_body)
-    if message is None:
+    if status == 403 and message in (None, "", "Forbidden"):
+        # Jupyter says no more than this; the usual cause is the token.
+        message = "Forbidden: the server refused the token (missing, wrong, or not allowed to do this)"
+    elif message is None:
         message = reason or f"HTTP {status}"
         if status == 404:
             message = f"{message}: no such route; is the nrp_jupyter extension enabled on this server?"
-    if status == 403 and message in ("Forbidden", ""):
-        # Jupyter says no more than this; the usual cause is the token.
-        message = "Forbidden: the server refused the token (missing, wrong, or not allowed to do this)"
     if status == 400 and kind == STATE_TRANSITION_TYPE:
         cls: type[NrpError] = StateTransitionError
     elif status >= 500:
