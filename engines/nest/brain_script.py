@@ -39,6 +39,9 @@ class BrainScript(ScriptBase):
         self._nest = None
         self._thread: NestThread | None = None
         self._warned_short_step = False
+        self._resolution_ms = 0.1
+        self._start_ns = 0
+        self._steps = 0
 
     # Every method that touches NEST hands the work to the NEST thread (see nest_thread).
 
@@ -74,17 +77,18 @@ class BrainScript(ScriptBase):
         self._load_brain()
 
     def _run(self, timestep_ns: int) -> None:
-        nest = self._nest
-        resolution_ms = nest.resolution
-        steps = round(timestep_ns / NS_PER_MS / resolution_ms)
+        steps = round(timestep_ns / NS_PER_MS / self._resolution_ms)
         if steps > 0:
-            nest.Simulate(steps * resolution_ms)
+            self._nest.Simulate(steps * self._resolution_ms)
+            self._steps += steps
         elif timestep_ns > 0 and not self._warned_short_step:
             self._warned_short_step = True
             log.warning("a step of %d ns is under half NEST's resolution (%g ms): NEST does not advance",
-                        timestep_ns, resolution_ms)
-        # The engine's time is NEST's clock, so that rounding never accumulates into drift.
-        self._time_ns = round(nest.biological_time * NS_PER_MS)
+                        timestep_ns, self._resolution_ms)
+        # The engine's time is NEST's clock (whole resolution steps), so that rounding never
+        # accumulates into drift. It is counted here: reading NEST's kernel status costs
+        # milliseconds once the network has run, more than a small network's step.
+        self._time_ns = self._start_ns + round(self._steps * self._resolution_ms * NS_PER_MS)
 
     def _shutdown(self) -> None:
         if self._nest is not None:
@@ -101,7 +105,11 @@ class BrainScript(ScriptBase):
         with collecting(registry), _seeded_resets(nest, seed):
             _run_brain_file(self.brain_file, nest)
         self._datapacks = dict(registry.items())
-        self._time_ns = round(nest.biological_time * NS_PER_MS)
+        # Fixed from here on: NEST refuses a new resolution once nodes exist.
+        self._resolution_ms = nest.resolution
+        self._start_ns = round(nest.biological_time * NS_PER_MS)
+        self._steps = 0
+        self._time_ns = self._start_ns
         log.info("brain %s registered datapacks: %s", self.brain_file, ", ".join(registry.names()) or "none")
 
 
