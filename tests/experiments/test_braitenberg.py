@@ -1,0 +1,88 @@
+"""The Braitenberg vehicle through NRPCoreSim: MuJoCo (py_sim) and NEST (nest_json) in closed loop.
+
+The vehicle engine prints its pose every half second of simulated time; the tests read those
+lines. The runs are deterministic (NestRNGSeed, MuJoCo), but the assertions only ask for what a
+Braitenberg vehicle 2b must do: turn towards the side it sees the pillar on, and close in on it.
+"""
+
+import re
+import subprocess
+
+import pytest
+
+from tests.conftest import BIN_DIR, EXPERIMENTS
+
+pytestmark = pytest.mark.usefixtures("no_leftover_processes")
+
+EXPERIMENT = EXPERIMENTS / "braitenberg_mujoco"
+POSE = re.compile(r"vehicle t=(?P<t>[\d.]+) x=(?P<x>-?[\d.]+) y=(?P<y>-?[\d.]+) yaw=(?P<yaw>-?[\d.]+) "
+                  r"bearing_error=(?P<bearing_error>-?[\d.]+) distance=(?P<distance>[\d.]+)")
+# Touching: the pillar's radius (0.25 m) plus the chassis' half length (0.15 m), and some slack.
+TOUCHING_M = 0.6
+
+
+def run(*overrides, env):
+    args = [str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json"]
+    for override in overrides:
+        args += ["-o", override]
+    result = subprocess.run(args, cwd=EXPERIMENT, env=env, capture_output=True, text=True, timeout=150)
+    poses = [{key: float(value) for key, value in match.groupdict().items()} for match in POSE.finditer(result.stdout)]
+    return result, poses
+
+
+def target(x, y):
+    return f"EngineConfigs.EngineName:vehicle.EngineExtraConfigs.Target=[{x},{y}]"
+
+
+def at(poses, t):
+    return next(pose for pose in poses if abs(pose["t"] - t) < 1e-6)
+
+
+@pytest.mark.timeout(180)
+def test_the_vehicle_turns_towards_a_pillar_on_its_left_and_reaches_it(core_env):
+    result, poses = run(env=core_env)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "simulation ended at t=6.000 s (timeout)" in result.stderr
+    assert [pose["t"] for pose in poses] == [i * 0.5 for i in range(13)]
+    start, end = poses[0], poses[-1]
+    assert start["bearing_error"] == pytest.approx(26.6, abs=0.1)  # the pillar is 26.6 degrees to the left
+    # It turns left, towards the pillar, and keeps it ahead while it drives up to it.
+    assert at(poses, 1.0)["yaw"] > 5.0
+    assert all(abs(pose["bearing_error"]) < abs(start["bearing_error"]) for pose in poses[1:])
+    assert end["distance"] < TOUCHING_M < start["distance"]
+    distances = [pose["distance"] for pose in poses]
+    assert all(later <= earlier + 0.01 for earlier, later in zip(distances, distances[1:]))
+
+
+@pytest.mark.timeout(180)
+def test_with_the_pillar_on_its_right_it_turns_right(core_env):
+    result, poses = run(target(3.0, -1.5), env=core_env)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    start, end = poses[0], poses[-1]
+    assert start["bearing_error"] == pytest.approx(-26.6, abs=0.1)
+    assert at(poses, 1.0)["yaw"] < -5.0
+    assert all(abs(pose["bearing_error"]) < abs(start["bearing_error"]) for pose in poses[1:])
+    assert end["distance"] < TOUCHING_M < start["distance"]
+
+
+@pytest.mark.timeout(180)
+def test_with_the_pillar_out_of_sight_it_cruises_straight_on(core_env):
+    # Behind the vehicle: its eyes see nothing, the brain stays silent and both wheels cruise.
+    result, poses = run(target(-3.0, 0.5), env=core_env)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert all(abs(pose["yaw"]) < 1.0 for pose in poses)
+    assert poses[-1]["x"] > 2.0
+    assert poses[-1]["distance"] > poses[0]["distance"] + 2.0
+
+
+@pytest.mark.timeout(180)
+def test_a_bad_target_fails_the_launch_naming_the_key(core_env):
+    result, poses = run("EngineConfigs.EngineName:vehicle.EngineExtraConfigs.Target=[3.0]", env=core_env)
+
+    assert result.returncode == 1
+    assert poses == []
+    assert "EngineExtraConfigs.Target must be [x, y], got [3.0]" in result.stderr
+    assert "vehicle_engine.py" in result.stderr
