@@ -1,4 +1,5 @@
-"""The Braitenberg vehicle through NRPCoreSim: MuJoCo (py_sim) and NEST (nest_json) in closed loop.
+"""The Braitenberg vehicle through NRPCoreSim, then through the REST API of a real Jupyter server:
+MuJoCo (py_sim) and NEST (nest_json) in closed loop.
 
 The vehicle engine prints its pose every half second of simulated time; the tests read those
 lines. The runs are deterministic (NestRNGSeed, MuJoCo), but the assertions only ask for what a
@@ -6,6 +7,7 @@ Braitenberg vehicle 2b must do: turn towards the side it sees the pillar on, and
 """
 
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -86,3 +88,44 @@ def test_a_bad_target_fails_the_launch_naming_the_key(core_env):
     assert poses == []
     assert "EngineExtraConfigs.Target must be [x, y], got [3.0]" in result.stderr
     assert "vehicle_engine.py" in result.stderr
+
+
+def run_through_rest(server, experiment) -> list[dict]:
+    """Launches, starts, waits for completion and stops `experiment`; the poses in its logs."""
+    status, record = server.call("POST", "simulation", body={"experimentID": experiment})
+    assert status == 201, record
+    simulation_id = str(record["simulationID"])
+    assert server.call("PUT", "simulation", simulation_id, "state", body={"state": "started"})[0] == 200
+    server.wait_state(simulation_id, "completed", timeout=90)
+    assert server.call("PUT", "simulation", simulation_id, "state", body={"state": "stopped"})[0] == 200
+    server.wait_state(simulation_id, "stopped", timeout=30)
+    status, logs = server.call("GET", "simulation", simulation_id, "logs")
+    assert status == 200
+    text = "\n".join(log_file["content"] for log_file in logs["files"])
+    return [{key: float(value) for key, value in match.groupdict().items()} for match in POSE.finditer(text)]
+
+
+@pytest.mark.timeout(180)
+def test_through_rest_in_an_experiment_kernel_the_vehicle_reaches_the_pillar(live_server_quiet):
+    poses = run_through_rest(live_server_quiet, "braitenberg_mujoco")
+
+    assert poses[0]["t"] == 0.0 and poses[-1]["t"] == 6.0
+    assert at(poses, 1.0)["yaw"] > 5.0
+    assert poses[-1]["distance"] < TOUCHING_M < poses[0]["distance"]
+
+
+@pytest.mark.timeout(120)
+def test_through_rest_a_broken_brain_fails_the_launch_naming_file_and_line(live_server_quiet):
+    server = live_server_quiet
+    experiment = server.root / "experiments" / "braitenberg_mujoco_broken_brain"
+    shutil.copytree(server.root / "experiments" / "braitenberg_mujoco", experiment, dirs_exist_ok=True)
+    brain = (experiment / "brain.py").read_text()
+    (experiment / "brain.py").write_text(brain.replace('bd.LeakyIntegratorAlpha(nest, "right_motor", left_sensors)',
+                                                       'bd.LeakyIntegratorAlpha(nest, "left_motor", left_sensors)'))
+    line = brain[:brain.index('bd.LeakyIntegratorAlpha(nest, "right_motor"')].count("\n") + 1
+
+    status, body = server.call("POST", "simulation", body={"experimentID": "braitenberg_mujoco_broken_brain"})
+
+    assert status == 500
+    assert f'Engine "nest": initialize failed in brain.py, line {line}, in <module>' in body["message"]
+    assert 'datapack "left_motor" is already registered' in body["message"]
