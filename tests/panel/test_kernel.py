@@ -66,18 +66,25 @@ def test_updates_reach_iopub_from_the_panel_thread(live_server_quiet, launched, 
              if m["msg_type"] == "execute_result"]
     assert views and views[0]["model_id"] == comm_id
 
-    def update_with(state):
-        def matches(message):
-            content = message["content"]
-            return (message["msg_type"] == "comm_msg" and content["comm_id"] == comm_id
-                    and content["data"].get("method") == "update"
-                    and content["data"]["state"].get("state") == state)
-        return matches
+    shown = {}
 
-    # The cell has finished: from here on only the panel's thread writes.
-    iopub_until(kernel, update_with("paused"), 30, "the paused state")
+    def updates(messages):
+        for message in messages:
+            content = message["content"]
+            if (message["msg_type"] == "comm_msg" and content["comm_id"] == comm_id
+                    and content["data"].get("method") == "update"):
+                shown.update(content["data"]["state"])
+                yield message
+
+    def showing(state):
+        return lambda message: any(True for _ in updates([message])) and shown.get("state") == state
+
+    # The first updates may come while the cell still runs; those after it are the thread's alone.
+    list(updates(messages))
+    if shown.get("state") != "paused":
+        iopub_until(kernel, showing("paused"), 30, "the paused state")
     simulation.start()
-    started = iopub_until(kernel, update_with("started"), 30, "the started state")[-1]
+    started = iopub_until(kernel, showing("started"), 30, "the started state")[-1]
     assert started["parent_header"]["msg_id"] == cell
     assert started["content"]["data"]["state"]["actions"] == ["pause", "stop"]
 
