@@ -74,6 +74,7 @@ class HeadlessRun:
         self.display = ProgressDisplay(out, interactive=interactive)
         self.simulation: Simulation | None = None
         self.outcome = Outcome()
+        self._running_seen = False
 
     def run(self) -> Outcome:
         began = time.monotonic()
@@ -133,6 +134,9 @@ class HeadlessRun:
             return
         topic = message.get("topic")
         if topic == "status" and "state" in payload:
+            if payload["state"] in ("created", "paused") and not self._running_seen:
+                return  # from the launch, before the start: nothing has run yet
+            self._running_seen = True
             self.display.update(payload)
             self.outcome.state = payload["state"]
         elif topic == "runtime_error":
