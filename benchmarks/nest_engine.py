@@ -95,8 +95,9 @@ def experiment_folder(case: Case, directory: pathlib.Path) -> pathlib.Path:
         shutil.copy(case.tf, directory / case.tf.name)
         functions.append({"Name": "transceiver_function", "FileName": case.tf.name})
     config = {"SimulationName": "nest_engine_benchmark", "SimulationTimeout": 0,
-              "EngineConfigs": [{"EngineType": "nest_json", "EngineName": "nest", "NestInitFileName": case.brain.name,
-                                 "NestRNGSeed": 1, "EngineTimestep": case.timestep_s}],
+              "EngineConfigs": [{"EngineType": "nest_json", "EngineName": "nest",
+                                 "NestInitFileName": case.brain.name, "NestRNGSeed": 1,
+                                 "EngineTimestep": case.timestep_s}],
               "DataPackProcessingFunctions": functions}
     (directory / "simulation_config.json").write_text(json.dumps(config))
     return directory
@@ -144,7 +145,8 @@ def bare(case: Case, steps: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; medians are printed")
     options = parser.parse_args()
@@ -157,8 +159,8 @@ def main() -> None:
         alone = statistics.median(bare(case, steps) for _ in range(options.repeat))
         print(f"{case.name:28} {case.timestep_s * 1000:7.0f} {steps / loop:18.0f} {steps / alone:17.0f} "
               f"{alone / loop:6.2f} {1000 * (loop - alone) / steps:16.3f}")
-    print(f"\n{steps} steps after {WARM_UP_STEPS} of warm-up. ratio: NRPCoreSim's rate ÷ bare NEST's (1 would "
-          f"be no overhead); bare NEST also reads and sets what the case's TF reads and sets.")
+    print(f"\n{steps} steps after {WARM_UP_STEPS} of warm-up. ratio: NRPCoreSim's rate / bare NEST's "
+          f"(1 would be no overhead); bare NEST also reads and sets what the case's TF reads and sets.")
 
 
 if __name__ == "__main__":

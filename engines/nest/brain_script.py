@@ -156,7 +156,8 @@ def _run_brain_file(brain_file: str, nest) -> None:
         with open(path, "rb") as file:
             source = file.read()
     except OSError as exc:
-        raise BrainFileError(f'NestInitFileName "{brain_file}" cannot be read ({path}): {exc.strerror}') from None
+        raise BrainFileError(f'NestInitFileName "{brain_file}" cannot be read ({path}): '
+                             f"{exc.strerror}") from None
     directory = os.path.dirname(path)
     # Brain files import their neighbours (parameter modules) by plain name.
     if directory not in sys.path:

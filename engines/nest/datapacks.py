@@ -32,8 +32,8 @@ class BrainDataPacks:
             raise BrainDataPackError(f'datapack "{name}" is already registered')
         # NodeCollection and SynapseCollection both offer get/set and a length; nothing else has a status.
         if not all(hasattr(nest_object, attribute) for attribute in ("get", "set", "__len__")):
-            raise BrainDataPackError(f'datapack "{name}" must name a NEST NodeCollection or SynapseCollection, '
-                                     f"got {type(nest_object).__name__}")
+            raise BrainDataPackError(f'datapack "{name}" must name a NEST NodeCollection or '
+                                     f"SynapseCollection, got {type(nest_object).__name__}")
         self._objects[name] = nest_object
 
     def names(self) -> list[str]:

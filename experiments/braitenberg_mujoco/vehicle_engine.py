@@ -48,8 +48,8 @@ class Script(PySimEngineScript):
 
     def _publish(self):
         manager = self.sim_manager
-        self._setDataPack("eyes", {side: [float(manager.get_model_property(name, "sensor")[0]) for name in names]
-                                   for side, names in self._eyes.items()})
+        self._setDataPack("eyes", {side: [float(manager.get_model_property(ray, "sensor")[0]) for ray in rays]
+                                   for side, rays in self._eyes.items()})
         x, y, _ = manager.get_model_property("chassis", "body_xpos")
         w, qx, qy, qz = manager.get_model_property("chassis", "body_xquat")
         yaw = math.atan2(2 * (w * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz))

@@ -17,7 +17,8 @@ def transceiver_function(voltage):
     global n
     events = voltage.data[0]["events"]
     if events["times"]:
-        print(f"{len(events['times'])} voltages recorded, last {events['V_m'][-1]:.3f} mV at {events['times'][-1]} ms")
+        print(f"{len(events['times'])} voltages recorded, "
+              f"last {events['V_m'][-1]:.3f} mV at {events['times'][-1]} ms")
 
     n = n + 1 if n < 99 else 0
     noise_datapack = JsonDataPack("noise", "nest")

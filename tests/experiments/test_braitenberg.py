@@ -28,8 +28,11 @@ def run(*overrides, env):
     for override in overrides:
         args += ["-o", override]
     result = subprocess.run(args, cwd=EXPERIMENT, env=env, capture_output=True, text=True, timeout=150)
-    poses = [{key: float(value) for key, value in match.groupdict().items()} for match in POSE.finditer(result.stdout)]
-    return result, poses
+    return result, poses_in(result.stdout)
+
+
+def poses_in(text: str) -> list[dict]:
+    return [{key: float(value) for key, value in match.groupdict().items()} for match in POSE.finditer(text)]
 
 
 def target(x, y):
@@ -101,8 +104,7 @@ def run_through_rest(server, experiment) -> list[dict]:
     server.wait_state(simulation_id, "stopped", timeout=30)
     status, logs = server.call("GET", "simulation", simulation_id, "logs")
     assert status == 200
-    text = "\n".join(log_file["content"] for log_file in logs["files"])
-    return [{key: float(value) for key, value in match.groupdict().items()} for match in POSE.finditer(text)]
+    return poses_in("\n".join(log_file["content"] for log_file in logs["files"]))
 
 
 @pytest.mark.timeout(180)
@@ -120,9 +122,10 @@ def test_through_rest_a_broken_brain_fails_the_launch_naming_file_and_line(live_
     experiment = server.root / "experiments" / "braitenberg_mujoco_broken_brain"
     shutil.copytree(server.root / "experiments" / "braitenberg_mujoco", experiment, dirs_exist_ok=True)
     brain = (experiment / "brain.py").read_text()
-    (experiment / "brain.py").write_text(brain.replace('bd.LeakyIntegratorAlpha(nest, "right_motor", left_sensors)',
-                                                       'bd.LeakyIntegratorAlpha(nest, "left_motor", left_sensors)'))
-    line = brain[:brain.index('bd.LeakyIntegratorAlpha(nest, "right_motor"')].count("\n") + 1
+    second_motor = 'bd.LeakyIntegratorAlpha(nest, "right_motor", left_sensors)'
+    twice = second_motor.replace("right", "left", 1)  # the same datapack name as the first motor's
+    (experiment / "brain.py").write_text(brain.replace(second_motor, twice))
+    line = brain[:brain.index(second_motor)].count("\n") + 1
 
     status, body = server.call("POST", "simulation", body={"experimentID": "braitenberg_mujoco_broken_brain"})
 

@@ -14,7 +14,8 @@ def request(*names, engine="nest"):
 
 
 def setting(engine="nest", **data):
-    return {name: {"engine_name": engine, "type": NLOHMANN_TYPE, "data": value} for name, value in data.items()}
+    return {name: {"engine_name": engine, "type": NLOHMANN_TYPE, "data": value}
+            for name, value in data.items()}
 
 
 def status(client, name):

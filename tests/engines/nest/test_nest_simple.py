@@ -14,8 +14,8 @@ RECORDED = re.compile(r"(\d+) voltages recorded, last (-?\d+\.\d+) mV at (\d+\.\
 
 
 def run_nrpcoresim(*args, cwd, env):
-    return subprocess.run([str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=90)
+    return subprocess.run([str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=90)
 
 
 @pytest.fixture

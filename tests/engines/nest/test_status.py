@@ -1,7 +1,9 @@
-"""NEST status <-> JSON datapack data, and the datapack registry, without a NEST process."""
+"""NEST status <-> JSON datapack data, the datapack registry and imports, without running NEST."""
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from engines.nest.datapacks import BrainDataPackError, BrainDataPacks, collecting, register_datapack
 from engines.nest.status import StatusError, read_status, to_json, write_status
 from nrp_core.engines.nest_json import CreateDataPack, RegisterDataPack
+from tests.engines.servers.conftest import engine_env
 
 
 class Collection:
@@ -75,7 +78,8 @@ def test_registry_refuses_bad_names_duplicates_and_non_nest_objects():
         registry.register("a", Collection({}))
     with pytest.raises(BrainDataPackError, match="non-empty string, got ''"):
         registry.register("", Collection({}))
-    with pytest.raises(BrainDataPackError, match='"b" must name a NEST NodeCollection or SynapseCollection, got dict'):
+    with pytest.raises(BrainDataPackError,
+                       match='"b" must name a NEST NodeCollection or SynapseCollection, got dict'):
         registry.register("b", {"V_m": 1.0})
     assert registry.names() == ["a"] and "a" in registry and len(registry) == 1
 
@@ -93,3 +97,18 @@ def test_register_datapack_fills_the_registry_of_the_running_brain_only():
     for call in (lambda: register_datapack("y", nodes), lambda: CreateDataPack("y", "iaf_psc_alpha")):
         with pytest.raises(RuntimeError, match="only in a brain script run by the nest_json engine"):
             call()
+
+
+@pytest.mark.timeout(30)
+def test_importing_the_nest_engine_starts_nothing_and_loads_no_nest():
+    check = (
+        "import sys, threading, signal\n"
+        "before = threading.active_count()\n"
+        "handlers = [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)]\n"
+        "import engines.servers.nest_json, nrp_core.engines.nest_json, engines.nest.brain_script\n"
+        "assert threading.active_count() == before, threading.enumerate()\n"
+        "assert [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)] == handlers\n"
+        "assert 'nest' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], env=engine_env(), capture_output=True, timeout=20)
+    assert result.returncode == 0, result.stderr.decode()
