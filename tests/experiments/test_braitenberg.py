@@ -12,7 +12,9 @@ import subprocess
 
 import pytest
 
+from engines.client import NrpCore
 from tests.conftest import BIN_DIR, EXPERIMENTS
+from tests.live_server import free_port
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes")
 
@@ -91,6 +93,29 @@ def test_a_bad_target_fails_the_launch_naming_the_key(core_env):
     assert poses == []
     assert "EngineExtraConfigs.Target must be [x, y], got [3.0]" in result.stderr
     assert "vehicle_engine.py" in result.stderr
+
+
+@pytest.mark.timeout(180)
+def test_after_a_reset_the_run_is_the_same_again(tmp_path, core_env, monkeypatch):
+    # Server mode, as an experiment kernel drives it: 2 s, a reset, 2 s again. The reset puts the
+    # vehicle and the pillar back and reruns the brain with its seed, so the trajectory repeats.
+    monkeypatch.setenv("PATH", core_env["PATH"])
+    log = tmp_path / "nrpcore.log"
+    client = NrpCore(f"localhost:{free_port()}", experiment_folder=str(EXPERIMENT), log_output=str(log))
+    try:
+        client.initialize()
+        client.run_loop(100)
+        client.reset()
+        client.run_loop(100)
+    finally:
+        client.shutdown()
+
+    poses = poses_in(log.read_text())
+    times = [pose["t"] for pose in poses]
+    assert times == [i * 0.5 for i in range(5)] * 2
+    first, second = poses[:5], poses[5:]
+    assert second == first
+    assert first[-1]["distance"] < first[0]["distance"] - 1.0
 
 
 def run_through_rest(server, experiment) -> list[dict]:
