@@ -47,6 +47,7 @@ population = nest.Create("iaf_psc_alpha", 2)
 bd.PoissonSpikeGenerator(nest, "input", population[0:1])
 bd.DCSource(nest, "current", population[1:2])
 bd.LeakyIntegratorAlpha(nest, "actors", population, n=2, conn_spec="one_to_one")
+bd.LeakyIntegratorExp(nest, "exp_actors", population)
 '''
 
 CONNECTIONS = '''\

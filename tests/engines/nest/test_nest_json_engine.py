@@ -164,6 +164,7 @@ def test_brain_devices_register_generators_and_integrators(tmp_path, start_nest_
     client.ok("/initialize", nest_config())
     assert [node["model"] for node in status(client, "actors")] == ["iaf_psc_alpha", "iaf_psc_alpha"]
     assert status(client, "current")[0]["model"] == "dc_generator"
+    assert [node["model"] for node in status(client, "exp_actors")] == ["iaf_psc_exp"]
 
     # Current only into the second neuron: it fires, and only the second integrator charges.
     client.ok("/set_datapacks", setting(current={"amplitude": 600.0}, input={"rate": 10.0}))
