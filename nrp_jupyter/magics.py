@@ -121,7 +121,8 @@ class NrpMagics(Magics):
     def _status(self, simulation: Simulation) -> None:
         info = simulation.info()
         print(f"Simulation {simulation.id}: {info['state']} ({info['experimentID']}, "
-              f"config {info['experimentConfiguration']}, script {info['mainScript']}, owner {info['owner']})")
+              f"config {info['experimentConfiguration']}, script {info['mainScript']}, "
+              f"owner {info['owner']})")
 
     def _panel(self, simulation: Simulation) -> None:
         # Imported here: the widget stack is heavy, and only `panel` needs it.
@@ -142,7 +143,8 @@ class NrpMagics(Magics):
     def _simulation_id(self, target: str | None) -> int:
         if target is None:
             if self.last_simulation_id is None:
-                raise UsageError("no simulation launched from this kernel yet: give an ID (%nrp list shows them)")
+                raise UsageError("no simulation launched from this kernel yet: give an ID "
+                                 "(%nrp list shows them)")
             return self.last_simulation_id
         if not target.isdigit():
             raise UsageError(f"a simulation ID is a number, not {target!r}")

@@ -12,12 +12,13 @@ jupyter_server depends on). Importing it starts nothing and reads no environment
 """
 
 from .connection import Connection
-from .errors import (AuthError, BadRequest, Conflict, Forbidden, NotFound, NrpError, ServerError, ServerNotFound,
-                     ServerUnreachable, SimulationEnded, StateTransitionError, Unauthorized, WaitTimeout)
+from .errors import (AuthError, BadRequest, Conflict, Forbidden, NotFound, NrpError, ServerError,
+                     ServerNotFound, ServerUnreachable, SimulationEnded, StateTransitionError, Unauthorized,
+                     WaitTimeout)
 from .simulation import FINAL_STATES, STATES, Simulation, launch, simulations
 
 __all__ = [
-    "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NotFound", "NrpError",
-    "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation", "SimulationEnded", "StateTransitionError",
-    "Unauthorized", "WaitTimeout", "launch", "simulations",
+    "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NotFound",
+    "NrpError", "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation", "SimulationEnded",
+    "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "simulations",
 ]

@@ -100,7 +100,8 @@ class Connection:
                 self._drop()
                 if reused and attempt == 1:
                     continue
-                raise ServerUnreachable(f"the connection to {self.url} broke: {error}", request=described) from error
+                raise ServerUnreachable(f"the connection to {self.url} broke: {error}",
+                                        request=described) from error
             except TimeoutError as error:
                 self._drop()
                 raise ServerUnreachable(f"no answer from {self.url} within {timeout:g} s",
@@ -124,7 +125,8 @@ class Connection:
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self._http is None:
-            kind = http.client.HTTPSConnection if self._parts.scheme == "https" else http.client.HTTPConnection
+            https = self._parts.scheme == "https"
+            kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
             self._http = kind(self._parts.hostname, self._parts.port, timeout=min(timeout, CONNECT_TIMEOUT_S))
             self._http.connect()
             # Small requests and answers: without this each may wait for a delayed ACK.

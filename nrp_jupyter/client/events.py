@@ -51,7 +51,8 @@ class EventStream:
         except websocket.WebSocketBadStatusException as error:
             raise error_from_response(error.status_code, "", error.resp_body or b"", f"GET {url}") from error
         except (OSError, websocket.WebSocketException) as error:
-            raise ServerUnreachable(f"cannot open the event stream {url}: {error}", request=f"GET {url}") from error
+            raise ServerUnreachable(f"cannot open the event stream {url}: {error}",
+                                    request=f"GET {url}") from error
         # Blocking reads from here on: the reader thread waits for frames, close() wakes it.
         self._socket.settimeout(None)
         self._messages: queue.Queue = queue.Queue()

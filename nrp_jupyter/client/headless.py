@@ -85,8 +85,8 @@ class HeadlessRun:
             self.simulation = launch(self.experiment, connection=self.connection, config=self.config,
                                      script=self.script)
             self.outcome.simulation_id = self.simulation.id
-            self.display.message(f"Simulation {self.simulation.id} initialized in {time.monotonic() - began:.1f} s; "
-                                 f"starting it")
+            took = time.monotonic() - began
+            self.display.message(f"Simulation {self.simulation.id} initialized in {took:.1f} s; starting it")
             try:
                 self.outcome.state = self.simulation.start()
             except StateTransitionError:

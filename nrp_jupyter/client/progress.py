@@ -17,7 +17,8 @@ def describe(status: dict) -> tuple[float | None, str]:
     state = status.get("state", "")
     if total > 0 and left >= 0:
         fraction = min(1.0, simulated / total)
-        return fraction, f"{fraction:4.0%}  simulation time {simulated:.2f} s of {total:.2f} s, real time {real:.1f} s, {state}"
+        return fraction, (f"{fraction:4.0%}  simulation time {simulated:.2f} s of {total:.2f} s, "
+                          f"real time {real:.1f} s, {state}")
     return None, f"simulation time {simulated:.2f} s, real time {real:.1f} s, {state}"
 
 

@@ -28,7 +28,9 @@ class Simulation:
         return f"Simulation({self.connection.url!r}, {self.id})"
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Simulation) and (other.connection.url, other.id) == (self.connection.url, self.id)
+        if not isinstance(other, Simulation):
+            return NotImplemented
+        return (other.connection.url, other.id) == (self.connection.url, self.id)
 
     def __hash__(self) -> int:
         return hash((self.connection.url, self.id))

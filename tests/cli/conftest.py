@@ -3,7 +3,6 @@
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
@@ -44,5 +43,3 @@ def start_cli(*args, cwd, env) -> subprocess.Popen:
     return subprocess.Popen([JUPYTER, "nrp", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
 
-
-__all__ = ["JUPYTER", "run_cli", "start_cli", "sys"]

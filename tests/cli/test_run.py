@@ -53,7 +53,8 @@ def test_a_failing_script_prints_file_and_line_and_exits_1(server, cli_env, tmp_
     result = run_cli("run", experiments.RAISES, "--url", server.url, "--token", server.token, cwd=tmp_path,
                      env=cli_env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"main_script.py, line {experiments.RAISING_LINE}: ValueError: the controller diverged" in result.stdout
+    where = f"main_script.py, line {experiments.RAISING_LINE}"
+    assert f"{where}: ValueError: the controller diverged" in result.stdout
     assert 'raise ValueError("the controller diverged")' in result.stdout
     assert simulations_of(server, experiments.RAISES)[-1]["state"] == "stopped"
 
@@ -69,9 +70,9 @@ def test_timeout_stops_the_simulation_and_exits_3(server, cli_env, tmp_path):
 
 @pytest.mark.timeout(120)
 def test_another_config_and_script(server, cli_env, tmp_path):
-    result = run_cli("run", experiments.WITH_OTHER_SCRIPT, "--config", "simulation_config_grpc.json", "--script",
-                     experiments.OTHER_SCRIPT, "--url", server.url, "--token", server.token, cwd=tmp_path,
-                     env=cli_env)
+    result = run_cli("run", experiments.WITH_OTHER_SCRIPT, "--config", "simulation_config_grpc.json",
+                     "--script", experiments.OTHER_SCRIPT, "--url", server.url, "--token", server.token,
+                     cwd=tmp_path, env=cli_env)
     assert result.returncode == 0, result.stdout + result.stderr
     record = simulations_of(server, experiments.WITH_OTHER_SCRIPT)[-1]
     assert (record["experimentConfiguration"], record["mainScript"]) == ("simulation_config_grpc.json",

@@ -23,7 +23,8 @@ def test_url_gets_a_trailing_slash_and_keeps_its_base_path():
     assert connection.url == "http://127.0.0.1:9/user/ann/"
     assert connection.events_url() == "ws://127.0.0.1:9/user/ann/nrp/events"
     assert connection.events_url(7) == "ws://127.0.0.1:9/user/ann/nrp/events?simulation=7"
-    assert connection.events_url(7, include_token=True) == "ws://127.0.0.1:9/user/ann/nrp/events?simulation=7&token=secret"
+    assert (connection.events_url(7, include_token=True)
+            == "ws://127.0.0.1:9/user/ann/nrp/events?simulation=7&token=secret")
     assert Connection("https://hub.example.org/").events_url() == "wss://hub.example.org/nrp/events"
 
 

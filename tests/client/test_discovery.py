@@ -30,8 +30,8 @@ def clean_environ(monkeypatch):
 
 
 def write_server_file(directory: pathlib.Path, pid: int, url: str, root_dir: str, **extra) -> None:
-    info = {"url": url, "token": f"token-of-{pid}", "root_dir": root_dir, "pid": pid, "base_url": "/", "sock": "",
-            **extra}
+    info = {"url": url, "token": f"token-of-{pid}", "root_dir": root_dir, "pid": pid, "base_url": "/",
+            "sock": "", **extra}
     (directory / f"jpserver-{pid}.json").write_text(json.dumps(info))
 
 

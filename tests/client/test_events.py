@@ -46,7 +46,8 @@ def test_a_simulations_own_stream_sees_only_it(connection):
         collect(stream, lambda m: m["topic"] == "status" and m["payload"].get("state") == "started")
         other.stop()
         first.stop()
-        messages = collect(stream, lambda m: m["topic"] == "status" and m["payload"].get("state") == "stopped")
+        messages = collect(stream,
+                           lambda m: m["topic"] == "status" and m["payload"].get("state") == "stopped")
     assert {message["simulationID"] for message in messages} == {first.id}
 
 

@@ -14,7 +14,8 @@ def test_tf_exchange_runs_to_completion(connection):
     assert simulation.state == "paused"
     info = simulation.info()
     assert (info["simulationID"], info["experimentID"]) == (simulation.id, "tf_exchange")
-    assert (info["experimentConfiguration"], info["mainScript"]) == ("simulation_config.json", "main_script.py")
+    assert info["experimentConfiguration"] == "simulation_config.json"
+    assert info["mainScript"] == "main_script.py"
     assert simulation in simulations(connection)
     assert simulation.start() == "started"
     assert simulation.wait_until("completed", timeout=60) == "completed"
@@ -57,7 +58,8 @@ def test_paused_to_completed_is_refused(connection):
 
 def test_unknown_simulation_id(connection):
     ghost = Simulation(connection, 987654)
-    for call in (lambda: ghost.state, ghost.info, ghost.start, ghost.pause, ghost.resume, ghost.stop, ghost.logs):
+    calls = (lambda: ghost.state, ghost.info, ghost.start, ghost.pause, ghost.resume, ghost.stop, ghost.logs)
+    for call in calls:
         with pytest.raises(NotFound, match="The simulation with the given ID was not found"):
             call()
 

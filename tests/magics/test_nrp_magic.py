@@ -163,9 +163,10 @@ def test_illegal_transition_is_one_line(shell, capsys):
     capsys.readouterr()
     shell.run_cell("%nrp start")
     text = capsys.readouterr().out.strip()
+    magics = shell.magics_manager.registry["NrpMagics"]
+    request = f"PUT {magics.connection.url}nrp/simulation/{magics.last_simulation_id}/state"
     assert text == ("NrpError: The state transition is invalid (The simulation requested is finalized) "
-                    f"(HTTP 400, PUT {shell.magics_manager.registry['NrpMagics'].connection.url}nrp/simulation/"
-                    f"{shell.magics_manager.registry['NrpMagics'].last_simulation_id}/state)")
+                    f"(HTTP 400, {request})")
 
 
 def test_a_bad_argument_in_a_cell_is_one_line(shell, capsys):
