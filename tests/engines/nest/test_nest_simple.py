@@ -75,3 +75,17 @@ def test_a_brain_error_fails_the_launch_naming_file_and_line(nest_simple, core_e
     assert result.returncode == 1
     assert f'Engine "nest": initialize failed in nest_simple.py, line {line}, in <module>' in result.stderr
     assert "no_such_model is not a known model name" in result.stderr
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.xfail(strict=True, reason="engines/datapacks.py: a new JsonDataPack holds {}; in nrp-core its "
+                   "data is a JSON null that becomes a list on append(), which nrp-core's own nest_simple TF "
+                   "relies on (one status dict appended per generator): AttributeError 'dict' has no 'append'")
+def test_a_tf_appending_status_dicts_to_a_new_datapack_as_in_nrp_core(nest_simple, core_env):
+    tf = (nest_simple / "tf_1.py").read_text()
+    (nest_simple / "tf_1.py").write_text(tf.replace(
+        'noise_datapack.data = [{"rate": sin_x[n]}, {"rate": cos_x[n]}]',
+        'noise_datapack.data.append({"rate": sin_x[n]})\n    noise_datapack.data.append({"rate": cos_x[n]})'))
+    result = run_nrpcoresim("-o", "SimulationTimeout=0.1", cwd=nest_simple, env=core_env)
+
+    assert result.returncode == 0, result.stderr
