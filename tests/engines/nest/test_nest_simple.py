@@ -85,7 +85,8 @@ def test_a_tf_appending_status_dicts_to_a_new_datapack_as_in_nrp_core(nest_simpl
     tf = (nest_simple / "tf_1.py").read_text()
     (nest_simple / "tf_1.py").write_text(tf.replace(
         'noise_datapack.data = [{"rate": sin_x[n]}, {"rate": cos_x[n]}]',
-        'noise_datapack.data.append({"rate": sin_x[n]})\n    noise_datapack.data.append({"rate": cos_x[n]})'))
+        'noise_datapack.data.append({"rate": sin_x[n]})\n'
+        '    noise_datapack.data.append({"rate": cos_x[n]})'))
     result = run_nrpcoresim("-o", "SimulationTimeout=0.1", cwd=nest_simple, env=core_env)
 
     assert result.returncode == 0, result.stderr
