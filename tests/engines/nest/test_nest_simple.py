@@ -80,7 +80,7 @@ def test_a_brain_error_fails_the_launch_naming_file_and_line(nest_simple, core_e
 @pytest.mark.timeout(120)
 @pytest.mark.xfail(strict=True, reason="engines/datapacks.py: a new JsonDataPack holds {}; in nrp-core its "
                    "data is a JSON null that becomes a list on append(), which nrp-core's own nest_simple TF "
-                   "relies on (one status dict appended per generator): AttributeError 'dict' has no 'append'")
+                   "relies on (one status dict appended per generator): 'dict' has no 'append'")
 def test_a_tf_appending_status_dicts_to_a_new_datapack_as_in_nrp_core(nest_simple, core_env):
     tf = (nest_simple / "tf_1.py").read_text()
     (nest_simple / "tf_1.py").write_text(tf.replace(
