@@ -248,3 +248,13 @@ def test_sigterm_after_initialize_exits_cleanly(simple_engine):
     engine.proc.send_signal(signal.SIGTERM)
     assert engine.wait_exit() == 0
     assert "Traceback" not in engine.stderr()
+
+
+@pytest.mark.timeout(60)
+def test_the_one_round_trip_step_sets_runs_and_gets(simple_engine):
+    _, client = simple_engine
+    reply = client.ok("/step", {"set": setting(drive={"amplitude": 500.0}), "time_step": 5 * STEP_NS,
+                                "get": request("drive", "spikes")})
+    assert reply["time"] == 5 * STEP_NS
+    assert reply["datapacks"]["drive"]["data"][0]["amplitude"] == 500.0
+    assert reply["datapacks"]["spikes"]["data"][0]["n_events"] > 0
