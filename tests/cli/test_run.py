@@ -113,10 +113,13 @@ def test_ctrl_c_also_stops_the_private_server(project_dir, cli_env):
 
 
 @pytest.mark.timeout(180)
-def test_a_terminal_gets_a_progress_bar(project_dir, cli_env):
+def test_a_terminal_gets_a_progress_bar(project_dir, cli_env, tmp_path):
     leader, follower = pty.openpty()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     try:
-        process = subprocess.Popen([JUPYTER, "nrp", "run", "tf_exchange"], cwd=project_dir, env=cli_env,
+        process = subprocess.Popen([JUPYTER, "nrp", "run", "tf_exchange", "--root-dir", str(project_dir)],
+                                   cwd=elsewhere, env=cli_env,
                                    stdout=follower, stderr=follower, stdin=subprocess.DEVNULL)
         os.close(follower)
         chunks = []
@@ -132,6 +135,7 @@ def test_a_terminal_gets_a_progress_bar(project_dir, cli_env):
     finally:
         os.close(leader)
     output = b"".join(chunks).decode()
+    assert f"Starting a Jupyter server for {project_dir}" in output
     assert "\r\x1b[2K[" + "#" * 30 + "] 100%" in output
     assert "progress:" not in output
 
