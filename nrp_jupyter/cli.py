@@ -10,6 +10,7 @@ launch); 2 bad command line; 3 it did not end within --timeout; 130 interrupted 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -70,75 +71,88 @@ def _positive_seconds(text: str) -> float:
 
 def run(argv: list[str]) -> int:
     from .client import Connection, NrpError
-    from .client.headless import HeadlessRun, format_runtime_error
+    from .client.headless import HeadlessRun
     from .client.private_server import PrivateServer
 
     parser = run_parser()
     args = parser.parse_args(argv)
     if args.token and not args.url:
         parser.error("--token needs --url")
-    if not args.url:
-        experiments = os.path.join(args.root_dir, "experiments", args.experiment)
-        if not os.path.isdir(experiments):
-            parser.error(f"no experiment folder {experiments}")
+    connection = None
+    if args.url:
+        try:
+            connection = Connection(args.url, args.token or os.environ.get("JUPYTER_TOKEN"))
+        except ValueError as error:
+            parser.error(f"--url: {error}")
+    else:
+        experiment_dir = os.path.join(args.root_dir, "experiments", args.experiment)
+        if not os.path.isdir(experiment_dir):
+            parser.error(f"no experiment folder {experiment_dir}")
     out = sys.stdout
-    _sigterm_interrupts()
+    signal.signal(signal.SIGTERM, _interrupt)
     server = None
     headless = None
     try:
-        if args.url:
-            connection = Connection(args.url, args.token or os.environ.get("JUPYTER_TOKEN"))
-        else:
+        if connection is None:
             print(f"Starting a Jupyter server for {os.path.abspath(args.root_dir)}", file=out, flush=True)
             server = PrivateServer(args.root_dir)
             connection = server.start()
         headless = HeadlessRun(connection, args.experiment, out=out, interactive=out.isatty(),
                                config=args.config, script=args.script, timeout=args.timeout)
         outcome = headless.run()
-        if outcome.timed_out:
-            final = headless.stop()
-            print(f"Timed out after {args.timeout:g} s; simulation {outcome.simulation_id} stopped "
-                  f"({final or 'state unknown'})", file=out)
-            return EXIT_TIMEOUT
-        headless.stop()
-        if outcome.succeeded:
-            print(f"Simulation {outcome.simulation_id} completed", file=out)
-            return EXIT_OK
-        if not outcome.failures:
-            print(f"Simulation {outcome.simulation_id} ended as {outcome.state}", file=out)
-        else:
-            print(f"Simulation {outcome.simulation_id} failed: "
-                  f"{format_runtime_error(outcome.failures[-1]).splitlines()[0]}", file=out)
-        return EXIT_FAILED
+        with _sigint_ignored():
+            final_state = headless.stop()
+        return _report(outcome, final_state, args.timeout, out)
     except KeyboardInterrupt:
         print("\nInterrupted; stopping", file=out, flush=True)
-        if headless is not None:
-            headless.stop()
+        if headless is not None and headless.simulation is None:
+            print("The launch was interrupted; the server may still initialise the simulation", file=out)
+        with _sigint_ignored():
+            if headless is not None:
+                headless.stop()
         return EXIT_INTERRUPTED
     except NrpError as error:
         print(f"Error: {error}", file=sys.stderr)
-        if headless is not None:
-            headless.stop()
+        with _sigint_ignored():
+            if headless is not None:
+                headless.stop()
         return EXIT_FAILED
     finally:
         if server is not None:
-            _stop_uninterrupted(server)
+            with _sigint_ignored():
+                server.stop()
 
 
-def _sigterm_interrupts() -> None:
+def _report(outcome, final_state: str | None, timeout: float | None, out) -> int:
+    """The last line of a run, and its exit status."""
+    from .client.headless import format_runtime_error
+
+    simulation = f"Simulation {outcome.simulation_id}"
+    if outcome.timed_out:
+        print(f"Timed out after {timeout:g} s; {simulation.lower()} stopped "
+              f"({final_state or 'state unknown'})", file=out)
+        return EXIT_TIMEOUT
+    if outcome.succeeded:
+        print(f"{simulation} completed", file=out)
+        return EXIT_OK
+    if outcome.failures:
+        print(f"{simulation} failed: {format_runtime_error(outcome.failures[-1]).splitlines()[0]}", file=out)
+    else:
+        print(f"{simulation} ended as {outcome.state}", file=out)
+    return EXIT_FAILED
+
+
+def _interrupt(signum, frame):
     """SIGTERM (e.g. from a CI runner) ends a run the way Ctrl-C does: the simulation is stopped."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+    raise KeyboardInterrupt
 
 
-def _stop_uninterrupted(server) -> None:
-    """Stops the private server; a second Ctrl-C must not leave it running."""
+@contextlib.contextmanager
+def _sigint_ignored():
+    """For the clean-up: a second Ctrl-C must not leave a simulation or the private server running."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        server.stop()
+        yield
     finally:
         signal.signal(signal.SIGINT, previous)
 

@@ -147,6 +147,7 @@ def test_a_terminal_gets_a_progress_bar(project_dir, cli_env, tmp_path):
     (("tf_exchange", "--timeout", "soon"), "not a number of seconds: 'soon'"),
     (("tf_exchange", "--token", "t"), "--token needs --url"),
     (("no_such_experiment",), "no experiment folder ./experiments/no_such_experiment"),
+    (("tf_exchange", "--url", "localhost:8888"), "--url: not an http(s) URL of a Jupyter server"),
 ])
 def test_bad_command_lines_exit_2(project_dir, cli_env, args, message):
     result = run_cli("run", *args, cwd=project_dir, env=cli_env)
