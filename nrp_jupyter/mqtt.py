@@ -29,6 +29,8 @@ _CLEARED = b""
 # Only reachable while paho believes it is connected but the broker stopped answering; a bound
 # keeps that case from growing paho's queues without limit.
 _MAX_QUEUED_MESSAGES = 1000
+# The same bound for non-retained messages of any QoS: past it they are dropped and counted.
+_MAX_UNSENT = 1000
 # How long stop() waits for paho's thread when there is no connection to close.
 _IDLE_STOP_WAIT = 0.1
 
@@ -119,8 +121,13 @@ class MqttPublisher:
         # Guards _retained, _connected and the publish calls: holding it while replaying the
         # retained payloads on connect keeps a concurrent publish from being overtaken by an
         # older payload of the same topic.
-        self._lock = threading.Lock()
+        # Reentrant: paho may call on_publish from inside publish() on the caller's thread.
+        self._lock = threading.RLock()
         self._retained: dict[str, tuple[bytes, int]] = {}
+        # Messages handed to paho and not yet written to the socket. paho's own limit
+        # (max_queued_messages) counts only QoS > 0, so a connected but slow broker would let
+        # QoS 0 streams pile up without bound.
+        self._unsent = 0
         self._connected = False
         self._client: mqtt.Client | None = None
         self._stopped = False
@@ -154,6 +161,7 @@ class MqttPublisher:
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
         client.connect_async(self.host, self.port, keepalive=self.keepalive)
         self._client = client
         client.loop_start()
@@ -207,7 +215,7 @@ class MqttPublisher:
         with self._lock:
             if retain and not self._stopped:
                 self._retained[topic] = (data, qos)
-            if not self._connected or self._client is None:
+            if not self._connected or self._client is None or (not retain and self._unsent >= _MAX_UNSENT):
                 if not retain:
                     self.dropped += 1
                 return
@@ -236,7 +244,9 @@ class MqttPublisher:
         except (OSError, RuntimeError, ValueError) as err:
             log.warning("MQTT publish to %s failed: %s", topic, err)
             info = None
-        if info is None or info.rc != mqtt.MQTT_ERR_SUCCESS:
+        if info is not None and info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self._unsent += 1
+        else:
             if not retain:
                 self.dropped += 1
             log.debug("MQTT publish to %s not sent (rc %s)", topic, info.rc if info else None)
@@ -261,6 +271,8 @@ class MqttPublisher:
                 return
             was_connected, self._connected = self._connected, True
             self._failures = 0
+            # paho discards what the lost connection had not sent.
+            self._unsent = 0
             for topic, (data, qos) in list(self._retained.items()):
                 self._send(topic, data, qos, True)
                 if data == _CLEARED:
@@ -270,6 +282,10 @@ class MqttPublisher:
                  self.client_id, self.broker, replayed)
         if not was_connected:
             self._notify(True)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._lock:
+            self._unsent = max(0, self._unsent - 1)
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._network_thread = threading.current_thread()

@@ -102,10 +102,18 @@ class Mosquitto:
         self.kill()
         self.start()
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open but nothing is read, as with a broker that hangs."""
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._process.send_signal(signal.SIGCONT)
+
     def _end(self, how: signal.Signals) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        process.send_signal(signal.SIGCONT)  # a frozen broker would not act on SIGTERM
         process.send_signal(how)
         try:
             process.wait(timeout=5)

@@ -18,6 +18,7 @@ from .mqtt_helpers import (  # noqa: F401 (fixtures)
     free_port,
     late_subscriber_sees,
     measure_round_trips,
+    mosquitto,
     running_broker,
     wait_retained,
 )
@@ -321,3 +322,32 @@ def test_nodelay_removes_the_qos1_stall_on_amqtt(amqtt_broker):
     if without < 0.02:
         pytest.skip(f"no Nagle stall on this machine to compare with ({without * 1e3:.1f} ms without NODELAY)")
     assert with_nodelay < without / 4, f"{with_nodelay * 1e3:.2f} ms with NODELAY, {without * 1e3:.2f} ms without"
+
+
+@pytest.mark.timeout(60)
+def test_a_hung_broker_bounds_what_waits_to_be_sent(mosquitto, make_publisher):
+    publisher = make_publisher(mosquitto.address)
+    publisher.mqtt.start()
+    publisher.wait_connected()
+    mosquitto.freeze()
+    try:
+        payload = b"x" * 4096
+        # About 200 MB: far past what the socket buffers hold, so the rest must wait or be dropped.
+        for _ in range(50_000):
+            publisher.mqtt.publish("stream/data", payload)
+        assert publisher.mqtt.dropped > 40_000
+        assert publisher.mqtt._unsent <= 1000
+    finally:
+        mosquitto.thaw()
+    topic = "after/thaw"
+    with Subscriber(mosquitto.address, [topic]) as subscriber:
+        subscriber.wait_subscribed()
+        # Once the backlog drains, new messages go through again.
+        deadline = time.monotonic() + 30
+        while True:
+            publisher.mqtt.publish(topic, "again")
+            try:
+                subscriber.wait_for(topic, timeout=0.2)
+                break
+            except AssertionError:
+                assert time.monotonic() < deadline, "publishing did not resume after the broker recovered"
