@@ -18,7 +18,7 @@ class ContractCase:
     id: str
     engine: dict
     files: dict[str, str]
-    # A datapack the engine publishes from its first step on, and its type.
+    # A datapack the engine publishes from its first step on, and its type ("" for a sink).
     readable: str
     readable_type: str
     # Sends a datapack to the engine (through `eut.client`), steps, and asserts that it took effect.
@@ -115,3 +115,175 @@ PYTHON_GRPC = ContractCase(
 )
 
 CASES = [PYTHON_JSON, PYTHON_GRPC]
+
+# -- py_sim: one script for every simulator; what differs is how a command becomes an action ------
+
+PY_SIM_ENGINE = '''\
+from nrp_core.engines.py_sim import PySimEngineScript
+
+import contract_simulator as simulator
+
+
+class Script(PySimEngineScript):
+    """Publishes the simulator's state in "state" and applies the action in "command"."""
+
+    def initialize(self):
+        self._registerDataPack("command")
+        self._registerDataPack("state")
+        self._setDataPack("command", None)
+        self._publish()
+
+    def runLoop(self, timestep_ns):
+        self.sim_manager.run_step(simulator.action(self._getDataPack("command")), timestep_ns)
+        self._publish()
+
+    def reset(self):
+        self.sim_manager.reset()
+        self._publish()
+
+    def _publish(self):
+        self._setDataPack("state", {"time_s": self.sim_manager.get_sim_time(),
+                                    "velocity": simulator.velocity(self.sim_manager)})
+'''
+
+MUJOCO_WORLD = '''\
+<mujoco>
+  <option timestep="0.002"/>
+  <worldbody>
+    <body name="arm">
+      <joint name="hinge" type="hinge" axis="0 0 1" damping="0.1"/>
+      <geom type="capsule" fromto="0 0 0 0.3 0 0" size="0.02" mass="0.2"/>
+    </body>
+  </worldbody>
+  <actuator><motor name="drive" joint="hinge" gear="1"/></actuator>
+</mujoco>
+'''
+
+MUJOCO_ADAPTER = '''\
+def action(command):
+    return None if command is None else [command["push"]]
+
+
+def velocity(sim):
+    return float(sim.get_model_property("hinge", "joint_qvel")[0])
+'''
+
+BULLET_WORLD = '''\
+<?xml version="1.0"?>
+<robot name="wheel">
+  <link name="base"><inertial><mass value="0"/><inertia ixx="0" ixy="0" ixz="0" iyy="0" iyz="0" izz="0"/></inertial></link>
+  <link name="disc">
+    <inertial><mass value="1"/><inertia ixx="0.01" ixy="0" ixz="0" iyy="0.01" iyz="0" izz="0.01"/></inertial>
+    <collision><geometry><cylinder radius="0.1" length="0.02"/></geometry></collision>
+  </link>
+  <joint name="axle" type="continuous">
+    <parent link="base"/><child link="disc"/><origin xyz="0 0 1"/><axis xyz="0 0 1"/>
+  </joint>
+</robot>
+'''
+
+BULLET_ADAPTER = '''\
+def action(command):
+    push = 0.0 if command is None else command["push"]
+    return {"Joint": [{"index": "axle", "controlMode": "TORQUE_CONTROL", "force": push}]}
+
+
+def velocity(sim):
+    return float(sim.get_model_property("axle", "Joint")[1])
+'''
+
+GYM_ADAPTER = '''\
+def action(command):
+    # CartPole-v1: 1 pushes the cart right, 0 left; with no command, alternate.
+    return 1 if command is None else int(command["push"] > 0)
+
+
+def velocity(sim):
+    return float(sim.get_model_property("observation", "Property")[1])
+'''
+
+
+def _check_push(eut) -> None:
+    """A push one way, then the other, moves the simulated body that way (the sign of its velocity)."""
+    for push, sign in ((1.0, 1), (-1.0, -1)):
+        eut.client.set_datapacks([JsonDataPack("command", eut.client.name, {"push": push})])
+        for _ in range(10):
+            eut.client.run_loop_step(eut.timestep_ns)
+        velocity = read(eut, "state").data["velocity"]
+        assert velocity * sign > 0, f"push {push} left the velocity at {velocity}"
+
+
+def _py_sim_case(simulator: str, world_name: str, world: str, adapter: str, extra: dict | None = None):
+    engine = {"EngineName": f"{simulator.lower()}_sim", "EngineType": "py_sim", "PythonFileName": "engine.py",
+              "Simulator": simulator, "WorldFileName": world_name, "ServerAddress": "localhost:0",
+              "EngineTimestep": 0.02, "EngineExtraConfigs": extra or {}}
+    files = {"engine.py": PY_SIM_ENGINE, "contract_simulator.py": adapter}
+    if world:
+        files[world_name] = world
+    return ContractCase(id=f"py_sim-{simulator}", engine=engine, files=files, readable="state",
+                        readable_type=JsonDataPack.type, check_set=_check_push)
+
+
+PY_SIM_MUJOCO = _py_sim_case("Mujoco", "arm.xml", MUJOCO_WORLD, MUJOCO_ADAPTER)
+PY_SIM_BULLET = _py_sim_case("Bullet", "wheel.urdf", BULLET_WORLD, BULLET_ADAPTER,
+                             {"UseFixedBase": True, "GroundPlane": False})
+PY_SIM_GYM = _py_sim_case("OpenAI", "CartPole-v1", "", GYM_ADAPTER, {"Seed": 1})
+
+# -- nest_json ---------------------------------------------------------------------------------
+
+NEST_BRAIN = '''\
+import nest
+from nrp_core.engines.nest_json import RegisterDataPack
+
+nest.ResetKernel()
+noise = nest.Create("poisson_generator", params={"rate": 8000.0})
+neuron = nest.Create("iaf_psc_alpha")
+voltmeter = nest.Create("voltmeter")
+nest.Connect(noise, neuron, syn_spec={"weight": 5.0})
+nest.Connect(voltmeter, neuron)
+RegisterDataPack("noise", noise)
+RegisterDataPack("neuron", neuron)
+'''
+
+
+def _check_nest_status(eut) -> None:
+    eut.client.set_datapacks([JsonDataPack("noise", eut.client.name, {"rate": 1234.0})])
+    eut.client.run_loop_step(eut.timestep_ns)
+    [status] = read(eut, "noise").data
+    assert status["rate"] == 1234.0
+
+
+NEST_JSON = ContractCase(
+    id="nest_json",
+    engine={"EngineName": "nest", "EngineType": "nest_json", "NestInitFileName": "brain.py",
+            "ServerAddress": "localhost:0", "EngineTimestep": 0.01},
+    files={"brain.py": NEST_BRAIN},
+    readable="neuron", readable_type=JsonDataPack.type,
+    check_set=_check_nest_status,
+)
+
+# -- datatransfer_grpc_engine: a sink; what it is sent ends up in a file -------------------------
+
+
+def _check_dumped(eut) -> None:
+    sent = protobuf_datapack_class("Wrappers.DoubleValue")("speed", eut.client.name)
+    sent.data.value = 0.625
+    eut.client.set_datapacks([sent])
+    eut.client.run_loop_step(eut.timestep_ns)
+    eut.client.shutdown()
+    assert eut.wait_exit() == 0, eut.output()
+    [dump] = (eut.workdir / "data").glob("*/speed.data")
+    assert "0.625" in dump.read_text()
+
+
+DATATRANSFER = ContractCase(
+    id="datatransfer_grpc_engine",
+    engine={"EngineName": "datatransfer_engine", "EngineType": "datatransfer_grpc_engine",
+            "ServerAddress": "localhost:0", "ProtobufPackages": ["Wrappers"], "dataDirectory": "data",
+            "dumps": [{"name": "speed", "network": False, "file": True}]},
+    files={},
+    readable="", readable_type="",
+    check_set=_check_dumped,
+)
+
+CASES += [PY_SIM_MUJOCO, PY_SIM_BULLET, PY_SIM_GYM, NEST_JSON, DATATRANSFER]
