@@ -82,9 +82,7 @@ class DataBridge:
 
     @property
     def filters(self) -> list[str]:
-        # The index, and the datapacks under it; "+" stands for every simulation id.
-        base = f"{self.prefix}/nrp_simulation/+/data" if self.prefix else "nrp_simulation/+/data"
-        return [base, f"{base}/#"]
+        return topics.data_filters(self.prefix)
 
     def start(self) -> None:
         """Connect in the background (reconnecting by itself) and return at once."""

@@ -150,8 +150,12 @@ class OpenApiHandler(NrpHandler):
 
 
 class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocketHandler):
-    """Pushes the messages the server publishes on MQTT (status, runtime_error, lifecycle) as
-    `{"simulationID", "topic", "payload"}`; `?simulation=<id>` narrows it to one simulation."""
+    """Pushes `{"simulationID", "topic", "payload"}` messages; `?simulation=<id>` narrows them to
+    one simulation.
+
+    `topic` is `status`, `runtime_error` or `lifecycle` for what the server publishes on MQTT
+    (same payloads), or `data/<datapack>` for the decoded samples of a datatransfer engine's
+    datapack stream (`nrp_jupyter.data_bridge`; these are not republished on MQTT)."""
 
     auth_resource = AUTH_RESOURCE
 

@@ -12,6 +12,7 @@ import secrets
 __all__ = [
     "client_id",
     "data",
+    "data_filters",
     "data_item",
     "lifecycle",
     "runtime_error",
@@ -92,6 +93,17 @@ def data(prefix: str, sim_id: str | int) -> str:
 def data_item(prefix: str, sim_id: str | int, datapack: str) -> str:
     """The stream of one datapack."""
     return f"{data(prefix, sim_id)}/{validate_name(datapack, 'datapack name')}"
+
+
+def data_filters(prefix: str) -> list[str]:
+    """Subscription filters for the datatransfer engines' topics of every simulation: the
+    retained index ``[<prefix>/]nrp_simulation/+/data`` and the datapacks ``.../data/#``.
+
+    ``+`` stands for any simulation id.
+    """
+    prefix = validate_prefix(prefix)
+    base = f"{prefix}/nrp_simulation/+/data" if prefix else "nrp_simulation/+/data"
+    return [base, f"{base}/#"]
 
 
 def welcome(prefix: str, sim_id: str | int) -> str:

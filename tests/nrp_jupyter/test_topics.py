@@ -77,3 +77,30 @@ def test_client_id_is_unique_per_call(prefix, pattern):
 def test_client_id_refuses_a_bad_role():
     with pytest.raises(ValueError, match="role"):
         topics.client_id("", "a/b")
+
+
+@pytest.mark.parametrize("prefix, base", [("", "nrp_simulation/+/data"), ("nrp", "nrp/nrp_simulation/+/data"),
+                                          ("site/user-1", "site/user-1/nrp_simulation/+/data")])
+def test_data_filters_are_the_index_and_the_datapacks_of_every_simulation(prefix, base):
+    assert topics.data_filters(prefix) == [base, f"{base}/#"]
+
+
+@pytest.mark.parametrize("prefix", ["", "nrp", "a/b"])
+def test_data_filters_match_the_datatransfer_topics_and_nothing_else(prefix):
+    from paho.mqtt.client import topic_matches_sub
+
+    def matched(topic):
+        return any(topic_matches_sub(sub, topic) for sub in topics.data_filters(prefix))
+
+    for sim_id in (0, 17):
+        assert matched(topics.data(prefix, sim_id))
+        assert matched(topics.data_item(prefix, sim_id, "engine_time"))
+        for other in (topics.status, topics.runtime_error, topics.lifecycle, topics.welcome):
+            assert not matched(other(prefix, sim_id))
+    assert not matched(topics.data("elsewhere" if prefix else "nrp", 0))
+
+
+@pytest.mark.parametrize("prefix", ["a+b", "#", "nrp/", "$SYS", None])
+def test_data_filters_refuse_a_bad_prefix(prefix):
+    with pytest.raises(ValueError, match=re.escape(repr(prefix))):
+        topics.data_filters(prefix)
