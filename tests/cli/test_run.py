@@ -60,6 +60,16 @@ def test_a_failing_script_prints_file_and_line_and_exits_1(server, cli_env, tmp_
 
 
 @pytest.mark.timeout(120)
+def test_a_script_that_does_not_compile_fails_with_its_line(server, cli_env, tmp_path):
+    result = run_cli("run", experiments.DOES_NOT_COMPILE, "--url", server.url, "--token", server.token,
+                     cwd=tmp_path, env=cli_env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"Compile error in main_script.py, line {experiments.BROKEN_LINE}: SyntaxError" in result.stdout
+    assert "this line is not python" in result.stdout
+    assert simulations_of(server, experiments.DOES_NOT_COMPILE)[-1]["state"] == "failed"
+
+
+@pytest.mark.timeout(120)
 def test_timeout_stops_the_simulation_and_exits_3(server, cli_env, tmp_path):
     result = run_cli("run", experiments.RUNS_UNTIL_STOPPED, "--timeout", "6", "--url", server.url, "--token",
                      server.token, cwd=tmp_path, env=cli_env)

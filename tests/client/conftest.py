@@ -21,6 +21,7 @@ def server(live_server):
     experiments.add_runs_until_stopped(live_server.root)
     experiments.add_raises(live_server.root)
     experiments.add_with_other_script(live_server.root)
+    experiments.add_does_not_compile(live_server.root)
     yield live_server
     stop_everything(live_server)
 

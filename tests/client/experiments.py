@@ -26,6 +26,10 @@ while True:
     nrp.run_loop(1)
     time.sleep(0.05)
 """
+# Its main script does not compile: a syntax error at BROKEN_LINE.
+DOES_NOT_COMPILE = "client_does_not_compile"
+BROKEN_LINE = 2
+BROKEN_SCRIPT = "nrp.run_loop(1)\nthis line is not python\n"
 # tf_exchange with a second main script, `other_script.py`, that logs a marker and returns.
 OTHER_SCRIPT = "other_script.py"
 OTHER_SCRIPT_MARKER = "other script ran to its end"
@@ -52,6 +56,12 @@ def add_raises(root: pathlib.Path) -> str:
     target = _copy_tf_exchange(root, RAISES)
     (target / "main_script.py").write_text(RAISING_SCRIPT)
     return RAISES
+
+
+def add_does_not_compile(root: pathlib.Path) -> str:
+    target = _copy_tf_exchange(root, DOES_NOT_COMPILE)
+    (target / "main_script.py").write_text(BROKEN_SCRIPT)
+    return DOES_NOT_COMPILE
 
 
 def add_with_other_script(root: pathlib.Path) -> str:
