@@ -27,6 +27,9 @@ from .status_publisher import StatusPublisher
 log = logging.getLogger(__name__)
 
 State = SimulationState
+# nrp-core's datatransfer engine and where it writes its file dumps unless told otherwise.
+DATATRANSFER_ENGINE = "datatransfer_grpc_engine"
+DEFAULT_DATA_DIRECTORY = "data"
 
 
 @dataclass(frozen=True)
@@ -287,14 +290,37 @@ class SimulationService:
             del self._runs[sid]
             log.info("simulation %d: script and NRPCoreSim stopped in %.3f s, kernel shut down in %.3f s", sid,
                      stopped - began, time.monotonic() - stopped)
-        self._publisher.progress(sid, "Shutting down Simulation", "Archiving the logs", index=1, count=2)
+        self._publisher.progress(sid, "Shutting down Simulation", "Archiving the logs and data", index=1,
+                                 count=2)
         if record.simulation_dir:
-            try:
-                self._storage.archive_logs(pathlib.Path(record.simulation_dir), record.experiment_id, sid)
-            except NrpError as error:  # the experiment's folder may be gone; the run still ends
-                log.warning("simulation %d: logs not archived: %s", sid, error)
-            self._storage.remove(pathlib.Path(record.simulation_dir))
+            simulation_dir = pathlib.Path(record.simulation_dir)
+            # Zipping a run's data files can take a while: not on the server's event loop.
+            if await asyncio.to_thread(self._archive, record, simulation_dir):
+                self._storage.remove(simulation_dir)
         self._publisher.progress(sid, "Shutting down Simulation", done=True)
+
+    def _archive(self, record: Simulation, simulation_dir: pathlib.Path) -> bool:
+        """Zips the logs and the datatransfer engines' files into the experiment's folder; False if
+        the data could not be archived, so that the simulation directory must be kept."""
+        sid = record.simulation_id
+        if not simulation_dir.is_dir():
+            return True
+        stamp = self._storage.archive_stamp()
+        try:
+            self._storage.archive_logs(simulation_dir, record.experiment_id, sid, stamp=stamp)
+        except NrpError as error:  # the experiment's folder may be gone; the run still ends
+            log.warning("simulation %d: logs not archived: %s", sid, error)
+        data_directories = _data_directories(simulation_dir / record.experiment_configuration)
+        try:
+            archive = self._storage.archive_data(simulation_dir, data_directories, record.experiment_id, sid,
+                                                 stamp=stamp)
+        except NrpError as error:
+            # A run's results are not deleted with its directory: it stays where it is.
+            log.warning("simulation %d: data not archived (%s); its files stay in %s", sid, error, simulation_dir)
+            return False
+        if archive is not None:
+            log.info("simulation %d: data archived into %s", sid, archive)
+        return True
 
     async def close(self) -> None:
         """Server shutdown: stops every simulation that still runs. Safe to call again."""
@@ -337,6 +363,21 @@ class SimulationService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
+
+
+def _data_directories(config_path: pathlib.Path) -> list[str]:
+    """The `dataDirectory` of every datatransfer engine of the simulation's config (nrp-core's
+    default `data` where it is not set); `["data"]` if the config cannot be read any more."""
+    from engines.config import load_simulation_config
+    from engines.errors import ConfigError
+
+    try:
+        config = load_simulation_config(config_path)
+    except (ConfigError, OSError) as error:
+        log.warning("%s cannot be read (%s); archiving the default data directory", config_path, error)
+        return [DEFAULT_DATA_DIRECTORY]
+    return [engine.get("dataDirectory", DEFAULT_DATA_DIRECTORY) for engine in config.get("EngineConfigs", [])
+            if engine.get("EngineType") == DATATRANSFER_ENGINE]
 
 
 def _reason(record: Simulation, default: str) -> str:

@@ -3,15 +3,18 @@
 This stands in for NRP's storage proxy (nrp.md §1.7): an experiment is a folder under the root,
 its id the folder's path relative to the root (`husky_braitenberg`, or nested, `group/exp`). A
 launch copies the experiment into a fresh simulation directory, as NRP's `initialize` does; a stop
-zips the logs back into the experiment folder, then removes the simulation directory.
+zips the logs back into the experiment folder, and the files the datatransfer engines wrote
+beside them, then removes the simulation directory.
 
 Experiment ids come from REST clients, so `resolve` refuses every id that is not a plain relative
 path, and follows symbolic links one component at a time, refusing any that leads out of the root,
-before anything outside the root is looked at.
+before anything outside the root is looked at. Data folders come from experiment configs, and are
+resolved inside the simulation directory the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import os
@@ -20,6 +23,7 @@ import stat
 import tempfile
 import zipfile
 from datetime import datetime
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from nrp_jupyter.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
@@ -28,7 +32,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "simulation_config.json"
 # NRP's exclusions when cloning an experiment (nrp.md §1.4): fnmatch on file names, and directory names.
-EXCLUDED_FILES = ("*.log", "*.log.zip")
+# Beyond NRP's list, this server's data archives: every run would copy all the earlier ones.
+EXCLUDED_FILES = ("*.log", "*.log.zip", "*_simulation_*_data.zip")
 EXCLUDED_DIRS = ("logs", "__pycache__")
 LOG_FILES = "*.log"  # matches `.name.log` too: fnmatch gives no special meaning to a leading dot
 LOG_DIR = "logs"
@@ -37,6 +42,50 @@ SIMULATION_DIR_PREFIX = "nrp."
 _MAX_SYMLINKS = 40
 # Folders list_experiments never descends into: tools' caches, and NRP's own excluded folders.
 _SKIPPED_DIRS = frozenset({"__pycache__", "logs", "node_modules"})
+
+
+class PathEscape(ValueError):
+    """A path that leads out of the folder it must stay in (through '..' or a symbolic link)."""
+
+
+def resolve_inside(root: Path, parts: tuple[str, ...], place: str) -> Path:
+    """Join `parts` to `root` (a real path), following links by hand so that only `root` is touched.
+
+    `current` is always a link-free path inside the root, so '..' from a link's target is its real
+    parent, as the kernel would resolve it. Raises `PathEscape` for a '..' or a link that leads out
+    of the root, and for more than 40 links (the kernel's ELOOP bound; a cycle ends here); its
+    message calls the root `place`.
+    """
+    current = root
+    pending = list(parts)
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if current == root:
+                raise PathEscape(f"'..' leads out of {place}")
+            current = current.parent
+            continue
+        candidate = current / part
+        if not candidate.is_symlink():
+            current = candidate
+            continue
+        links += 1
+        if links > _MAX_SYMLINKS:
+            raise PathEscape(f"too many symbolic links under {root}")
+        target = os.readlink(candidate)
+        if os.path.isabs(target):
+            try:
+                inside = PurePosixPath(os.path.normpath(target)).relative_to(root).parts
+            except ValueError:
+                raise PathEscape(f"the symbolic link {candidate} leads out of {place}") from None
+            current = root
+            pending[:0] = inside
+        else:
+            pending[:0] = PurePosixPath(target).parts
+    return current
 
 
 def relative_path_problem(value: object) -> str | None:
@@ -85,58 +134,16 @@ class ExperimentStorage:
         problem = relative_path_problem(experiment_id)
         if problem is not None:
             raise InvalidExperimentId(experiment_id, problem)
-        folder = self._walk(experiment_id, PurePosixPath(experiment_id).parts)
+        try:
+            folder = resolve_inside(self.root, PurePosixPath(experiment_id).parts, "the experiment storage")
+        except PathEscape as escape:
+            raise InvalidExperimentId(experiment_id, str(escape)) from None
         if folder == self.root:
             # Only a link back to the root gets here; the root holds experiments, it is not one.
             raise InvalidExperimentId(experiment_id, "names the experiment storage itself")
         if not folder.is_dir():
             raise ExperimentNotFound(experiment_id, str(self.root))
         return folder
-
-    def _walk(self, experiment_id: str, parts: tuple[str, ...]) -> Path:
-        """Join `parts` to the root, following links by hand so that only the root is touched.
-
-        `current` is always a link-free path inside the root, so '..' from a link's target is
-        its real parent, as the kernel would resolve it.
-        """
-        current = self.root
-        pending = list(parts)
-        links = 0
-        while pending:
-            part = pending.pop(0)
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if current == self.root:
-                    raise InvalidExperimentId(experiment_id,
-                                              "a symbolic link leads out of the experiment storage")
-                current = current.parent
-                continue
-            candidate = current / part
-            if not candidate.is_symlink():
-                current = candidate
-                continue
-            links += 1
-            if links > _MAX_SYMLINKS:
-                raise InvalidExperimentId(experiment_id, f"too many symbolic links under {self.root}")
-            target = os.readlink(candidate)
-            if os.path.isabs(target):
-                inside = self._inside_root(PurePosixPath(os.path.normpath(target)))
-                if inside is None:
-                    raise InvalidExperimentId(
-                        experiment_id, f"the symbolic link {candidate} leads out of the experiment storage")
-                current = self.root
-                pending[:0] = inside
-            else:
-                pending[:0] = PurePosixPath(target).parts
-        return current
-
-    def _inside_root(self, target: PurePosixPath) -> tuple[str, ...] | None:
-        """The parts of an absolute, normalised `target` below the root, or None if it is outside."""
-        try:
-            return target.relative_to(self.root).parts
-        except ValueError:
-            return None
 
     def list_experiments(self, max_depth: int = 3) -> list[str]:
         """Ids of the folders under the root, down to `max_depth` levels, holding a `simulation_config.json`.
@@ -187,26 +194,70 @@ class ExperimentStorage:
                                f"{_copy_failures(error)}") from error
         return destination
 
-    def archive_logs(self, simulation_dir: Path | str, experiment_id: str, simulation_id: int) -> Path | None:
+    def archive_logs(self, simulation_dir: Path | str, experiment_id: str, simulation_id: int, *,
+                     stamp: str | None = None) -> Path | None:
         """Zip the simulation's logs into `<YYYY-mm-dd_HH-MM-SS>_simulation_<id>.log.zip` in the experiment.
 
         The logs are the `*.log` and `.*.log` files at the top of `simulation_dir` and every file
-        below its `logs/` folder. Returns None if there are none or `simulation_dir` is gone.
-        Raises `ExperimentNotFound` if the experiment folder is gone, `GeneralError` if writing fails.
+        below its `logs/` folder. `stamp` (from `archive_stamp()`) names the archive; it lets the
+        logs and the data of one stop share their time. Returns None if there are no logs or
+        `simulation_dir` is gone. Raises `ExperimentNotFound` if the experiment folder is gone,
+        `GeneralError` if writing fails.
         """
         simulation_dir = Path(simulation_dir)
         members = _log_files(simulation_dir)
         if not members:
             return None
+        return self._write_archive(simulation_dir, members, experiment_id, simulation_id, ".log.zip", stamp)
+
+    def archive_data(self, simulation_dir: Path | str, data_directories: Iterable[str], experiment_id: str,
+                     simulation_id: int, *, stamp: str | None = None) -> Path | None:
+        """Zip what the run wrote under `data_directories` into `<stamp>_simulation_<id>_data.zip`.
+
+        `data_directories` are the datatransfer engines' `dataDirectory` values, relative to the
+        simulation directory (the engines' working directory). The archive keeps the paths below
+        the simulation directory (`data/<timestamp>-<pid>/<datapack>.data`). Files the experiment
+        itself brought, unchanged, are left out, and so are symbolic links. A data directory that
+        is absolute or leads out of the simulation directory (through '..' or a link) is not
+        archived: a warning names it. Returns None when there is nothing to archive; raises like
+        `archive_logs`.
+        """
+        simulation_dir = Path(simulation_dir)
+        if not _is_real_dir(simulation_dir):
+            return None
+        members: list[PurePosixPath] = []
+        for data_directory in dict.fromkeys(data_directories):
+            folder = _data_folder(simulation_dir.resolve(), data_directory)
+            if folder is not None:
+                members.extend(_data_files(simulation_dir.resolve(), folder))
+        if not members:
+            return None
+        try:
+            source = self.resolve(experiment_id)
+        except ExperimentNotFound:
+            source = None  # nothing to compare with; the archive write below reports it
+        members = [member for member in dict.fromkeys(members)
+                   if source is None or not _same_file(simulation_dir / member, source / member)]
+        if not members:
+            return None
+        return self._write_archive(simulation_dir, members, experiment_id, simulation_id, "_data.zip", stamp)
+
+    @staticmethod
+    def archive_stamp() -> str:
+        """The local time that names the archives of one stop: `YYYY-mm-dd_HH-MM-SS`, as NRP's."""
+        return datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+
+    def _write_archive(self, simulation_dir: Path, members: list[PurePosixPath], experiment_id: str,
+                       simulation_id: int, suffix: str, stamp: str | None) -> Path:
         folder = self.resolve(experiment_id)
-        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        archive = folder / f"{stamp}_simulation_{simulation_id}.log.zip"
+        stamp = stamp or self.archive_stamp()
+        archive = folder / f"{stamp}_simulation_{simulation_id}{suffix}"
         copy = 1
         while archive.exists():
             # Only a second archive of the same simulation within one second gets here; never overwrite.
             copy += 1
-            archive = folder / f"{stamp}_simulation_{simulation_id}_{copy}.log.zip"
-        # Written under another name first: a half-written archive must never look like a log zip.
+            archive = folder / f"{stamp}_simulation_{simulation_id}_{copy}{suffix}"
+        # Written under another name first: a half-written archive must never look like a finished one.
         partial = archive.with_name(f".{archive.name}.partial")
         try:
             with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
@@ -214,11 +265,13 @@ class ExperimentStorage:
                     try:
                         zipped.write(simulation_dir / member, arcname=member.as_posix())
                     except FileNotFoundError:
-                        log.info("Log file %s vanished before it was archived", simulation_dir / member)
+                        log.info("%s vanished before it was archived", simulation_dir / member)
             os.replace(partial, archive)
         except OSError as error:
-            partial.unlink(missing_ok=True)
-            raise GeneralError(f"could not write the log archive {archive}: {error}") from error
+            # The cleanup must not hide why writing failed (the partial name may not even be a file).
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            raise GeneralError(f"could not write the archive {archive}: {error}") from error
         return archive
 
     def remove(self, simulation_dir: Path | str) -> None:
@@ -297,3 +350,47 @@ def _log_files(simulation_dir: Path) -> list[PurePosixPath]:
                 if _is_real_file(path):
                     members.append(PurePosixPath(path.relative_to(simulation_dir).as_posix()))
     return members
+
+
+def _data_folder(simulation_dir: Path, data_directory: str) -> Path | None:
+    """The real folder of `data_directory` inside the (real) `simulation_dir`, or None (with a
+    warning) if it leads out of it; None too if it is not there (the run wrote nothing)."""
+    if not isinstance(data_directory, str) or not data_directory or "\0" in data_directory:
+        log.warning("dataDirectory %r: not a folder name; nothing archived from it", data_directory)
+        return None
+    if os.path.isabs(data_directory):
+        log.warning("dataDirectory %r is outside the simulation directory (an absolute path); "
+                    "its files stay where they are", data_directory)
+        return None
+    try:
+        folder = resolve_inside(simulation_dir, PurePosixPath(data_directory).parts, "the simulation directory")
+    except PathEscape as escape:
+        log.warning("dataDirectory %r not archived: %s", data_directory, escape)
+        return None
+    return folder if _is_real_dir(folder) else None
+
+
+def _data_files(simulation_dir: Path, folder: Path) -> list[PurePosixPath]:
+    """Regular files below `folder`, relative to `simulation_dir`; links are reported, not followed."""
+    members = []
+    for current, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in [*dirnames, *filenames]:
+            path = Path(current, name)
+            if os.path.islink(path):
+                log.warning("%s not archived: a symbolic link", path)
+        for name in sorted(filenames):
+            path = Path(current, name)
+            if _is_real_file(path):
+                members.append(PurePosixPath(path.relative_to(simulation_dir).as_posix()))
+    return members
+
+
+def _same_file(copy: Path, original: Path) -> bool:
+    """True if `copy` is still the file clone() copied from `original` (copy2 keeps size and mtime)."""
+    try:
+        mine, theirs = os.lstat(copy), os.lstat(original)
+    except OSError:
+        return False
+    return (stat.S_ISREG(theirs.st_mode) and mine.st_size == theirs.st_size
+            and mine.st_mtime_ns == theirs.st_mtime_ns)
