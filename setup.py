@@ -24,6 +24,8 @@ setup(
         "jupyter_server>=2.14,<3",
         "ipykernel>=7.1,<8",
         "ipywidgets>=8.1,<9",
+        # The notebook client's blocking /events WebSocket.
+        "websocket-client>=1.7,<2",
         # The control panel's front end: an ES module, no npm build and no lab extension of ours.
         "anywidget>=0.9,<1",
         # The embedded MQTT broker, for runs without an external one. It pins websockets==15.0.1.

@@ -100,7 +100,8 @@ class LiveServer:
         """Stops whatever still runs, so that tests sharing the server start from a quiet one."""
         code, records = self.call("GET", "simulation")
         for record in records if code == 200 else []:
-            if record.get("state") in ("created", "paused", "started"):
+            # A completed simulation still holds a launch slot until it is stopped, as in NRP.
+            if record.get("state") in ("created", "paused", "started", "completed"):
                 self.call("PUT", "simulation", str(record["simulationID"]), "state", body={"state": "stopped"})
 
     def stop(self, how=signal.SIGTERM) -> None:
