@@ -9,7 +9,7 @@ traceback.
 from __future__ import annotations
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .client import Connection, NrpError, Simulation, launch
@@ -46,6 +46,7 @@ class NrpMagics(Magics):
     @argument("--config", metavar="FILE", help="launch: another simulation config of the experiment")
     @argument("--script", metavar="FILE", help="launch: another main script of the experiment")
     @argument("--token", metavar="TOKEN", help="connect: the server's token")
+    @output_can_be_silenced
     @line_magic
     def nrp(self, line: str):
         """Launch and control NRP simulations on a Jupyter server with nrp_jupyter.
@@ -58,9 +59,11 @@ class NrpMagics(Magics):
         %nrp panel [ID]                               the live control panel widget
         %nrp connect URL [--token T]                  use another server than this kernel's own
 
-        ID defaults to the simulation launched last from this kernel.
+        ID defaults to the simulation launched last from this kernel. `launch` returns the
+        Simulation (`simulation = %nrp launch tf_exchange`; a trailing `;` hides it).
         """
-        args = parse_argstring(self.nrp, line)
+        # IPython passes a silencing `;` on to the magic (and then drops what it returns).
+        args = parse_argstring(self.nrp, line.rstrip().removesuffix(";"))
         _check_options(args)
         try:
             if args.action == "connect":
@@ -113,10 +116,11 @@ class NrpMagics(Magics):
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
-    def _launch(self, experiment: str, config: str | None, script: str | None) -> None:
+    def _launch(self, experiment: str, config: str | None, script: str | None) -> Simulation:
         simulation = launch(experiment, connection=self._connection(), config=config, script=script)
         self.last_simulation_id = simulation.id
         print(f"Simulation {simulation.id} of {experiment} launched: {simulation.state}")
+        return simulation
 
     def _status(self, simulation: Simulation) -> None:
         info = simulation.info()

@@ -40,6 +40,18 @@ def test_launch_and_control_the_last_launched(shell, server, capsys):
     assert last_line(capsys) == f"Simulation {simulation_id}: stopped"
 
 
+def test_launch_returns_the_simulation_and_a_semicolon_hides_it(shell, server, capsys):
+    simulation = nrp(shell, "launch tf_exchange")
+    assert simulation.id == launched_id(capsys)
+    assert simulation.state == "paused"
+    result = shell.run_cell("%nrp launch tf_exchange;")
+    assert result.success and result.result is None
+    hidden = launched_id(capsys)
+    assert hidden == simulation.id + 1
+    for simulation_id in (simulation.id, hidden):
+        server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "stopped"})
+
+
 def test_commands_with_an_explicit_id(shell, server, capsys):
     nrp(shell, "launch tf_exchange")
     first = launched_id(capsys)
