@@ -33,9 +33,10 @@ import engines.client
 from . import events
 from .breakage import core_death_message, infrastructure_failure
 from .core_launch import core_exit_code, core_pid, launch_core, read_config, shutdown_core
-from .error_reports import ErrorType, RuntimeErrorReport, loading_report
+from .error_reports import ErrorType, RuntimeErrorReport
 from .errors import IllegalCommand, NRPCoreSimExited, ScriptLoadError
 from .lifecycle import Command, ServerState, check_command
+from .loading_errors import LoadingFailure, loading_failure
 from .script_runner import MainScript, ScriptOutcome
 from .settings import ServerSettings
 from .status import StatusTicker, status_fields
@@ -48,7 +49,6 @@ INIT_SUBTASKS = ("Reading the experiment configuration", "Checking the main scri
                  "Initializing the engines")
 SHUTDOWN_TASK = "Shutting down Simulation"
 SHUTDOWN_SUBTASKS = ("Stopping the main script", "Shutting down NRPCoreSim")
-LOADING_MESSAGE = "Error initializing nrp_core client"
 
 #: How long stop waits for the script thread (a daemon, abandoned after that).
 SCRIPT_JOIN_S = 5.0
@@ -201,13 +201,12 @@ class SimulationServer:
                 self._nrp = nrp
             self._init_progress(3)
             nrp._initialize()
-        except ScriptLoadError as err:
-            self._fail_initialization(err.report)
         except Exception as err:
-            if not self._stop_requested:
+            if not self._stop_requested and not isinstance(err, ScriptLoadError):
                 log.exception("initialisation of simulation %s failed", settings.simulation_id)
-            report = loading_report(f"{LOADING_MESSAGE}: {type(err).__name__}: {err}", self._script.name)
-            self._fail_initialization(report)
+            self._fail_initialization(loading_failure(err, script_name=self._script.name,
+                                                      config_name=settings.experiment_config,
+                                                      simulation_dir=str(settings.simulation_dir)))
         else:
             with self._lock:
                 if self._stop_requested:
@@ -217,14 +216,15 @@ class SimulationServer:
                 self._emit_status()
                 self._emit("initialized", nrpcoresim_pid=core_pid(core))
 
-    def _fail_initialization(self, report: RuntimeErrorReport) -> None:
+    def _fail_initialization(self, failure: LoadingFailure) -> None:
         core = self._take_core()
         if core is not None:
             shutdown_core(core, CORE_SHUTDOWN_S)
-        self._finish_failed(report)
+        self._finish_failed(failure)
 
-    def _finish_failed(self, report: RuntimeErrorReport) -> None:
+    def _finish_failed(self, failure: LoadingFailure) -> None:
         """Announce a simulation that can no longer run (NRPCoreSim is already shut down)."""
+        report = failure.report
         with self._lock:
             if self._stop_requested:
                 log.info("simulation %s stopped during start-up (%s)", self.settings.simulation_id,
@@ -235,7 +235,7 @@ class SimulationServer:
             self._close_init_task()
             self._emit("runtime_error", **report.event_fields())
             self._emit_status()
-            self._emit("failed", reason=report.msg)
+            self._emit("failed", **failure.failed_fields())
         self._finished.set()
 
     def _init_thread_done(self, timeout: float) -> bool:

@@ -153,6 +153,10 @@ class SimulationService:
             return
         reason = outcome.get("reason") or "initialization failed"
         await self._fail_locked(record, reason)
+        if outcome.get("cause") == "experiment":
+            # The experiment's files are at fault (an engine refused them): the client's to fix.
+            raise ClientError(f"The experiment '{record.experiment_id}' could not be loaded "
+                              f"(simulation {sid} failed): {reason}")
         raise GeneralError(f"the simulation could not be initialized: {reason}")
 
     def _kernel_env(self, record: Simulation) -> dict[str, str]:

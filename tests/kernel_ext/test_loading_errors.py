@@ -1,0 +1,167 @@
+"""Initialisation failures: the Loading report (file, line) and whose fault they are.
+
+The messages of a refusing engine are made by the engines' own code (ScriptHost.describe_failure,
+EngineError), as NRPCoreSim would pass them on; a real kernel then shows the `failed` event.
+"""
+
+import os
+
+import pytest
+
+from engines.errors import EngineCrashed, EngineError, EngineTimeout
+from engines.servers.script_base import ScriptBase
+from engines.servers.script_host import ScriptHost
+from kernel_ext.core_launch import read_config
+from kernel_ext.error_reports import ErrorType, RuntimeErrorReport
+from kernel_ext.errors import ScriptLoadError
+from kernel_ext.loading_errors import LOADING_MESSAGE, Cause, loading_failure
+from tests.kernel_ext.conftest import make_experiment
+from tests.kernel_ext.kernels import BOOTSTRAP, ExperimentKernel, assert_kernel_is_this_interpreter
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def core_failure(error_message: str) -> RuntimeError:
+    """What nrp-client raises when a request leaves NRPCoreSim in state Failed (engines/client.py)."""
+    return RuntimeError(f"Request failed with error \"{error_message}\". "
+                        "The only possible action now is \"shutdown()\".")
+
+
+def refusal_of(script_text: str, directory, engine="python_2") -> str:
+    """The engine server's answer to initialize with a script whose initialize() fails."""
+    script = directory / "engine_script.py"
+    script.write_text(script_text)
+    host = ScriptHost(engine, ScriptBase)
+    previous = os.getcwd()
+    os.chdir(directory)  # engine processes run in the simulation directory
+    try:
+        with pytest.raises(Exception) as caught:
+            host.initialize({"EngineName": engine, "PythonFileName": "engine_script.py",
+                             "TimeRatio": [1, 1_000_000_000]})
+        return host.describe_failure("initialize", caught.value)
+    finally:
+        os.chdir(previous)
+
+
+def classify(error, directory):
+    return loading_failure(error, script_name="main_script.py", config_name="simulation_config.json",
+                           simulation_dir=str(directory))
+
+
+SCRIPT = """from engines.servers.script_base import ScriptBase
+
+
+class Script(ScriptBase):
+    def initialize(self):
+        raise FileNotFoundError("brain.nest")
+"""
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda engine, inner: f'Engine "{engine}": /initialize failed (HTTP 500): {inner}',  # JSON over REST
+    lambda engine, inner: f'Engine "{engine}": initialize failed: {inner}',  # gRPC
+])
+def test_an_engine_refusal_names_engine_file_and_line(tmp_path, wrap):
+    inner = refusal_of(SCRIPT, tmp_path)
+    failure = classify(core_failure(wrap("python_2", inner)), tmp_path)
+
+    assert (failure.cause, failure.engine) == (Cause.EXPERIMENT, "python_2")
+    report = failure.report
+    assert report == RuntimeErrorReport(msg=f"{LOADING_MESSAGE}: {inner}", error_type=ErrorType.LOADING,
+                                        fileName="engine_script.py", line_number=6,
+                                        line_text='        raise FileNotFoundError("brain.nest")')
+    assert failure.failed_fields() == {"reason": report.msg, "cause": "experiment", "engine": "python_2"}
+
+
+def test_a_refusal_without_a_line_names_the_script(tmp_path):
+    inner = str(EngineError("sim", "initialize failed (script sim_engine.py): WorldFileError: gone"))
+    failure = classify(core_failure(f'Engine "sim": /initialize failed (HTTP 500): {inner}'), tmp_path)
+    assert (failure.cause, failure.report.fileName, failure.report.line_number) == (
+        Cause.EXPERIMENT, "sim_engine.py", -1)
+
+
+def test_a_refusal_naming_no_file_points_at_the_config(tmp_path):
+    inner = str(EngineError("dt", "initialize failed: DataTransferConfigError: dumps[1].network: must be true"))
+    failure = classify(core_failure(f'Engine "dt": initialize failed: {inner}'), tmp_path)
+    assert (failure.cause, failure.engine, failure.report.fileName) == (
+        Cause.EXPERIMENT, "dt", "simulation_config.json")
+
+
+@pytest.mark.parametrize("error", [
+    EngineCrashed("python_1", "its process exited with status 1"),
+    EngineTimeout("python_1", "loop is taking too long to complete (EngineCommandTimeout 1 s exceeded)"),
+    EngineError("python_1", "/initialize failed (HTTP 502): Bad Gateway"),  # not the engine's own words
+    EngineError("python_1", "initialize failed (script x.py): E: refused"),  # no client wrapped it
+])
+def test_engines_that_crash_time_out_or_answer_oddly_are_the_infrastructure(tmp_path, error):
+    failure = classify(core_failure(str(error)), tmp_path)
+    assert (failure.cause, failure.engine) == (Cause.INFRASTRUCTURE, "python_1")
+    assert failure.report == RuntimeErrorReport(msg=f"{LOADING_MESSAGE}: {error}", error_type=ErrorType.LOADING,
+                                                fileName="main_script.py")
+
+
+@pytest.mark.parametrize("error", [ChildProcessError("NRPCoreSim exited with status 2"),
+                                   TimeoutError("Timeout while connecting to NRP Server."),
+                                   ConnectionError("NRP Server is unavailable"),
+                                   RuntimeError("something else entirely")])
+def test_failures_outside_the_engines_are_the_infrastructure(tmp_path, error):
+    failure = classify(error, tmp_path)
+    assert (failure.cause, failure.engine) == (Cause.INFRASTRUCTURE, None)
+    assert failure.report.msg == f"{LOADING_MESSAGE}: {type(error).__name__}: {error}"
+    assert failure.report.fileName == "main_script.py"
+
+
+@pytest.mark.parametrize("message, line", [("tf_1.py, line 3: NameError: name 'x' is not defined", 3),
+                                           ("tf_1.py, line None: KeyError: 'k'", -1),
+                                           ("tf_1.py: function 'transceiver_function' is not defined", -1)])
+def test_a_function_that_does_not_load_names_its_file(tmp_path, message, line):
+    failure = classify(core_failure(message), tmp_path)
+    assert (failure.cause, failure.engine) == (Cause.EXPERIMENT, None)
+    assert (failure.report.fileName, failure.report.line_number) == ("tf_1.py", line)
+
+
+def test_an_unreadable_config_is_the_experiment_and_named_without_the_server_path(tmp_path):
+    (tmp_path / "simulation_config.json").write_text("{broken")
+    with pytest.raises(Exception) as caught:
+        read_config(tmp_path / "simulation_config.json")
+    failure = classify(caught.value, tmp_path)
+    assert (failure.cause, failure.report.fileName) == (Cause.EXPERIMENT, "simulation_config.json")
+    assert failure.report.msg.startswith(f"{LOADING_MESSAGE}: simulation_config.json: invalid JSON")
+    assert str(tmp_path) not in failure.report.msg
+
+
+def test_a_main_script_that_cannot_be_loaded_keeps_its_report(tmp_path):
+    report = RuntimeErrorReport(msg="Cannot read the main script", error_type=ErrorType.LOADING,
+                                fileName="main_script.py")
+    failure = classify(ScriptLoadError(report), tmp_path)
+    assert (failure.cause, failure.report) == (Cause.EXPERIMENT, report)
+
+
+def test_paths_in_the_simulation_directory_are_made_relative_whichever_way_it_is_written(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "alias").symlink_to(real)
+    text = f'Engine "e": crashed reading {real}/a.urdf and {tmp_path}/alias/b.urdf; {tmp_path}/other stays'
+    failure = classify(core_failure(text), tmp_path / "alias")
+    assert failure.report.msg == (f'{LOADING_MESSAGE}: Engine "e": crashed reading a.urdf and b.urdf; '
+                                  f"{tmp_path}/other stays")
+
+
+@pytest.mark.timeout(90)
+def test_the_failed_event_of_a_real_kernel_says_the_experiment_is_at_fault(tmp_path, no_leftover_processes):
+    directory = make_experiment(tmp_path / "sim")
+    engine = directory / "engine_2.py"
+    engine.write_text(engine.read_text().replace(
+        "def runLoop", 'def initialize(self):\n        raise KeyError("gain")\n\n    def runLoop', 1))
+    line = engine.read_text().splitlines().index('        raise KeyError("gain")') + 1
+    kernel = ExperimentKernel(directory)
+    try:
+        assert_kernel_is_this_interpreter(kernel)
+        assert kernel.execute(BOOTSTRAP)["status"] == "ok"
+        failed = kernel.wait_event("failed", 30)
+        error = kernel.wait_event("runtime_error", 1)
+        assert (failed["cause"], failed["engine"], failed["reason"]) == ("experiment", "python_2", error["msg"])
+        assert (error["error_type"], error["fileName"], error["line_number"]) == ("Loading", "engine_2.py", line)
+        assert error["line_text"].strip() == 'raise KeyError("gain")'
+    finally:
+        kernel.close()
