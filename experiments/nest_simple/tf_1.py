@@ -22,6 +22,8 @@ def transceiver_function(voltage):
 
     n = n + 1 if n < 99 else 0
     noise_datapack = JsonDataPack("noise", "nest")
-    # One status dict per generator, as nest.SetStatus takes them.
-    noise_datapack.data = [{"rate": sin_x[n]}, {"rate": cos_x[n]}]
+    # A new datapack holds a JSON null, which append() turns into an array: one status dict per
+    # generator, as nest.SetStatus takes them.
+    noise_datapack.data.append({"rate": sin_x[n]})
+    noise_datapack.data.append({"rate": cos_x[n]})
     return [noise_datapack]

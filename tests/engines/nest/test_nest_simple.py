@@ -78,15 +78,31 @@ def test_a_brain_error_fails_the_launch_naming_file_and_line(nest_simple, core_e
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, reason="engines/datapacks.py: a new JsonDataPack holds {}; in nrp-core its "
-                   "data is a JSON null that becomes a list on append(), which nrp-core's own nest_simple TF "
-                   "relies on (one status dict appended per generator): 'dict' has no 'append'")
-def test_a_tf_appending_status_dicts_to_a_new_datapack_as_in_nrp_core(nest_simple, core_env):
+def test_a_tf_assigning_the_status_list_at_once_drives_the_generators_too(nest_simple, core_env):
+    # The experiment's TF appends to a new datapack, as nrp-core's does; a list assigned whole is the same data.
     tf = (nest_simple / "tf_1.py").read_text()
+    appended = ('    noise_datapack.data.append({"rate": sin_x[n]})\n'
+                '    noise_datapack.data.append({"rate": cos_x[n]})\n')
+    assert appended in tf
     (nest_simple / "tf_1.py").write_text(tf.replace(
-        'noise_datapack.data = [{"rate": sin_x[n]}, {"rate": cos_x[n]}]',
-        'noise_datapack.data.append({"rate": sin_x[n]})\n'
-        '    noise_datapack.data.append({"rate": cos_x[n]})'))
-    result = run_nrpcoresim("-o", "SimulationTimeout=0.1", cwd=nest_simple, env=core_env)
+        appended, '    noise_datapack.data = [{"rate": sin_x[n]}, {"rate": cos_x[n]}]\n'))
+    result = run_nrpcoresim("-o", "SimulationTimeout=0.3", cwd=nest_simple, env=core_env)
 
     assert result.returncode == 0, result.stderr
+    recorded = RECORDED.findall(result.stdout)
+    assert len(recorded) == 29
+    assert any(volts != "-70.000" for _, volts, _ in recorded)
+
+
+@pytest.mark.timeout(120)
+def test_a_tf_appending_to_a_datapack_made_an_object_fails_naming_datapack_and_line(nest_simple, core_env):
+    tf = (nest_simple / "tf_1.py").read_text()
+    first_append = '    noise_datapack.data.append({"rate": sin_x[n]})\n'
+    (nest_simple / "tf_1.py").write_text(tf.replace(first_append, '    noise_datapack.data["rate"] = 1.0\n'))
+    line = tf.splitlines().index('    noise_datapack.data.append({"rate": cos_x[n]})') + 1
+    result = run_nrpcoresim("-o", "SimulationTimeout=0.1", cwd=nest_simple, env=core_env)
+
+    assert result.returncode == 1
+    assert f"tf_1.py, line {line}" in result.stderr
+    assert ("'append' may be called on array or null types only, called on 'object' "
+            "(datapack 'noise' of engine 'nest')") in result.stderr
