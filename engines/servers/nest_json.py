@@ -16,29 +16,15 @@ import sys
 from engines.nest.brain_host import BrainHost
 from engines.nest.brain_script import BrainScript
 from engines.servers.python_json import JsonEngineServer
-from engines.servers.runner import SCRIPT_CALL_GRACE_S, run_engine
-from engines.servers.script_host import ScriptHost
+from engines.servers.runner import run_engine
 
 DEFAULT_SERVER_URL = "localhost:9002"  # EngineJSON's ServerAddress default
 
 
-class NestJsonServer(JsonEngineServer):
-    """The JSON engine routes over a NEST brain instead of a python_json Script."""
-
-    def __init__(self, host: ScriptHost, request_stop):
-        # The runner builds a python_json ScriptHost; a NEST engine needs the brain host, which
-        # this server owns and therefore also closes when the process is stopped.
-        super().__init__(BrainHost(host.engine_name), request_stop)
-
-    def stop(self, grace: float) -> None:
-        if not self._host.close(SCRIPT_CALL_GRACE_S):
-            grace = 0.0  # a NEST step is stuck: nothing more will finish by waiting
-        super().stop(grace)
-
-
 def main(argv: list[str] | None = None) -> int:
+    # The python_json routes over a brain host: the runner builds it, and closes it on a stop.
     return run_engine(argv, prog="nrp-nest-json-engine", default_serverurl=DEFAULT_SERVER_URL,
-                      script_base=BrainScript, make_server=NestJsonServer)
+                      script_base=BrainScript, make_host=BrainHost, make_server=JsonEngineServer)
 
 
 if __name__ == "__main__":

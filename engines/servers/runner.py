@@ -40,11 +40,18 @@ class EngineServer(Protocol):
 
 
 ServerFactory = Callable[[ScriptHost, Callable[[str], None]], EngineServer]
+# (engine name, script base class) -> the host of the engine's script.
+HostFactory = Callable[[str, type[ScriptBase]], ScriptHost]
 
 
-def run_engine(argv: list[str] | None, *, prog: str, default_serverurl: str,
-               script_base: type[ScriptBase], make_server: ServerFactory) -> int:
-    """Run one engine server process to the end; its exit status."""
+def run_engine(argv: list[str] | None, *, prog: str, default_serverurl: str, script_base: type[ScriptBase],
+               make_server: ServerFactory, make_host: HostFactory = ScriptHost) -> int:
+    """Run one engine server process to the end; its exit status.
+
+    `make_host` builds the host that loads and runs the engine's script (a ScriptHost loads
+    PythonFileName; an engine whose script comes from elsewhere passes a host of its own). The
+    runner owns it: it closes it when the process is stopped from outside.
+    """
     args = parse_args(argv, prog=prog, default_serverurl=default_serverurl)
     configure_logging(args.engine)
     _forgive_stdout()
@@ -62,7 +69,7 @@ def run_engine(argv: list[str] | None, *, prog: str, default_serverurl: str,
         watcher = ParentWatcher(parent_pid, stop.request)
         watcher.start()
 
-    host = ScriptHost(args.engine, script_base)
+    host = make_host(args.engine, script_base)
     server = make_server(host, stop.request)
     status = 0
     grace = STOP_GRACE_S

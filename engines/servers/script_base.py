@@ -31,7 +31,8 @@ class ScriptBase:
     """State and hooks of an nrp-core engine script.
 
     The server fills `_name` (the engine's name) and `_config` (the initialize request's config
-    dict) before calling `initialize()`, and keeps `_time_ns` (engine time, integer ns).
+    dict), calls `_prepare(config)`, then `initialize()`, and keeps `_time_ns` (engine time,
+    integer ns).
     """
 
     # State lives in __new__ so that a Script whose __init__ forgets super().__init__() still
@@ -43,6 +44,14 @@ class ScriptBase:
         self._name = ""
         self._config = {}
         return self
+
+    def _prepare(self, config: dict) -> None:
+        """Called once, after `_name` and `_config` are set and before `initialize()`.
+
+        For what a base class builds from the config before the user's `initialize()` runs (the
+        user's Script overrides `initialize`, and often forgets to call the base's); a failure
+        here fails the initialize request like one in `initialize()`.
+        """
 
     def initialize(self) -> None:
         """Called once, after the server has set `_name` and `_config`."""

@@ -49,18 +49,27 @@ class ScriptHost:
             if config.get("TimeRatio") != TIME_RATIO:
                 raise ValueError(f"TimeRatio must be {TIME_RATIO} (integer nanoseconds), "
                                  f"got {config.get('TimeRatio')!r}")
-            python_file = config.get("PythonFileName")
-            if not isinstance(python_file, str) or not python_file:
-                raise ValueError("the engine config has no PythonFileName")
             if config.get("EngineName", self.engine_name) != self.engine_name:
                 log.warning('config EngineName "%s" differs from --engine "%s"; using "%s"',
                             config["EngineName"], self.engine_name, self.engine_name)
-            self._python_file = python_file
-            script = load_script_class(python_file, self._base)()
+            script = self._load_script(config)
             script._name = self.engine_name
             script._config = config
+            script._prepare(config)
             script.initialize()
             self._script = script
+
+    def _load_script(self, config: dict) -> ScriptBase:
+        """A new, uninitialized script for this config; records the file that failures name.
+
+        Here, an instance of the `Script` class the config's PythonFileName defines; hosts of
+        other engines (NEST's brain file) override it.
+        """
+        python_file = config.get("PythonFileName")
+        if not isinstance(python_file, str) or not python_file:
+            raise ValueError("the engine config has no PythonFileName")
+        self._python_file = python_file
+        return load_script_class(python_file, self._base)()
 
     @contextlib.contextmanager
     def script(self) -> Iterator[ScriptBase]:

@@ -11,18 +11,13 @@ from engines.simulators.manager import SimulatorManager
 class PySimEngineScript(EngineScript):
     """Base class of the `Script` class a py_sim engine's PythonFileName must define."""
 
-    # The engine server sets `_config` on a new script just before calling its initialize(). The
-    # simulator is built right then, so that it is ready in initialize() and a bad WorldFileName
-    # fails the initialize request even in a script that never touches sim_manager. (nrp-core builds
-    # it on first use; `sim_manager` still does that for a script that sets `_config` itself.)
-    @property
-    def _config(self) -> dict:
-        return self.__dict__.get("_engine_config", {})
-
-    @_config.setter
-    def _config(self, config: dict) -> None:
-        self.__dict__["_engine_config"] = config
-        if config and "_sim_manager" not in self.__dict__:
+    def _prepare(self, config: dict) -> None:
+        # The simulator is built before the script's initialize(), so that it is ready there and a
+        # bad WorldFileName fails the initialize request even in a script that never touches
+        # sim_manager. (nrp-core builds it on first use; `sim_manager` still does that for a script
+        # run without a server.) A manager the script's __init__ installed is kept.
+        super()._prepare(config)
+        if "_sim_manager" not in self.__dict__:
             self._sim_manager = SimulatorManager(config)
 
     @property

@@ -79,7 +79,8 @@ def test_a_brain_error_fails_the_launch_naming_file_and_line(nest_simple, core_e
 
 @pytest.mark.timeout(120)
 def test_a_tf_assigning_the_status_list_at_once_drives_the_generators_too(nest_simple, core_env):
-    # The experiment's TF appends to a new datapack, as nrp-core's does; a list assigned whole is the same data.
+    # The experiment's TF appends to a new datapack, as nrp-core's does; a list assigned whole is the
+    # same data.
     tf = (nest_simple / "tf_1.py").read_text()
     appended = ('    noise_datapack.data.append({"rate": sin_x[n]})\n'
                 '    noise_datapack.data.append({"rate": cos_x[n]})\n')

@@ -17,7 +17,7 @@ import pytest
 
 from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
 from tests.engines.servers import scripts
-from tests.engines.servers.conftest import JsonClient, engine_config, engine_env
+from tests.engines.servers.conftest import Engine, JsonClient, engine_config, engine_env
 
 PROTOCOLS = ["json", "grpc"]
 SCRIPT_FOR = {"json": scripts.TF_EXCHANGE, "grpc": scripts.GRPC_TF_EXCHANGE}
@@ -240,3 +240,109 @@ def test_a_thread_left_by_the_script_does_not_hold_the_process(tmp_path, start_e
         client.close()
     assert engine.wait_exit() == 0
     assert "threads simulator are still running" in engine.stderr()
+
+
+# The nest_json engine passes the runner a host of its own (BrainHost); the runner closes it.
+
+def start_nest(tmp_path, registrar) -> Engine:
+    stderr_path = tmp_path / "nest.stderr"
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "engines.servers.nest_json", "--engine=nest",
+                                 "--serverurl=127.0.0.1:0", f"--regservurl={registrar.url}"],
+                                cwd=tmp_path, env=engine_env(), stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        registration = registrar.wait(proc, stderr_path)
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return Engine(proc, "nest", registration["address"], stderr_path)
+
+
+def nest_config(**extra) -> dict:
+    return {"EngineName": "nest", "EngineType": "nest_json", "NestInitFileName": "brain.py", "NestRNGSeed": 0,
+            "EngineTimestep": 0.01, "TimeRatio": [1, 1_000_000_000], **extra}
+
+
+# Marks the ResetKernel the brain's shutdown makes (the brain file has already made its own).
+MARKS_SHUTDOWN = textwrap.dedent("""\
+    import pathlib
+    nest.ResetKernel()
+    nest.Create("iaf_psc_alpha")
+    reset_kernel = nest.ResetKernel
+
+    def marking_reset():
+        pathlib.Path("kernel_reset").write_text("shutdown")
+        reset_kernel()
+
+    # The nest module refuses attribute assignment; its namespace takes the patch.
+    vars(nest)["ResetKernel"] = marking_reset
+""")
+
+# Tells the test it runs, then waits for a word that never comes.
+BLOCKS = textwrap.dedent("""\
+    import json, pathlib, socket
+    port = json.loads(pathlib.Path("notify_port").read_text())
+    waiting = socket.create_connection(("127.0.0.1", port))
+    waiting.recv(1)
+""")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_shuts_the_nest_brain_down_and_exits_0(tmp_path, registrar, signum):
+    (tmp_path / "brain.py").write_text(MARKS_SHUTDOWN)
+    engine = start_nest(tmp_path, registrar)
+    try:
+        client = JsonClient(engine.address)
+        client.ok("/initialize", nest_config())
+        client.close()
+        engine.proc.send_signal(signum)
+        assert engine.wait_exit(30) == 0
+    finally:
+        if engine.proc.poll() is None:
+            engine.proc.kill()
+            engine.proc.wait(10)
+    assert (tmp_path / "kernel_reset").read_text() == "shutdown"
+    assert "Traceback" not in engine.stderr()
+    assert port_is_free(engine.port)
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_while_the_brain_file_blocks_initialize_still_exits_0(tmp_path, registrar):
+    (tmp_path / "brain.py").write_text(BLOCKS)
+    with socket.socket() as notify:
+        notify.bind(("127.0.0.1", 0))
+        notify.listen()
+        notify.settimeout(30)
+        (tmp_path / "notify_port").write_text(json.dumps(notify.getsockname()[1]))
+        engine = start_nest(tmp_path, registrar)
+        errors = []
+        initialize = threading.Thread(target=_initialize_expecting_failure, args=(engine, errors))
+        try:
+            initialize.start()
+            connection, _ = notify.accept()  # the brain file runs, inside initialize
+            started = time.monotonic()
+            engine.proc.terminate()
+            assert engine.wait_exit(30) == 0
+            # The NEST call gets SCRIPT_CALL_GRACE_S to finish, then the process goes without it.
+            assert time.monotonic() - started < 20
+            connection.close()
+            initialize.join(30)
+        finally:
+            if engine.proc.poll() is None:
+                engine.proc.kill()
+                engine.proc.wait(10)
+    assert errors == ["request failed"]
+    assert "exiting without calling shutdown()" in engine.stderr()
+    assert port_is_free(engine.port)
+
+
+def _initialize_expecting_failure(engine, errors: list) -> None:
+    client = JsonClient(engine.address)
+    try:
+        client.post("/initialize", nest_config())
+    except (ConnectionError, http.client.HTTPException):
+        errors.append("request failed")
+    finally:
+        client.close()

@@ -8,7 +8,7 @@ import pytest
 from engines.servers.grpc_script import GrpcEngineScript
 from engines.servers.json_script import EngineScript
 from engines.servers.script_base import DataPackAlreadyRegistered, DataPackNotRegistered
-from engines.servers.script_host import ScriptHost
+from engines.servers.script_host import EngineStateError, ScriptHost
 from engines.servers.script_loader import ScriptLoadError, load_script_class
 from nrp_protobuf import dump_pb2, engine_grpc_pb2, wrappers_pb2
 
@@ -146,3 +146,69 @@ def test_failure_message_points_into_the_script(tmp_path, monkeypatch, restore_s
     host.close(timeout=1)
     assert ScriptHost("x", EngineScript).describe_failure("initialize", ValueError("bad")) == (
         'Engine "x": initialize failed: ValueError: bad')
+
+
+class Preparing(EngineScript):
+    """Records what it sees in _prepare and initialize."""
+
+    seen: list = []
+
+    def _prepare(self, config):
+        Preparing.seen.append(("prepare", self._name, self._config is config, config["Marker"]))
+
+    def initialize(self):
+        Preparing.seen.append(("initialize", self._name))
+
+    def runLoop(self, timestep_ns):
+        pass
+
+
+def write_engine(directory, base: str, body: str = "    pass\n") -> None:
+    (directory / "engine.py").write_text(
+        f"from tests.engines.servers.test_scripts import {base}\n\n"
+        f"class Script({base}):\n{body}")
+
+
+def test_the_host_prepares_the_script_after_naming_it_and_before_initialize(tmp_path, monkeypatch,
+                                                                            restore_sys_path):
+    write_engine(tmp_path, "Preparing")
+    monkeypatch.chdir(tmp_path)
+    Preparing.seen = []
+    host = ScriptHost("python_1", Preparing)
+    host.initialize({"PythonFileName": "engine.py", "TimeRatio": [1, 1_000_000_000], "Marker": 7})
+
+    assert Preparing.seen == [("prepare", "python_1", True, 7), ("initialize", "python_1")]
+    host.close(timeout=1)
+
+
+class FailingPrepare(EngineScript):
+    def _prepare(self, config):
+        raise FileNotFoundError(f'WorldFileName "{config["WorldFileName"]}": file not found')
+
+    def runLoop(self, timestep_ns):
+        pass
+
+
+def test_a_failing_prepare_fails_initialize_naming_the_script_and_leaves_the_host_uninitialized(
+        tmp_path, monkeypatch, restore_sys_path):
+    write_engine(tmp_path, "FailingPrepare")
+    monkeypatch.chdir(tmp_path)
+    host = ScriptHost("sim", FailingPrepare)
+    config = {"PythonFileName": "engine.py", "TimeRatio": [1, 1_000_000_000], "WorldFileName": "gone.xml"}
+    with pytest.raises(FileNotFoundError) as raised:
+        host.initialize(config)
+
+    assert host.describe_failure("initialize", raised.value) == (
+        'Engine "sim": initialize failed (script engine.py): FileNotFoundError: '
+        'WorldFileName "gone.xml": file not found')
+    with pytest.raises(EngineStateError, match="not initialized"):
+        host.run_loop(1)
+    assert host.close(timeout=1)
+
+
+def test_the_host_checks_its_own_keys_before_loading_a_script():
+    host = ScriptHost("python_1", EngineScript)
+    with pytest.raises(ValueError, match="no PythonFileName"):
+        host.initialize({"TimeRatio": [1, 1_000_000_000]})
+    with pytest.raises(ValueError, match=r"TimeRatio must be \[1, 1000000000\]"):
+        host.initialize({"PythonFileName": "engine.py", "TimeRatio": [1, 1000]})

@@ -3,8 +3,13 @@ nrp-core's JSON/REST protocol, as NRPCoreSim drives it."""
 
 import http.client
 import shutil
+import sys
 
 import pytest
+
+from engines.servers.script_host import EngineStateError, ScriptHost
+from engines.simulators.base import WorldFileError
+from engines.simulators.engine_script import PySimEngineScript
 
 from tests.engines.servers.conftest import NLOHMANN_TYPE, TIME_RATIO, engine_env
 from tests.engines.simulators.conftest import EXPERIMENTS, GRAVITY, ROTOR_INERTIA, mujoco_config, write
@@ -187,3 +192,98 @@ def test_the_cartpole_engine_steps_gymnasium_over_the_socket(tmp_path, start_py_
                        "episodes": 1, "time_s": pytest.approx(steps * 0.02)}
     client.ok("/shutdown", None)
     assert engine.wait_exit() == 0
+
+
+# In process: the base class builds the simulator in ScriptBase._prepare, before the script's initialize().
+
+PREPARED = '''\
+from nrp_core.engines.py_sim import PySimEngineScript
+
+
+class Script(PySimEngineScript):
+    def __init__(self):  # no super().__init__(), as nrp-core scripts often do
+        self.ready_at_initialize = None
+
+    def initialize(self):
+        self.ready_at_initialize = "_sim_manager" in self.__dict__ and self.sim_manager.get_sim_time()
+
+    def runLoop(self, timestep_ns):
+        self.sim_manager.run_step([0.0, 0.0], timestep_ns)
+'''
+
+OWN_MANAGER = '''\
+from nrp_core.engines.py_sim import PySimEngineScript
+
+
+class Script(PySimEngineScript):
+    def __init__(self):
+        self.sim_manager = "installed by the script"
+
+    def runLoop(self, timestep_ns):
+        pass
+'''
+
+
+@pytest.fixture
+def script_dir(mjcf, monkeypatch):
+    """mjcf's directory as the working directory; the loader's sys.path entry and modules are undone."""
+    monkeypatch.chdir(mjcf)
+    path = list(sys.path)
+    yield mjcf
+    sys.path[:] = path
+    for name, module in list(sys.modules.items()):
+        if (getattr(module, "__file__", None) or "").startswith(str(mjcf)):
+            del sys.modules[name]
+
+
+def host_config(python_file: str, **overrides) -> dict:
+    return {**mujoco_config(), "PythonFileName": python_file, "TimeRatio": TIME_RATIO, **overrides}
+
+
+def test_the_simulator_is_ready_in_the_scripts_initialize(script_dir):
+    write(script_dir, "prepared_engine.py", PREPARED)
+    host = ScriptHost("sim", PySimEngineScript)
+    host.initialize(host_config("prepared_engine.py"))
+    try:
+        with host.script() as script:
+            assert script.ready_at_initialize == 0.0
+        assert host.run_loop(STEP) == STEP
+        with host.script() as script:
+            assert script.sim_manager.get_sim_time() == pytest.approx(STEP / 1e9)
+    finally:
+        host.close(timeout=5)
+
+
+def test_a_manager_the_script_installs_is_kept(script_dir):
+    write(script_dir, "own_manager_engine.py", OWN_MANAGER)
+    host = ScriptHost("sim", PySimEngineScript)
+    # Its WorldFileName is missing: nothing is built from it, so initialize succeeds.
+    host.initialize(host_config("own_manager_engine.py", WorldFileName="absent.xml"))
+    with host.script() as script:
+        assert script.sim_manager == "installed by the script"
+    host.close(timeout=5)
+
+
+def test_a_bad_world_file_fails_initialize_before_the_scripts_initialize(script_dir):
+    write(script_dir, "prepared_engine.py", PREPARED)
+    host = ScriptHost("sim", PySimEngineScript)
+    with pytest.raises(WorldFileError) as raised:
+        host.initialize(host_config("prepared_engine.py", WorldFileName="absent.xml"))
+
+    assert host.describe_failure("initialize", raised.value).startswith(
+        'Engine "sim": initialize failed (script prepared_engine.py)')
+    assert 'WorldFileName "absent.xml": file not found' in str(raised.value)
+    with pytest.raises(EngineStateError, match="not initialized"):
+        host.run_loop(STEP)
+
+
+def test_without_a_server_the_manager_is_built_on_first_use(script_dir):
+    class Script(PySimEngineScript):
+        def runLoop(self, timestep_ns):
+            pass
+
+    script = Script()
+    script._config = mujoco_config()
+    assert "_sim_manager" not in script.__dict__  # setting the config builds nothing
+    assert script.sim_manager.get_sim_time() == 0.0
+    script.sim_manager.shutdown()
