@@ -5,18 +5,28 @@ Datapacks:
                  each eye from the innermost (3 degrees) outwards; -1 where a ray sees nothing
     wheels  in:  {"left": rad/s, "right": rad/s}, the wheels' target velocities (none yet: at rest)
     pose    out: {"x": m, "y": m, "yaw": rad, "target": [x, y], "distance": m to the pillar's axis,
-                  "bearing_error": rad from the heading to the pillar, positive to the left, "time_s": s}
+                  "bearing_error": rad from the heading to the pillar, positive to the left,
+                  "initial_distance": m to the pillar's axis at the start, "time_s": s}
+    camera  out: {"width": 64, "height": 48, "rgb": base64 of the rows of RGB bytes} from the camera
+                 on the vehicle (`eye_view`), every CameraEverySteps steps from the first; empty
+                 at the other steps, so that the image crosses the network only when it is new
+    report  in:  set by the client (the main script) to have the status function report every
+                 step (vehicle_status.py); the engine only keeps it, empty until then
 
-EngineExtraConfigs: Target, the pillar's [x, y] in m (default [3, 1.5]). Every half second of
-simulated time the engine prints the pose, which is how a run can be followed and checked.
+EngineExtraConfigs: Target, the pillar's [x, y] in m (default [3, 1.5]); CameraEverySteps, the
+steps between two camera images (default 10; 0: no camera). Every half second of simulated time
+the engine prints the pose, which is how a run can be followed and checked.
 """
 
+import base64
 import math
 
 from nrp_core.engines.py_sim import PySimEngineScript
 
 EYE_RAYS = 5
 REPORT_EVERY_S = 0.5
+CAMERA = "eye_view"
+CAMERA_WIDTH, CAMERA_HEIGHT = 64, 48
 
 
 class Script(PySimEngineScript):
@@ -25,10 +35,16 @@ class Script(PySimEngineScript):
         self._target = [float(value) for value in extra.get("Target", [3.0, 1.5])]
         if len(self._target) != 2:
             raise ValueError(f"EngineExtraConfigs.Target must be [x, y], got {extra.get('Target')!r}")
+        self._camera_every = extra.get("CameraEverySteps", 10)
+        if type(self._camera_every) is not int or self._camera_every < 0:
+            raise ValueError("EngineExtraConfigs.CameraEverySteps must be a whole number of steps (0: no camera), "
+                             f"got {self._camera_every!r}")
         self._eyes = {side: [f"{side}_eye_{ray}" for ray in range(EYE_RAYS)] for side in ("left", "right")}
         self._registerDataPack("eyes")
         self._registerDataPack("wheels")
         self._registerDataPack("pose")
+        self._registerDataPack("camera")
+        self._registerDataPack("report")
         self._start()
 
     def _start(self):
@@ -37,13 +53,17 @@ class Script(PySimEngineScript):
         simulator.data.mocap_pos[0][:2] = self._target
         simulator._mujoco.mj_forward(simulator.model, simulator.data)
         self._next_report_s = 0.0
+        self._steps = 0
+        self._initial_distance = None
         self._setDataPack("wheels", None)
+        self._setDataPack("report", None)
         self._publish()
 
     def runLoop(self, timestep_ns):
         wheels = self._getDataPack("wheels")
         action = [wheels["left"], wheels["right"]] if wheels else [0.0, 0.0]
         self.sim_manager.run_step(action, timestep_ns)
+        self._steps += 1
         self._publish()
 
     def _publish(self):
@@ -54,13 +74,24 @@ class Script(PySimEngineScript):
         w, qx, qy, qz = manager.get_model_property("chassis", "body_xquat")
         yaw = math.atan2(2 * (w * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz))
         to_target = math.atan2(self._target[1] - y, self._target[0] - x)
-        pose = {"x": float(x), "y": float(y), "yaw": yaw, "target": self._target,
-                "distance": math.hypot(self._target[0] - x, self._target[1] - y),
-                "bearing_error": math.remainder(to_target - yaw, math.tau), "time_s": manager.get_sim_time()}
+        distance = math.hypot(self._target[0] - x, self._target[1] - y)
+        if self._initial_distance is None:
+            self._initial_distance = distance
+        pose = {"x": float(x), "y": float(y), "yaw": yaw, "target": self._target, "distance": distance,
+                "bearing_error": math.remainder(to_target - yaw, math.tau),
+                "initial_distance": self._initial_distance, "time_s": manager.get_sim_time()}
         self._setDataPack("pose", pose)
+        self._setDataPack("camera", self._camera_image() if self._camera_due() else None)
         if pose["time_s"] >= self._next_report_s - 1e-9:
             self._next_report_s += REPORT_EVERY_S
             self._report(pose)
+
+    def _camera_due(self):
+        return self._camera_every > 0 and self._steps % self._camera_every == 0
+
+    def _camera_image(self):
+        pixels = self.sim_manager.sim_interface.render(CAMERA, CAMERA_WIDTH, CAMERA_HEIGHT)
+        return {"width": CAMERA_WIDTH, "height": CAMERA_HEIGHT, "rgb": base64.b64encode(pixels.tobytes()).decode()}
 
     def _report(self, pose):
         print(f"vehicle t={pose['time_s']:.2f} x={pose['x']:.3f} y={pose['y']:.3f} "

@@ -1,8 +1,20 @@
-# Run the simulation until its timeout.
+# Run the simulation until its timeout, then log its result as one line, "Result: <JSON object>".
 # Log to the simulation's log file with file_logger; change its level with
 # file_logger.setLevel(logging.INFO).
+import json
+
+# nrp-core returns the status function's observations only when it says done; setting the engine's
+# `report` datapack makes it say so at every step (pendulum_status.py), so the last one is at hand.
+nrp.set_json_datapack("report", "pendulum", {"every_step": True})
+joint = None
 try:
     while True:
-        _ = nrp.run_loop()
+        done, trajectory = nrp.run_loop()
+        if done and trajectory:
+            joint = trajectory[-1]
 except NRPSimulationTimeout:
     file_logger.debug("DEBUG NRPSimulationTimeout reached in script")
+    if joint is None:
+        raise RuntimeError("the status function reported no joint state before the timeout")
+    result = {"angle": joint["angle"], "target": joint["target"], "velocity": joint["velocity"]}
+    file_logger.info("Result: %s", json.dumps(result))

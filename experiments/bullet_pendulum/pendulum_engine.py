@@ -4,6 +4,8 @@ Datapacks:
     torque  in:  {"torque": N·m}  (none yet: no torque)
     joint   out: {"angle": rad, "velocity": rad/s, "torque": the torque applied in the last step,
                   "target": rad, "bob": [x, y, z] world position of the bob (m), "time_s": s}
+    report  in:  set by the client (the main script) to have the status function report every step
+                 (pendulum_status.py); the engine only keeps it, empty until then
 
 EngineExtraConfigs: TargetAngle (rad, default 1.0) is published for the controller; InitialAngle
 (rad, default 0, hanging down) is where the pendulum starts, at rest.
@@ -23,6 +25,7 @@ class Script(PySimEngineScript):
         self._applied = 0.0
         self._registerDataPack("torque")
         self._registerDataPack("joint")
+        self._registerDataPack("report")
         self._start()
 
     def _start(self):
@@ -49,6 +52,7 @@ class Script(PySimEngineScript):
 
     def reset(self):
         self.sim_manager.reset()
+        self._setDataPack("report", None)
         self._start()
 
     def shutdown(self):

@@ -7,6 +7,8 @@ Datapacks:
     balance      out: {"steps_up": steps of the current episode, "longest": longest episode in steps,
                        "longest_s": the same in seconds, "falls": episodes that ended with the pole
                        down, "episodes": episodes ended, "time_s": simulation time}
+    report       in:  set by the client (the main script) to have the status function report every
+                      step (balance_status.py); the engine only keeps it, empty until then
 
 An episode ends when the pole falls (more than 12 degrees) or the cart leaves the track (falls),
 or after 500 steps, CartPole-v1's limit (not a fall); the environment then starts a new one.
@@ -24,6 +26,7 @@ class Script(PySimEngineScript):
         self._registerDataPack("action")
         self._registerDataPack("observation")
         self._registerDataPack("balance")
+        self._registerDataPack("report")
         self._publish()
 
     def runLoop(self, timestep_ns):
@@ -54,6 +57,7 @@ class Script(PySimEngineScript):
         self.sim_manager.reset()
         self._steps_up = self._longest = self._falls = self._episodes = 0
         self._setDataPack("action", None)
+        self._setDataPack("report", None)
         self._publish()
 
     def shutdown(self):

@@ -1,6 +1,8 @@
 """Brain of nest_simple: two Poisson generators drive a neuron, whose voltage a voltmeter records.
 
-Datapacks: `noise` (the two generators) and `voltage` (the voltmeter).
+Datapacks: `noise` (the two generators), `voltage` (the voltmeter) and `report`, an unconnected
+spike recorder whose label the client (the main script) sets to "every_step" to have the status
+function report every step (nest_status.py).
 """
 
 import nest
@@ -13,6 +15,7 @@ noise = CreateDataPack("noise", "poisson_generator", 2)
 neuron = nest.Create("iaf_psc_alpha")
 voltmeter = nest.Create("voltmeter")
 RegisterDataPack("voltage", voltmeter)
+CreateDataPack("report", "spike_recorder")
 
 # One excitatory and one inhibitory input.
 nest.Connect(noise, neuron, syn_spec={"weight": [[1.2, -1.0]], "delay": 1.0})

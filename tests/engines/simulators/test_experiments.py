@@ -149,4 +149,5 @@ def test_the_random_config_differs_from_the_controller_config_only_in_its_policy
 
     assert controlled["EngineConfigs"] == random["EngineConfigs"]
     assert controlled["StatusFunction"] == random["StatusFunction"]
-    assert [f["FileName"] for f in random["DataPackProcessingFunctions"]] == ["random_policy.py"]
+    assert [f["FileName"] for f in controlled["DataPackProcessingFunctions"]] == ["controller.py", "stream_tf.py"]
+    assert [f["FileName"] for f in random["DataPackProcessingFunctions"]] == ["random_policy.py", "stream_tf.py"]
