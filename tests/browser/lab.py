@@ -47,3 +47,28 @@ def run_all_cells(page, timeout_ms: float = 60_000) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout_ms)
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+
+def select_cell_containing(page, text: str):
+    """Clicks (selects) the first cell whose source contains `text`; returns its locator."""
+    cell = page.locator(".jp-Notebook .jp-Cell", has_text=text).first
+    cell.locator(".jp-InputPrompt").click()
+    return cell
+
+
+def run_menu(page, item: str) -> None:
+    """Runs `item` of Lab's Run menu (e.g. "Run All Above Selected Cell")."""
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=item, exact=True).click()
+
+
+def answer_kernel_dialog(page) -> None:
+    """Lab sometimes asks which kernel to use even for a notebook that names one."""
+    select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
+    if select.is_visible():
+        select.click()
+
+
+def error_outputs(page) -> list[str]:
+    """The texts of the notebook's error outputs (tracebacks)."""
+    return page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
