@@ -6,6 +6,7 @@ lines. The runs are deterministic (NestRNGSeed, MuJoCo), but the assertions only
 Braitenberg vehicle 2b must do: turn towards the side it sees the pillar on, and close in on it.
 """
 
+import base64
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from engines.client import NrpCore
 from tests.conftest import BIN_DIR, EXPERIMENTS
+from tests.engines.simulators.test_whole_stack import result_in, run_through_rest
 from tests.live_server import free_port
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes")
@@ -96,6 +98,27 @@ def test_a_bad_target_fails_the_launch_naming_the_key(core_env):
 
 
 @pytest.mark.timeout(180)
+def test_a_bad_camera_period_fails_the_launch_naming_the_key(core_env):
+    result, poses = run("EngineConfigs.EngineName:vehicle.EngineExtraConfigs.CameraEverySteps=-1", env=core_env)
+
+    assert result.returncode == 1
+    assert poses == []
+    assert ("EngineExtraConfigs.CameraEverySteps must be a whole number of steps (0: no camera), got -1"
+            in result.stderr)
+
+
+@pytest.mark.timeout(180)
+def test_without_the_camera_the_run_is_the_same(core_env):
+    # Rendering only reads the model: the trajectory does not depend on it.
+    _, with_camera = run("SimulationTimeout=1", env=core_env)
+    result, without_camera = run("SimulationTimeout=1", "EngineConfigs.EngineName:vehicle.EngineExtraConfigs.CameraEverySteps=0",
+                                 env=core_env)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(with_camera) == 3 and without_camera == with_camera
+
+
+@pytest.mark.timeout(180)
 def test_after_a_reset_the_run_is_the_same_again(tmp_path, core_env, monkeypatch):
     # Server mode, as an experiment kernel drives it: 2 s, a reset, 2 s again. The reset puts the
     # vehicle and the pillar back and reruns the brain with its seed, so the trajectory repeats.
@@ -118,27 +141,50 @@ def test_after_a_reset_the_run_is_the_same_again(tmp_path, core_env, monkeypatch
     assert first[-1]["distance"] < first[0]["distance"] - 1.0
 
 
-def run_through_rest(server, experiment) -> list[dict]:
-    """Launches, starts, waits for completion and stops `experiment`; the poses in its logs."""
-    status, record = server.call("POST", "simulation", body={"experimentID": experiment})
-    assert status == 201, record
-    simulation_id = str(record["simulationID"])
-    assert server.call("PUT", "simulation", simulation_id, "state", body={"state": "started"})[0] == 200
-    server.wait_state(simulation_id, "completed", timeout=90)
-    assert server.call("PUT", "simulation", simulation_id, "state", body={"state": "stopped"})[0] == 200
-    server.wait_state(simulation_id, "stopped", timeout=30)
-    status, logs = server.call("GET", "simulation", simulation_id, "logs")
-    assert status == 200
-    return poses_in("\n".join(log_file["content"] for log_file in logs["files"]))
+STREAMED = ("left_eye", "right_eye", "wheel_speeds", "distance_to_pillar", "camera")
+
+
+def is_red(pixel) -> bool:
+    red, green, blue = pixel
+    return red > 100 and red > 3 * green and red > 3 * blue
 
 
 @pytest.mark.timeout(180)
 def test_through_rest_in_an_experiment_kernel_the_vehicle_reaches_the_pillar(live_server_quiet):
-    poses = run_through_rest(live_server_quiet, "braitenberg_mujoco")
+    run = run_through_rest(live_server_quiet, "braitenberg_mujoco", streamed=STREAMED)
+    poses = poses_in(run.logs)
 
     assert poses[0]["t"] == 0.0 and poses[-1]["t"] == 6.0
     assert at(poses, 1.0)["yaw"] > 5.0
     assert poses[-1]["distance"] < TOUCHING_M < poses[0]["distance"]
+    # The result is the pose the status function saw last, one 20 ms step before the end.
+    result = result_in(run.logs)
+    assert set(result) == {"distance_to_target", "initial_distance", "heading_error_deg"}
+    assert result["initial_distance"] == pytest.approx(poses[0]["distance"], abs=1e-3)
+    assert result["distance_to_target"] == pytest.approx(poses[-1]["distance"], abs=0.05)
+    assert result["distance_to_target"] < TOUCHING_M < result["initial_distance"]
+    assert abs(result["heading_error_deg"]) < abs(poses[0]["bearing_error"])
+
+
+@pytest.mark.timeout(180)
+def test_through_rest_the_panel_gets_the_eyes_wheels_distance_and_camera(live_server_quiet):
+    run = run_through_rest(live_server_quiet, "braitenberg_mujoco", streamed=STREAMED)
+
+    # The distance to the pillar only shrinks; the eye on the pillar's side (left) sees it, within sight.
+    distances = run.values("distance_to_pillar")
+    assert distances[0] > distances[-1] and all(later <= earlier + 0.01 for earlier, later in zip(distances, distances[1:]))
+    left = [run.values("left_eye", f"array[{ray}]") for ray in range(5)]
+    assert any(0 < distance < 6 for ray in left for distance in ray)
+    assert all(distance == -1 or 0 < distance <= 6 for ray in left for distance in ray)
+    wheels = list(zip(run.values("wheel_speeds", "array[0]"), run.values("wheel_speeds", "array[1]")))
+    assert wheels and any(right > left_speed for left_speed, right in wheels)  # it turns left, towards it
+    images = run.images("camera")
+    assert images and run.data["camera"][0]["type"] == "NrpGenericProto.Image"
+    assert {(image["width"], image["height"], image["encoding"]) for image in images} == {(64, 48, "rgb8")}
+    pixels = [base64.b64decode(image["data"]) for image in images]
+    assert all(len(data) == 64 * 48 * 3 for data in pixels)
+    # The pillar is red, and nothing else in the arena is.
+    assert any(is_red(data[i:i + 3]) for data in pixels for i in range(0, len(data), 3))
 
 
 @pytest.mark.timeout(120)
@@ -154,6 +200,6 @@ def test_through_rest_a_broken_brain_fails_the_launch_naming_file_and_line(live_
 
     status, body = server.call("POST", "simulation", body={"experimentID": "braitenberg_mujoco_broken_brain"})
 
-    assert status == 500
+    assert status == 400, body
     assert f'Engine "nest": initialize failed in brain.py, line {line}, in <module>' in body["message"]
     assert 'datapack "left_motor" is already registered' in body["message"]
