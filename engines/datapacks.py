@@ -141,7 +141,6 @@ class NlohmannJson(dict):
     __slots__ = ("_owner", "_array", "_is_object")
 
     def __init__(self, owner):
-        super().__init__()
         # A weak reference: a datapack and its payload would otherwise form a cycle that only the
         # garbage collector frees, once per datapack a function builds, on the loop's hot path.
         self._owner = weakref.ref(owner)
@@ -160,7 +159,9 @@ class NlohmannJson(dict):
             return
         if not isinstance(key, str):
             raise IndexError(f"object indices must be str, not {type(key).__name__} {key!r}{self._where()}")
-        dict.__setitem__(self, key, json_value(value, f"key {key!r}{self._where()}"))
+        if value is not None and type(value) not in _JSON_TYPES:  # plain values skip the conversion
+            value = json_value(value, f"key {key!r}{self._where()}")
+        dict.__setitem__(self, key, value)
         self._is_object = True
 
     def append(self, value) -> None:
@@ -249,7 +250,9 @@ class JsonArray(list):
         return "array"
 
     def append(self, value) -> None:
-        list.append(self, json_value(value, f"item {len(self)}"))
+        if value is not None and type(value) not in _JSON_TYPES:
+            value = json_value(value, f"item {len(self)}")
+        list.append(self, value)
 
     def keys(self):
         raise AttributeError("'keys' cannot be used with json type 'array'")

@@ -51,7 +51,7 @@ def test_the_timestep_defaults_to_engine_bases_and_world_files_are_relative_to_t
     manager.shutdown()
 
 
-def test_the_script_base_builds_the_manager_when_the_server_hands_it_the_config(mjcf, monkeypatch):
+def test_the_script_base_builds_the_manager_when_the_server_prepares_it(mjcf, monkeypatch):
     from nrp_core.engines.py_sim import PySimEngineScript
 
     monkeypatch.chdir(mjcf)
@@ -62,7 +62,10 @@ def test_the_script_base_builds_the_manager_when_the_server_hands_it_the_config(
 
     script = Script()
     assert script._config == {}
-    script._config = mujoco_config()
+    config = mujoco_config()
+    script._config = config  # as the server does, then _prepare before the script's initialize()
+    assert "_sim_manager" not in script.__dict__
+    script._prepare(config)
     built = script.__dict__["_sim_manager"]
     assert script.sim_manager is built and script._config["WorldFileName"] == "probe.xml"
     built.shutdown()
@@ -73,7 +76,7 @@ def test_the_script_base_fails_on_the_config_that_names_a_missing_world(tmp_path
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SimulatorError, match='WorldFileName "absent.xml": file not found'):
-        PySimEngineScript()._config = mujoco_config("absent.xml")
+        PySimEngineScript()._prepare(mujoco_config("absent.xml"))
 
 
 def test_nrp_cores_import_paths():
