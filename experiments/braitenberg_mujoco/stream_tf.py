@@ -5,6 +5,9 @@
     wheel_speeds          the wheel speeds the brain commands (rad/s): [left, right]
     distance_to_pillar    from the vehicle to the pillar's axis (m)
     camera                the view of the camera on the vehicle, when the engine has a new one
+
+The function runs when the datatransfer engine is synced, every 0.1 s (its EngineTimestep), so every
+fifth step; the engine renders every tenth (CameraEverySteps), at times the function runs too.
 """
 
 import base64
