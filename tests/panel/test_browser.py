@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import EXPERIMENTS
 from tests.live_server import experiments_root
+from tests.panel.test_data_series import PIXELS, datapack_frames
 
 pytest.importorskip("playwright")
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
@@ -25,8 +26,9 @@ SCREENSHOT = "panel.png"
 RERUN_AFTER_S = 10.0
 
 
-@pytest.fixture
-def lab(tmp_path):
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("lab")
     root = experiments_root(tmp_path / "root", EXPERIMENTS, names=["tf_exchange"])
     slow = root / "experiments" / "panel_slow"
     shutil.copytree(EXPERIMENTS / "tf_exchange", slow)
@@ -40,6 +42,7 @@ def lab(tmp_path):
 
 
 def write_notebook(path: pathlib.Path, url: str, token: str, simulation_id: int) -> None:
+    """A notebook of one cell that shows the panel of simulation `simulation_id` at `url`."""
     # With a kernelspec, Lab starts the kernel instead of asking which one in a dialog.
     notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                  "language": "python"}})
@@ -51,23 +54,29 @@ def write_notebook(path: pathlib.Path, url: str, token: str, simulation_id: int)
     nbformat.write(notebook, path)
 
 
+def shown_notebook(page):
+    """The notebook in the tab on show (Lab reopens the module's earlier notebooks in hidden tabs)."""
+    return page.locator(".jp-NotebookPanel:visible")
+
+
 def run_notebook(page, timeout_s: float = 90.0) -> None:
     """Runs the notebook's one cell until the panel shows. Lab sometimes ignores a run requested
     while the kernel's session is still being set up, or asks "Select Kernel" even for a notebook
     with a kernelspec; both are answered here."""
     run_all_cells(page)
     select = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
-    prompt = page.locator(".jp-Cell .jp-InputPrompt").first
+    notebook = shown_notebook(page)
+    prompt = notebook.locator(".jp-Cell .jp-InputPrompt").first
     deadline = time.monotonic() + timeout_s
     next_run = time.monotonic() + RERUN_AFTER_S
-    while not page.locator(".nrp-panel").is_visible():
+    while not notebook.locator(".nrp-panel").is_visible():
         assert time.monotonic() < deadline, f"the panel did not show within {timeout_s} s"
         # Short timeouts: the dialog may pop up between a check and a click.
         try:
             if select.is_visible():
                 select.click(timeout=2_000)
             elif time.monotonic() > next_run and prompt.inner_text(timeout=2_000).strip() == "[ ]:":
-                page.locator(".jp-Cell .jp-InputArea-editor").first.click(timeout=2_000)
+                notebook.locator(".jp-Cell .jp-InputArea-editor").first.click(timeout=2_000)
                 page.keyboard.press("Control+Enter")
                 next_run = time.monotonic() + RERUN_AFTER_S
         except PlaywrightTimeout:
@@ -90,7 +99,7 @@ def test_the_panel_renders_and_its_buttons_drive_the_simulation(lab, tmp_path):
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.goto(lab.notebook_url("panel.ipynb"))
             run_notebook(page)
-            panel = page.locator(".nrp-panel")
+            panel = shown_notebook(page).locator(".nrp-panel")
             badge = panel.locator(".nrp-badge")
             expect(badge).to_have_text("paused", timeout=60_000)
             expect(panel.locator(".nrp-title")).to_have_text(f"Simulation {simulation_id} · panel_slow")
@@ -119,6 +128,34 @@ def test_the_panel_renders_and_its_buttons_drive_the_simulation(lab, tmp_path):
             assert rest_state(lab, simulation_id) == "stopped"
             for button in ("Start", "Pause", "Stop"):
                 expect(panel.get_by_role("button", name=button)).to_be_disabled()
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def test_datapack_series_are_plotted_and_the_image_drawn(lab, frame_server, tmp_path):
+    server = frame_server(on_connect=datapack_frames)
+    write_notebook(lab.root / "plots.ipynb", server.url, "t", server.simulation_id)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            # reset: a fresh workspace, without the earlier test's notebook in a hidden tab.
+            page.goto(lab.notebook_url("plots.ipynb") + "&reset")
+            run_notebook(page)
+            panel = shown_notebook(page).locator(".nrp-panel")
+            expect(panel.locator(".nrp-plot figcaption")).to_have_text(["joints", "brain"], timeout=30_000)
+            joints = panel.locator(".nrp-plot").filter(has_text="joints")
+            expect(joints.locator("polyline")).to_have_count(2)
+            expect(joints.locator(".nrp-legend-key")).to_have_text(["angle = 2.25", "torque = -1"])
+            points = joints.locator("polyline").first.get_attribute("points").split()
+            assert len(points) == 10
+            expect(panel.locator(".nrp-image figcaption")).to_have_text("camera (2×2 rgb8)")
+            drawn = panel.locator(".nrp-image canvas").evaluate(
+                "canvas => Array.from(canvas.getContext('2d').getImageData(0, 0, 2, 2).data)")
+            assert drawn == [value for pixel in range(4) for value in (*PIXELS[pixel * 3:pixel * 3 + 3], 255)]
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
