@@ -133,10 +133,6 @@ class PanelModel:
             tails.append({"name": str(entry.get("name", "")), "lines": "\n".join(lines)})
         self.set("log_files", tails)
 
-    def set_state(self, state: str) -> None:
-        """A state learned from elsewhere (a command's answer)."""
-        self._set_state(state)
-
     # -- details -------------------------------------------------------------------------------
 
     def _set_state(self, state: str) -> None:
