@@ -14,7 +14,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Int, Unicode, default
 
-from .handlers import handlers
+from .handlers import fallback_handler, handlers
 
 
 class NrpJupyterApp(ExtensionApp):
@@ -64,7 +64,7 @@ class NrpJupyterApp(ExtensionApp):
         return str(pathlib.Path(jupyter_data_dir()) / "nrp_jupyter" / "simulations.sqlite")
 
     def initialize_handlers(self):
-        self.handlers.extend(handlers())
+        self.handlers.extend([*handlers(), fallback_handler()])
 
     def initialize_settings(self):
         from . import topics

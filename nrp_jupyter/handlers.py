@@ -149,6 +149,17 @@ class OpenApiHandler(NrpHandler):
         self.write_json(document)
 
 
+class UnknownPathHandler(NrpHandler):
+    """Any other path under /nrp/ (`/simulation/abc`, `/simulation/-1`): a 404 in NRP's JSON body
+    rather than the server's HTML page, so that clients of the API always get JSON. Only after
+    authentication, so that it tells nobody without the token which paths exist."""
+
+    def _not_found(self, *args):
+        raise web.HTTPError(404, f"No such resource: {self.request.path}")
+
+    get = post = put = patch = delete = web.authenticated(authorized(_not_found))
+
+
 class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocketHandler):
     """Pushes `{"simulationID", "topic", "payload"}` messages; `?simulation=<id>` narrows them to
     one simulation.
@@ -203,3 +214,9 @@ def handlers() -> list[tuple[str, type]]:
         (r"/nrp/openapi.json", OpenApiHandler),
         (r"/nrp/events", EventsWebSocket),
     ]
+
+
+def fallback_handler() -> tuple[str, type]:
+    """Every other path under /nrp/; registered after `handlers()`, since tornado takes the first
+    pattern that matches."""
+    return (r"/nrp/.*", UnknownPathHandler)
