@@ -10,7 +10,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["engines*", "nrp_core*", "nrp_protobuf*", "nrp_jupyter*", "kernel_ext*"]),
-    package_data={"engines.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"], "nrp_jupyter": ["openapi.json"]},
+    package_data={"engines.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"], "nrp_jupyter": ["openapi.json"],
+                  "nrp_jupyter.panel": ["panel.js", "panel.css"]},
     # Enables the server extension on install (`jupyter server extension list` shows it).
     data_files=[("etc/jupyter/jupyter_server_config.d", ["jupyter-config/jupyter_server_config.d/nrp_jupyter.json"])],
     install_requires=[
@@ -24,8 +25,9 @@ setup(
         "jupyter_server>=2.14,<3",
         "ipykernel>=7.1,<8",
         "ipywidgets>=8.1,<9",
-        # The notebook client's blocking /events WebSocket.
+        # The notebook client's blocking /events WebSocket, and the control panel's.
         "websocket-client>=1.7,<2",
+        "websockets>=13,<16",
         # The control panel's front end: an ES module, no npm build and no lab extension of ours.
         "anywidget>=0.9,<1",
         # The embedded MQTT broker, for runs without an external one. It pins websockets==15.0.1.
