@@ -114,10 +114,12 @@ def fake_server():
 
 @pytest.fixture(autouse=True)
 def no_children_left():
-    yield
     me = psutil.Process()
+    # Children older than the test (a session-wide Jupyter server, say) are not the test's.
+    before = {child.pid for child in me.children(recursive=True)}
+    yield
     deadline = time.monotonic() + 3
-    while (alive := [p for p in me.children(recursive=True) if p.is_running()
+    while (alive := [p for p in me.children(recursive=True) if p.pid not in before and p.is_running()
                      and p.status() != psutil.STATUS_ZOMBIE]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive, f"processes left running: {[p.cmdline() for p in alive]}"

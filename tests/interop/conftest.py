@@ -82,8 +82,9 @@ class ServerUnderTest:
         return str(target)
 
 
-def _started_by(me: psutil.Process, server: ServerUnderTest) -> list[psutil.Process]:
-    found = {p.pid: p for p in me.children(recursive=True)}
+def _started_by(me: psutil.Process, server: ServerUnderTest, before: set[int]) -> list[psutil.Process]:
+    # Children older than the test (a session-wide Jupyter server, say) are not the test's.
+    found = {p.pid: p for p in me.children(recursive=True) if p.pid not in before}
     folder = str(server.folder) + os.sep  # with the separator: test_x1 is not inside test_x10
     for process in psutil.process_iter():
         if process.pid == me.pid or process.pid in found:
@@ -113,11 +114,12 @@ def nrp_server(tmp_path, monkeypatch):
     # Our client's NRPCoreSim inherits this process's environment.
     monkeypatch.setenv(MARK_VARIABLE, mark)
     server = ServerUnderTest(free_port(), tmp_path, mark)
+    me = psutil.Process()
+    before = {child.pid for child in me.children(recursive=True)}
     yield server
 
-    me = psutil.Process()
     deadline = time.monotonic() + 10
-    while (left := _started_by(me, server)) and time.monotonic() < deadline:
+    while (left := _started_by(me, server, before)) and time.monotonic() < deadline:
         time.sleep(0.1)
     described = []
     for process in left:
