@@ -37,8 +37,8 @@ class Script(PySimEngineScript):
             raise ValueError(f"EngineExtraConfigs.Target must be [x, y], got {extra.get('Target')!r}")
         self._camera_every = extra.get("CameraEverySteps", 10)
         if type(self._camera_every) is not int or self._camera_every < 0:
-            raise ValueError("EngineExtraConfigs.CameraEverySteps must be a whole number of steps (0: no camera), "
-                             f"got {self._camera_every!r}")
+            raise ValueError("EngineExtraConfigs.CameraEverySteps must be a whole number of steps "
+                             f"(0: no camera), got {self._camera_every!r}")
         self._eyes = {side: [f"{side}_eye_{ray}" for ray in range(EYE_RAYS)] for side in ("left", "right")}
         self._registerDataPack("eyes")
         self._registerDataPack("wheels")
@@ -91,7 +91,8 @@ class Script(PySimEngineScript):
 
     def _camera_image(self):
         pixels = self.sim_manager.sim_interface.render(CAMERA, CAMERA_WIDTH, CAMERA_HEIGHT)
-        return {"width": CAMERA_WIDTH, "height": CAMERA_HEIGHT, "rgb": base64.b64encode(pixels.tobytes()).decode()}
+        return {"width": CAMERA_WIDTH, "height": CAMERA_HEIGHT,
+                "rgb": base64.b64encode(pixels.tobytes()).decode("ascii")}
 
     def _report(self, pose):
         print(f"vehicle t={pose['time_s']:.2f} x={pose['x']:.3f} y={pose['y']:.3f} "

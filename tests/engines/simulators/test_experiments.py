@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from engines.config import load_simulation_config
+from engines.datapacks import JsonDataPack
 from engines.manager import SimulationManager
 from tests.conftest import BIN_DIR
 from tests.engines.simulators.conftest import EXPERIMENTS
@@ -149,5 +150,27 @@ def test_the_random_config_differs_from_the_controller_config_only_in_its_policy
 
     assert controlled["EngineConfigs"] == random["EngineConfigs"]
     assert controlled["StatusFunction"] == random["StatusFunction"]
-    assert [f["FileName"] for f in controlled["DataPackProcessingFunctions"]] == ["controller.py", "stream_tf.py"]
-    assert [f["FileName"] for f in random["DataPackProcessingFunctions"]] == ["random_policy.py", "stream_tf.py"]
+    def functions(config):
+        return [function["FileName"] for function in config["DataPackProcessingFunctions"]]
+
+    assert functions(controlled) == ["controller.py", "stream_tf.py"]
+    assert functions(random) == ["random_policy.py", "stream_tf.py"]
+
+
+def test_the_status_functions_report_each_step_once_the_client_asks(simulation):
+    # nrp-core returns observations from run_loop only with the done flag: the main scripts set the
+    # engine's `report` datapack, after which every step is done and carries the latest state.
+    manager = simulation(PENDULUM)
+    manager.initialize()
+    assert manager.run_loop(3) == (False, [])
+
+    ask = JsonDataPack("report", "pendulum", {"every_step": True})
+    # The request reaches the engine at the next sync; the status function sees it at the one after.
+    assert manager.run_loop(1, [ask]) == (False, [])
+    steps = [manager.run_loop(1) for _ in range(3)]
+    assert all(done for done, _ in steps)
+    assert [trajectory[0]["time_s"] for _, trajectory in steps] == pytest.approx([0.04, 0.05, 0.06])
+    # A reset forgets the request, as it starts the run over.
+    manager.reset()
+    assert manager.run_loop(2) == (False, [])
+

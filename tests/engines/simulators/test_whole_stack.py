@@ -21,6 +21,7 @@ RESULT = re.compile(r"\] Result: (\{.*\})$", re.MULTILINE)
 CARTPOLE_STEPS = 500
 # Seconds without a datapack after which a completed run's stream counts as over.
 QUIET_S = 1.0
+CARTPOLE_STREAM = ("cart_position", "pole_angle", "steps_up")
 
 
 def logged_text(server, simulation_id) -> str:
@@ -45,8 +46,8 @@ class Run:
         self.data = data
 
     def values(self, datapack: str, series: str = "value") -> list[float]:
-        return [sample["values"][series] for payload in self.data.get(datapack, []) for sample in payload["samples"]
-                if series in sample["values"]]
+        return [sample["values"][series] for payload in self.data.get(datapack, [])
+                for sample in payload["samples"] if series in sample["values"]]
 
     def images(self, datapack: str) -> list[dict]:
         return [payload["image"] for payload in self.data.get(datapack, []) if "image" in payload]
@@ -63,13 +64,14 @@ def run_through_rest(server, experiment, configuration="simulation_config.json",
 
     data: dict[str, list[dict]] = {}
     with Connection(server.url, server.token).events(simulation_id) as stream:
-        assert server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "started"})[0] == 200
+        started = server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "started"})
+        assert started[0] == 200
         server.wait_state(simulation_id, "completed", timeout=90)
         # The server batches datapacks every 100 ms, and its broker may deliver the last ones
         # after the kernel reported completion: read until each expected one came and the
         # stream has gone quiet, within a bound.
-        deadline = last_data = time.monotonic()
-        deadline += 20
+        last_data = time.monotonic()
+        deadline = last_data + 20
         while time.monotonic() < deadline:
             if set(streamed) <= set(data) and time.monotonic() - last_data > QUIET_S:
                 break
@@ -83,14 +85,14 @@ def run_through_rest(server, experiment, configuration="simulation_config.json",
 
 
 def test_cartpole_runs_to_its_timeout_through_rest_with_the_pole_up_all_along(live_server_quiet):
-    run = run_through_rest(live_server_quiet, "cartpole", streamed=("cart_position", "pole_angle", "steps_up"))
+    run = run_through_rest(live_server_quiet, "cartpole", streamed=CARTPOLE_STREAM)
     longest, _, falls, _, time_s = CARTPOLE_SUMMARY.search(run.logs).groups()
 
     assert (int(longest), int(falls), float(time_s)) == (CARTPOLE_STEPS, 0, 10.0)
     assert result_in(run.logs) == {"longest_steps": CARTPOLE_STEPS - 1, "falls": 0, "episodes": 0}
     # What reached the panel: the pole never leaves the 12 degrees of CartPole-v1, the cart stays on
     # its track, and the steps up only grow (one episode).
-    angles, positions, steps_up = run.values("pole_angle"), run.values("cart_position"), run.values("steps_up")
+    positions, angles, steps_up = (run.values(datapack) for datapack in CARTPOLE_STREAM)
     assert angles and positions and steps_up
     assert max(abs(angle) for angle in angles) < 0.21 and max(abs(x) for x in positions) < 2.4
     assert steps_up == sorted(steps_up) and steps_up[-1] <= CARTPOLE_STEPS
@@ -98,7 +100,8 @@ def test_cartpole_runs_to_its_timeout_through_rest_with_the_pole_up_all_along(li
 
 
 def test_random_cartpole_through_rest_drops_the_pole(live_server_quiet):
-    run = run_through_rest(live_server_quiet, "cartpole", "simulation_config_random.json", streamed=("steps_up",))
+    run = run_through_rest(live_server_quiet, "cartpole", "simulation_config_random.json",
+                           streamed=CARTPOLE_STREAM)
     longest, falls, episodes = (int(value) for value in CARTPOLE_SUMMARY.search(run.logs).group(1, 3, 4))
 
     assert falls >= 5 and longest < CARTPOLE_STEPS
