@@ -95,7 +95,9 @@ class NrpJupyterApp(ExtensionApp):
             settings=Settings(kernel_name=self.kernel_name, max_simulations=self.max_simulations,
                               status_interval_s=self.status_interval, stop_grace_s=self.stop_grace,
                               launch_timeout_s=self.launch_timeout, mqtt_prefix=self.mqtt_prefix,
-                              engine_broker=broker))
+                              engine_broker=broker,
+                              # An experiment's code must not get the token that drives the server.
+                              secrets=(self.serverapp.identity_provider.token,)))
         self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher})
         self.log.info("nrp_jupyter: experiments in %s, MQTT broker %s%s, prefix %r", self._storage.root, broker,
                       " (embedded)" if self._broker else "", self.mqtt_prefix)

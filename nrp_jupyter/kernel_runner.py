@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import psutil
 
+from .kernel_environment import inherited_environment
+
 log = logging.getLogger(__name__)
 
 EVENT_MIME = "application/vnd.nrp-jupyter.event+json"
@@ -45,8 +47,9 @@ class KernelRunner:
     """Runs one simulation's kernel and reports its events through `on_event(event: dict)`."""
 
     def __init__(self, kernel_manager, *, kernel_name: str, on_event: Callable[[dict], None],
-                 output_file: pathlib.Path | None = None):
+                 output_file: pathlib.Path | None = None, secrets: tuple[str, ...] = ()):
         self._km = kernel_manager
+        self._secrets = secrets
         self._kernel_name = kernel_name
         self._on_event = on_event
         self._output_file = output_file
@@ -57,11 +60,12 @@ class KernelRunner:
         self._closed = False
 
     async def start(self, cwd: pathlib.Path, env: dict[str, str], timeout_s: float) -> None:
-        """Starts the kernel in `cwd` with `env` on top of the server's environment, and waits
-        until it answers."""
+        """Starts the kernel in `cwd` with `env` on top of the server's environment (without the
+        server's `secrets`), and waits until it answers."""
         # The kernel manager replaces the environment instead of merging it.
+        inherited = inherited_environment(os.environ, self._secrets)
         self.kernel_id = await self._km.start_kernel(kernel_name=self._kernel_name, cwd=str(cwd),
-                                                     env={**os.environ, **env})
+                                                     env={**inherited, **env})
         kernel = self._km.get_kernel(self.kernel_id)
         # An experiment kernel restarted empty would look alive with nothing running in it. The
         # restarter is already running: stop it first (stop_restarter does nothing once

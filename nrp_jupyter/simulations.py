@@ -41,6 +41,8 @@ class Settings:
     launch_timeout_s: float = 60.0
     mqtt_prefix: str = ""
     engine_broker: str = ""
+    # Kept out of experiment kernels' environments (the server's token).
+    secrets: tuple[str, ...] = ()
 
 
 class _Run:
@@ -128,7 +130,8 @@ class SimulationService:
         self._save(record)
         runner = KernelRunner(self._km, kernel_name=self.settings.kernel_name,
                               on_event=lambda event: self._on_event(sid, event),
-                              output_file=pathlib.Path(record.simulation_dir) / f"simulation_{sid}.log")
+                              output_file=pathlib.Path(record.simulation_dir) / f"simulation_{sid}.log",
+                              secrets=self.settings.secrets)
         run = self._runs[sid] = _Run(runner)
         try:
             publish(sid, "Launching simulation", steps[1], index=1, count=len(steps))
