@@ -11,7 +11,8 @@ import json
 import socket
 import time
 
-from ..datapacks import JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack
+from ..datapacks import (JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonDataPack, NlohmannJson,
+                         ProtobufDataPack)
 from ..engine_client import CRASH_GRACE_S, EngineClient
 from ..errors import EngineCrashed, EngineError, EngineLaunchError
 from .registration import set_nodelay
@@ -129,7 +130,15 @@ def _get_body(identifiers: list[DataPackIdentifier]) -> dict:
 
 
 def _set_body(datapacks: list[DataPack]) -> dict:
-    return {d.name: {"engine_name": d.engine_name, "type": JSON_DATAPACK_TYPE, "data": d.data} for d in datapacks}
+    return {d.name: {"engine_name": d.engine_name, "type": JSON_DATAPACK_TYPE, "data": _wire_data(d.data)}
+            for d in datapacks}
+
+
+def _wire_data(data):
+    # A datapack a function built and never filled is JSON null on the wire, as in nrp-core.
+    if type(data) is NlohmannJson and data.json_type() == "null":
+        return None
+    return data
 
 
 def _message(text: bytes) -> str:
