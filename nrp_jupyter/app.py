@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import threading
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -67,6 +68,10 @@ class NrpJupyterApp(ExtensionApp):
         self.handlers.extend([*handlers(), fallback_handler()])
 
     def initialize_settings(self):
+        # Simulations failed at start-up whose failure is not yet published (_announce_recovered).
+        self._recovered = []
+        self._recovered_lock = threading.Lock()
+
         from . import topics
         from .data_bridge import DataBridge
         from .mqtt import MqttPublisher
@@ -82,9 +87,10 @@ class NrpJupyterApp(ExtensionApp):
         broker = self.mqtt_broker or self._start_embedded_broker()
         node_id = topics.client_id(self.mqtt_prefix, "nrp_backend")
         # Connects in the background and reconnects by itself: the server never waits for the broker.
-        self._mqtt = MqttPublisher(broker, node_id)
-        self._mqtt.start()
+        self._mqtt = MqttPublisher(broker, node_id, on_connection_change=self._announce_recovered)
         publisher = StatusPublisher(self._mqtt, self.mqtt_prefix, node_id)
+        self._publisher = publisher
+        self._mqtt.start()
         # Datatransfer engines' streams, decoded for the /events listeners (live plots).
         self._data_bridge = DataBridge(broker, self.mqtt_prefix, publisher, self.serverapp.io_loop.asyncio_loop)
         self._data_bridge.start()
@@ -116,10 +122,12 @@ class NrpJupyterApp(ExtensionApp):
         return f"{host}:{port}"
 
     def _recover(self) -> None:
-        """Records left running by a previous server are failed, and their processes ended."""
+        """Records left running by a previous server are failed, their processes ended, their logs
+        archived, and their failure published on MQTT."""
         from .kernel_runner import kill_process_tree
 
-        for record in self._registry.recover("the Jupyter server stopped while the simulation was running"):
+        recovered = self._registry.recover("the Jupyter server stopped while the simulation was running")
+        for record in recovered:
             if record.nrpcoresim_pid and _is_nrpcoresim(record.nrpcoresim_pid):
                 kill_process_tree(record.nrpcoresim_pid)
             if record.simulation_dir and pathlib.Path(record.simulation_dir).is_dir():
@@ -130,6 +138,26 @@ class NrpJupyterApp(ExtensionApp):
                     self.log.warning("nrp_jupyter: could not archive the logs of simulation %d",
                                      record.simulation_id)
                 self._storage.remove(pathlib.Path(record.simulation_dir))
+        with self._recovered_lock:
+            self._recovered.extend(recovered)
+        self._announce_recovered(self._mqtt.connected)
+
+    def _announce_recovered(self, connected: bool) -> None:
+        """Publishes the failure of the simulations a previous server left running, once the broker
+        is reached: that server died before it could, and a frontend would wait on them forever.
+        Runs on paho's thread at the first connect, or at recovery if already connected."""
+        if not connected:
+            return
+        with self._recovered_lock:
+            pending, self._recovered = self._recovered, []
+        for record in pending:
+            sid = record.simulation_id
+            self._publisher.runtime_error(sid, {"msg": f"The simulation failed: {record.reason}",
+                                                "error_type": "Runtime", "fileName": record.main_script,
+                                                "line_number": -1, "offset": -1, "line_text": ""})
+            status = {"realTime": 0.0, "simulationTime": 0.0, "simulationTimeLeft": 0.0,
+                      **(record.last_status or {}), "state": record.state.value}
+            self._publisher.status(sid, status)
 
     async def stop_extension(self):
         await self._service.close()
