@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import shutil
 import sys
 import tempfile
 import time
@@ -29,21 +30,26 @@ def main() -> int:
     arguments = parser.parse_args()
 
     marker = uuid.uuid4().hex
-    with tempfile.TemporaryDirectory(prefix="nrp-soak-") as work:
-        server, simulations_dir = start_server(pathlib.Path(work), marker)
-        began = time.monotonic()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="nrp-soak-"))
+    server, simulations_dir = start_server(work, marker)
+    began = time.monotonic()
 
-        def progress(index: int) -> None:
-            if (index + 1) % 20 == 0:
-                print(f"  {index + 1} cycles, {time.monotonic() - began:.0f} s", flush=True)
+    def progress(index: int) -> None:
+        if (index + 1) % 20 == 0:
+            print(f"  {index + 1} cycles, {time.monotonic() - began:.0f} s", flush=True)
 
-        try:
-            result = soak(server, marker, simulations_dir, arguments.cycles, progress=progress)
-        finally:
-            server.stop_all_simulations()
-            server.stop()
-        print(result.report())
-        return 1 if result.left else 0
+    try:
+        result = soak(server, marker, simulations_dir, arguments.cycles, progress=progress)
+    except AssertionError:
+        # The server's log tells why a cycle failed: keep it.
+        print(f"a cycle failed after {time.monotonic() - began:.0f} s; the server's log: {server.log_path}")
+        raise
+    finally:
+        server.stop_all_simulations()
+        server.stop()
+    print(result.report())
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if result.left else 0
 
 
 if __name__ == "__main__":

@@ -15,14 +15,14 @@ import urllib.request
 
 import psutil
 
-from tests.conftest import core_processes
+from tests.conftest import TEST_MARKER_VARIABLE, core_processes
 
 
 @dataclasses.dataclass(frozen=True)
 class Footprint:
     """One measurement. `children` are live descendants of the server (kernels, NRPCoreSim,
-    engines); `core` are NRPCoreSim and engine processes anywhere that carry the test's marker,
-    so that a process that escaped the server's tree is counted too."""
+    engines); `core` are NRPCoreSim, engine and kernel processes anywhere that carry the test's
+    marker, so that a process that escaped the server's tree is counted too."""
 
     children: tuple[str, ...]
     core: tuple[str, ...]
@@ -51,14 +51,14 @@ class Footprint:
         return found
 
 
-def _describe(process: psutil.Process) -> str:
+def describe(process: psutil.Process) -> str:
     try:
         return f"{process.pid} {' '.join(process.cmdline()[:4])}"
     except psutil.Error:
         return f"{process.pid} (gone)"
 
 
-def _alive(process: psutil.Process) -> bool:
+def alive(process: psutil.Process) -> bool:
     try:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
@@ -75,6 +75,22 @@ def listening_ports(processes) -> frozenset[int]:
     return frozenset(ports)
 
 
+def stray_processes(marker: str) -> list[psutil.Process]:
+    """NRPCoreSim, engines and experiment kernels anywhere whose environment carries `marker`:
+    what a crashed server may leave behind outside its own process tree."""
+    found = list(core_processes(marker))
+    for process in psutil.process_iter(["cmdline", "status"]):
+        words = " ".join(process.info["cmdline"] or ())
+        if process.info["status"] == psutil.STATUS_ZOMBIE or "ipykernel" not in words:
+            continue
+        try:
+            if process.environ().get(TEST_MARKER_VARIABLE) == marker:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return [process for process in found if alive(process)]
+
+
 def kernel_ids(url: str, token: str) -> tuple[str, ...]:
     request = urllib.request.Request(f"{url}api/kernels", headers={"Authorization": f"token {token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -84,10 +100,10 @@ def kernel_ids(url: str, token: str) -> tuple[str, ...]:
 def measure(server, marker: str, simulations_dir: pathlib.Path) -> Footprint:
     """The footprint of `server` (a tests.live_server.LiveServer that runs) now."""
     root = psutil.Process(server.process.pid)
-    children = [p for p in root.children(recursive=True) if _alive(p)]
+    children = [p for p in root.children(recursive=True) if alive(p)]
     return Footprint(
-        children=tuple(sorted(_describe(p) for p in children)),
-        core=tuple(sorted(_describe(p) for p in core_processes(marker))),
+        children=tuple(sorted(describe(p) for p in children)),
+        core=tuple(sorted(describe(p) for p in stray_processes(marker))),
         kernels=kernel_ids(server.url, server.token),
         ports=listening_ports([root, *children]),
         file_descriptors=root.num_fds(),
