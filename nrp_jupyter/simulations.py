@@ -108,11 +108,12 @@ class SimulationService:
         from engines.config import load_simulation_config
         from engines.errors import ConfigError
 
-        config_path = experiment_dir / request.experiment_configuration
+        config_path = self._inside_storage(experiment_dir, request.experiment_configuration,
+                                           "experimentConfiguration")
         if not config_path.is_file():
             raise ClientError(f"experimentConfiguration: {request.experiment_configuration} not found in "
                               f"experiment {request.experiment_id}")
-        if not (experiment_dir / request.main_script).is_file():
+        if not self._inside_storage(experiment_dir, request.main_script, "mainScript").is_file():
             raise ClientError(f"mainScript: {request.main_script} not found in experiment {request.experiment_id}")
         try:
             load_simulation_config(config_path)
@@ -120,6 +121,19 @@ class SimulationService:
             # Named relative to the storage: the server's own paths are none of the client's business.
             raise InvalidConfig(error.reason, file=f"{request.experiment_id}/{request.experiment_configuration}",
                                 path=error.path) from error
+
+    def _inside_storage(self, experiment_dir: pathlib.Path, name: str, key: str) -> pathlib.Path:
+        """The real path of the file `name` of an experiment. Refuses a name that a symbolic link
+        leads out of the storage: the server would read a file no experiment holds."""
+        from .storage import PathEscape, resolve_inside
+
+        parts = (*experiment_dir.relative_to(self._storage.root).parts, *pathlib.PurePosixPath(name).parts)
+        try:
+            return resolve_inside(self._storage.root, parts, "the experiment storage")
+        except PathEscape:
+            # The server's own paths are none of the client's business: no link target here.
+            raise ClientError(f"{key}: {name} leads out of the experiment storage "
+                              f"(through a symbolic link)") from None
 
     async def _initialize(self, record: Simulation) -> None:
         sid = record.simulation_id
