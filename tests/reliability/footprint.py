@@ -33,7 +33,8 @@ class Footprint:
 
     def summary(self) -> str:
         return (f"children={len(self.children)} core={len(self.core)} kernels={len(self.kernels)} "
-                f"ports={sorted(self.ports)} fds={self.file_descriptors} sim_dirs={len(self.simulation_dirs)}")
+                f"ports={sorted(self.ports)} fds={self.file_descriptors} "
+                f"sim_dirs={len(self.simulation_dirs)}")
 
     def differences(self, baseline: "Footprint", fd_allowance: int = 0) -> list[str]:
         """What this measurement holds beyond `baseline`; empty when it is back to it. Listening
@@ -107,7 +108,8 @@ def measure(server, marker: str, simulations_dir: pathlib.Path) -> Footprint:
         kernels=kernel_ids(server.url, server.token),
         ports=listening_ports([root, *children]),
         file_descriptors=root.num_fds(),
-        simulation_dirs=tuple(sorted(p.name for p in simulations_dir.iterdir())) if simulations_dir.is_dir() else (),
+        simulation_dirs=tuple(sorted(p.name for p in simulations_dir.iterdir())
+                              if simulations_dir.is_dir() else ()),
     )
 
 

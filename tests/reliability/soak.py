@@ -91,7 +91,8 @@ class SoakResult:
             f"left beyond the warm-up:   {self.left or 'nothing'} (fd allowance {FD_ALLOWANCE})",
             f"log archives written:      {self.archives}",
             f"per cycle:                 {self.times.summary()}",
-            f"total:                     {self.seconds:.1f} s, {self.seconds / max(self.cycles, 1):.2f} s per cycle",
+            f"total:                     {self.seconds:.1f} s, "
+            f"{self.seconds / max(self.cycles, 1):.2f} s per cycle",
         ])
 
 

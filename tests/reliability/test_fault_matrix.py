@@ -153,7 +153,8 @@ FAULTS = [
     Fault("engine SIGKILL", kill("engine"), "failed", runtime_error=True, archived_by_fault=True),
     Fault("NRPCoreSim SIGKILL", kill("NRPCoreSim"), "failed", runtime_error=True, archived_by_fault=True),
     Fault("kernel SIGKILL", kill("kernel"), "failed", runtime_error=True, archived_by_fault=True),
-    Fault("broker stopped and restarted", bounce_broker, "started", runtime_error=False, archived_by_fault=False),
+    Fault("broker stopped and restarted", bounce_broker, "started", runtime_error=False,
+          archived_by_fault=False),
     Fault("server SIGTERM and restart", restart_server(signal.SIGTERM), "stopped", runtime_error=False,
           archived_by_fault=True),
     Fault("server SIGKILL and restart", restart_server(signal.SIGKILL), "failed", runtime_error=True,
@@ -201,7 +202,8 @@ def test_a_fault_while_started_reaches_its_documented_outcome(fault: Fault, run:
 
     if not fault.archived_by_fault:
         assert not list(run.experiment_dir.glob(archives))
-        code, body = run.server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "stopped"})
+        code, body = run.server.call("PUT", "simulation", str(simulation_id), "state",
+                                     body={"state": "stopped"})
         assert (code, body) == (200, {"state": "stopped"})
     zipped = wait_until(lambda: list(run.experiment_dir.glob(archives)), OUTCOME_WITHIN_S, f"{archives}")
     assert len(zipped) == 1, zipped

@@ -2,9 +2,12 @@
 kernel, no listening port, no simulation directory, and no file descriptor beyond a small
 constant after a warm-up cycle. benchmarks/soak.py runs the long version (200 cycles)."""
 
+import dataclasses
+
 import pytest
 
-from tests.reliability.soak import soak, start_server
+from tests.reliability.footprint import Footprint, idle, settled
+from tests.reliability.soak import FD_ALLOWANCE, soak, start_server
 
 # 14, not 20: a cycle takes 3.4 to 4.3 s on the shared 2-core machine (launch is a kernel start,
 # 2.5 to 3.5 s of it), so 20 cycles and the server's start took 99 s, beyond the 90 s budget.
@@ -32,3 +35,30 @@ def test_cycles_return_the_server_to_its_baseline(soak_server, no_leftover_proce
     assert result.final.simulation_dirs == ()
     # Every stop archived its logs: the warm-up's and each cycle's.
     assert result.archives == CYCLES + 1
+
+
+@pytest.mark.timeout(120)
+def test_a_simulation_left_running_is_reported_as_a_leak(soak_server, no_leftover_processes):
+    server, simulations_dir = soak_server
+    baseline = idle(server, no_leftover_processes, simulations_dir)
+    code, body = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
+    assert code == 201, body
+
+    _, left = settled(server, no_leftover_processes, simulations_dir, baseline, within_s=0.5)
+
+    leaked = {entry.split(":")[0] for entry in left}
+    assert {"children", "core", "kernels", "simulation_dirs", "listening ports"} <= leaked, left
+    server.call("PUT", "simulation", str(body["simulationID"]), "state", body={"state": "stopped"})
+    _, left = settled(server, no_leftover_processes, simulations_dir, baseline, fd_allowance=1_000)
+    assert left == []
+
+
+def test_file_descriptors_beyond_the_allowance_are_a_leak():
+    baseline = Footprint(children=(), core=(), kernels=(), ports=frozenset({1}), file_descriptors=20,
+                         simulation_dirs=())
+    within = dataclasses.replace(baseline, file_descriptors=20 + FD_ALLOWANCE)
+    beyond = dataclasses.replace(baseline, file_descriptors=21 + FD_ALLOWANCE)
+
+    assert within.differences(baseline, FD_ALLOWANCE) == []
+    assert beyond.differences(baseline, FD_ALLOWANCE) == [
+        f"file descriptors: {21 + FD_ALLOWANCE} > 20 + {FD_ALLOWANCE}"]
