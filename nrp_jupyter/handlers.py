@@ -130,6 +130,17 @@ class SimulationLogsHandler(NrpHandler):
         self.write_json(self.simulations.logs(int(simulation_id)))
 
 
+class SimulationDetailsHandler(NrpHandler):
+    """NRP's Simulation JSON plus what NRP only ever publishes on MQTT (the last runtime error, the
+    failure reason, the last status), for clients that open after the fact."""
+
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self, simulation_id):
+        self.write_json(self.simulations.get(int(simulation_id)).describe())
+
+
 class VersionHandler(NrpHandler):
     @web.authenticated
     @authorized
@@ -210,6 +221,7 @@ def handlers() -> list[tuple[str, type]]:
         (rf"/nrp/simulation/{_SIMULATION}", SimulationHandler),
         (rf"/nrp/simulation/{_SIMULATION}/state", SimulationStateHandler),
         (rf"/nrp/simulation/{_SIMULATION}/logs", SimulationLogsHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/details", SimulationDetailsHandler),
         (r"/nrp/version", VersionHandler),
         (r"/nrp/openapi.json", OpenApiHandler),
         (r"/nrp/events", EventsWebSocket),

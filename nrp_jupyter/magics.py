@@ -123,10 +123,15 @@ class NrpMagics(Magics):
         return simulation
 
     def _status(self, simulation: Simulation) -> None:
-        info = simulation.info()
+        info = simulation.details()
         print(f"Simulation {simulation.id}: {info['state']} ({info['experimentID']}, "
               f"config {info['experimentConfiguration']}, script {info['mainScript']}, "
               f"owner {info['owner']})")
+        if info.get("reason"):
+            print(f"  failed: {info['reason']}")
+        if error := info.get("runtimeError"):
+            print(f"  last runtime error ({error.get('error_type')}) in {error.get('fileName')}, line "
+                  f"{error.get('line_number')}: {error.get('msg')}")
 
     def _panel(self, simulation: Simulation) -> None:
         # Imported here: the widget stack is heavy, and only `panel` needs it.

@@ -46,6 +46,11 @@ class Simulation:
         """NRP's Simulation JSON (state, experimentID, experimentConfiguration, mainScript, ...)."""
         return self.connection.request("GET", f"simulation/{self.id}", timeout=QUERY_TIMEOUT_S)
 
+    def details(self) -> dict:
+        """`info()` plus `runtimeError` (NRP's runtime_error payload of the last error), `reason`
+        (why it failed) and `status` (NRP's last status payload), each None when there is none."""
+        return self.connection.request("GET", f"simulation/{self.id}/details", timeout=QUERY_TIMEOUT_S)
+
     def log_files(self) -> list[dict]:
         """The simulation's log files as `{"name", "content"}` (the end of each when large); live
         while it runs, from the archive in the experiment's folder once it has stopped."""

@@ -187,7 +187,7 @@ class PanelUpdater:
     def _refresh(self) -> None:
         """Read the simulation and its logs over REST."""
         try:
-            info = self.simulation.info()
+            info = self.simulation.details()
         except Exception as error:  # noqa: BLE001 (any client error: the status says which)
             self._rest_failed(error)
             return

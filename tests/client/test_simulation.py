@@ -114,3 +114,18 @@ def test_wait_until_gives_up_on_a_final_state(connection):
 def test_wait_until_refuses_unknown_states(connection):
     with pytest.raises(ValueError, match="'complete'"):
         Simulation(connection, 0).wait_until("complete", timeout=1)
+
+
+@pytest.mark.timeout(120)
+def test_details_add_the_last_runtime_error_to_nrps_json(connection):
+    simulation = launch(experiments.RAISES, connection=connection)
+    try:
+        before = simulation.details()
+        assert before["runtimeError"] is None and {k: before[k] for k in simulation.info()} == simulation.info()
+        simulation.start()
+        simulation.wait_until("completed", timeout=60)
+        error = simulation.details()["runtimeError"]
+        assert error["error_type"] == "Runtime" and error["line_number"] == experiments.RAISING_LINE
+        assert "the controller diverged" in error["msg"]
+    finally:
+        simulation.stop()

@@ -209,3 +209,18 @@ def test_unload_removes_the_magic(shell):
     assert "NrpMagics" not in shell.magics_manager.registry
     shell.run_line_magic("load_ext", "nrp_jupyter")
     assert isinstance(shell.magics_manager.registry["NrpMagics"], NrpMagics)
+
+
+def test_status_tells_the_last_runtime_error(shell, server, capsys):
+    experiment = experiments.add_raises(server.root)
+    simulation = nrp(shell, f"launch {experiment}")
+    nrp(shell, "start")
+    simulation.wait_until("completed", timeout=60)
+    capsys.readouterr()
+    nrp(shell, "status")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(f"Simulation {simulation.id}: completed")
+    assert lines[1] == (f"  last runtime error (Runtime) in main_script.py, line {experiments.RAISING_LINE}: "
+                        f"{simulation.details()['runtimeError']['msg']}")
+    assert "the controller diverged" in lines[1]
+    nrp(shell, "stop")

@@ -1,5 +1,5 @@
 """A local stand-in for the Jupyter server's side that a control panel talks to: the /events
-WebSocket and the two REST reads (`GET simulation/<id>` and `.../logs`).
+WebSocket and the two REST reads (`GET simulation/<id>/details` and `.../logs`).
 
 It is a fake on purpose: it pushes frames in numbers, at rates and in formats (datapack streams,
 malformed frames) that a real simulation cannot be made to produce on demand. The panel and the
@@ -76,7 +76,7 @@ class FrameServer:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
         path = request.path.split("?")[0]
-        if path == f"/nrp/simulation/{self.simulation_id}":
+        if path == f"/nrp/simulation/{self.simulation_id}/details":
             return _json_response(200, self.info)
         if path == f"/nrp/simulation/{self.simulation_id}/logs":
             return _json_response(200, self.logs)

@@ -136,9 +136,6 @@ def test_an_unknown_simulation_is_named(live_server_quiet, panels, connections):
     assert panel.notice.startswith("simulation 987654: ") and "HTTP 404" in panel.notice
 
 
-@pytest.mark.xfail(strict=True, reason="GET /simulation/<id> answers NRP's JSON only; the last runtime error "
-                                       "(models.Simulation.describe()) is not served over REST, and /events does "
-                                       "not repeat it, so a panel opened after the error cannot show it")
 def test_a_panel_opened_after_the_error_still_shows_it(live_server_quiet, launched, panels):
     server = live_server_quiet
     simulation = launched("panel_raises")

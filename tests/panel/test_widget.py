@@ -26,7 +26,7 @@ def test_traits_start_from_a_rest_snapshot(frame_server, panels, simulation_of):
     wait_for(lambda: panel.connected, what="the connection")
     assert (panel.state, panel.experiment_id, panel.actions) == ("paused", "fake_experiment", ["start", "stop"])
     assert panel.log_files == [{"name": "simulation.log", "lines": "started"}]
-    assert "/nrp/events?simulation=5" in server.requests and "/nrp/simulation/5" in server.requests
+    assert "/nrp/events?simulation=5" in server.requests and "/nrp/simulation/5/details" in server.requests
 
 
 def test_pushed_frames_update_the_traits(frame_server, panels, simulation_of):
@@ -96,7 +96,7 @@ def test_a_dropped_stream_reconnects_and_reads_the_state_again(frame_server, pan
     server.drop_connections()
     wait_for(lambda: panel.sim_time == 2.0, what="the second connection's status")
     assert server.connections == 2
-    assert server.requests.count("/nrp/simulation/1") >= 2
+    assert server.requests.count("/nrp/simulation/1/details") >= 2
     assert panel.connected
 
 
