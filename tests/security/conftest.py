@@ -7,7 +7,8 @@ import json
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from tests.nrp_jupyter.conftest import broker, experiments_root, jp_server_config, nrp, nrp_config  # noqa: F401
+from tests.nrp_jupyter.conftest import (broker, experiments_root, jp_server_config, nrp, nrp_config,  # noqa: F401
+                                       subscriber)
 
 
 @pytest.fixture
