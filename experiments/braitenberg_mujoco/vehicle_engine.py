@@ -24,7 +24,7 @@ import math
 from nrp_core.engines.py_sim import PySimEngineScript
 
 EYE_RAYS = 5
-REPORT_EVERY_S = 0.5
+PRINT_EVERY_S = 0.5
 CAMERA = "eye_view"
 CAMERA_WIDTH, CAMERA_HEIGHT = 64, 48
 
@@ -52,7 +52,7 @@ class Script(PySimEngineScript):
         # The pillar is a mocap body: placing it is writing its position, then recomputing the sensors.
         simulator.data.mocap_pos[0][:2] = self._target
         simulator._mujoco.mj_forward(simulator.model, simulator.data)
-        self._next_report_s = 0.0
+        self._next_print_s = 0.0
         self._steps = 0
         self._initial_distance = None
         self._setDataPack("wheels", None)
@@ -82,9 +82,9 @@ class Script(PySimEngineScript):
                 "initial_distance": self._initial_distance, "time_s": manager.get_sim_time()}
         self._setDataPack("pose", pose)
         self._setDataPack("camera", self._camera_image() if self._camera_due() else None)
-        if pose["time_s"] >= self._next_report_s - 1e-9:
-            self._next_report_s += REPORT_EVERY_S
-            self._report(pose)
+        if pose["time_s"] >= self._next_print_s - 1e-9:
+            self._next_print_s += PRINT_EVERY_S
+            self._print_pose(pose)
 
     def _camera_due(self):
         return self._camera_every > 0 and self._steps % self._camera_every == 0
@@ -94,7 +94,7 @@ class Script(PySimEngineScript):
         return {"width": CAMERA_WIDTH, "height": CAMERA_HEIGHT,
                 "rgb": base64.b64encode(pixels.tobytes()).decode("ascii")}
 
-    def _report(self, pose):
+    def _print_pose(self, pose):
         print(f"vehicle t={pose['time_s']:.2f} x={pose['x']:.3f} y={pose['y']:.3f} "
               f"yaw={math.degrees(pose['yaw']):.1f} bearing_error={math.degrees(pose['bearing_error']):.1f} "
               f"distance={pose['distance']:.3f}", flush=True)
