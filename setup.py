@@ -37,6 +37,8 @@ setup(
     extras_require={
         "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10", "openapi-spec-validator>=0.7",
                  "nbclient>=0.10", "nbformat>=5.10", "jupyterlab>=4.2,<5",
+                 # Fuzzing of the served OpenAPI document and of the config loader.
+                 "schemathesis>=4.0,<5", "hypothesis>=6.100",
                  # Drives the system's Chromium (Debian `chromium`); it never downloads a browser.
                  "playwright>=1.50"],
         # The simulators behind py_sim (MuJoCo, PyBullet, Gymnasium) and the NEST engine. pybullet needs
