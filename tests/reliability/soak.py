@@ -18,7 +18,7 @@ from tests.reliability.footprint import Footprint, idle, settled
 EXPERIMENT = "tf_exchange"
 
 # File descriptors the server may hold after the warm-up cycle beyond those it held after it.
-# Measured: none over 200 cycles (benchmarks/soak.py); the allowance covers what a library may
+# Measured: none over 200 cycles (benchmarks/soak.py, docs/faults.md); the allowance covers what a library may
 # open lazily later on (a second SQLite journal, a resolver socket), never one per cycle.
 FD_ALLOWANCE = 4
 
