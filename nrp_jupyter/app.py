@@ -145,9 +145,12 @@ class NrpJupyterApp(ExtensionApp):
     def _announce_recovered(self, connected: bool) -> None:
         """Publishes the failure of the simulations a previous server left running, once the broker
         is reached: that server died before it could, and a frontend would wait on them forever.
-        Runs on paho's thread at the first connect, or at recovery if already connected."""
-        if not connected:
-            return
+        Called on paho's thread at each connect (and at recovery); the publishing itself happens on
+        the server's loop, which is where /events listeners may be written to."""
+        if connected:
+            self.serverapp.io_loop.asyncio_loop.call_soon_threadsafe(self._publish_recovered)
+
+    def _publish_recovered(self) -> None:
         with self._recovered_lock:
             pending, self._recovered = self._recovered, []
         for record in pending:
