@@ -186,3 +186,41 @@ def test_a_run_too_short_for_a_report_fails_naming_it(live_server_quiet):
     assert "the status function reported no joint state before the timeout" in errors[0]["msg"]
     assert errors[0]["fileName"].endswith("main_script.py")
     assert "Result:" not in logged_text(server, simulation_id)
+
+
+PRINTING_TF = """\
+from nrp_core import *
+
+
+@EngineDataPack(keyword="joint", id=DataPackIdentifier("joint", "pendulum"))
+@TransceiverFunction("pendulum")
+def printing(joint):
+    print(f"printed by a transceiver function at t={joint.data['time_s']:.2f}")
+    return []
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="tests/live_server.py passes PYTEST_CURRENT_TEST on to the server's kernels, "
+                                       "and ipykernel then leaves the output of their subprocesses uncaptured")
+def test_what_a_transceiver_function_prints_is_in_the_logs_while_the_simulation_runs(live_server_quiet):
+    # NRPCoreSim prints into its experiment kernel's output, which the server keeps as the
+    # simulation's log (simulation_<id>.log); outside the test harness this holds.
+    server = live_server_quiet
+    experiment = server.root / "experiments" / "bullet_pendulum_printing"
+    shutil.copytree(server.root / "experiments" / "bullet_pendulum", experiment, dirs_exist_ok=True)
+    (experiment / "printing_tf.py").write_text(PRINTING_TF)
+    config = json.loads((experiment / "simulation_config.json").read_text())
+    config["DataPackProcessingFunctions"].append({"Name": "printing", "FileName": "printing_tf.py"})
+    (experiment / "simulation_config.json").write_text(json.dumps(config))
+    status, record = server.call("POST", "simulation", body={"experimentID": "bullet_pendulum_printing"})
+    assert status == 201, record
+    simulation_id = str(record["simulationID"])
+    assert server.call("PUT", "simulation", simulation_id, "state", body={"state": "started"})[0] == 200
+    server.wait_state(simulation_id, "completed", timeout=90)
+
+    # Completed, not stopped: NRPCoreSim still runs, and 300 lines have been printed.
+    deadline = time.monotonic() + 10
+    while "printed by a transceiver function at t=2.99" not in (logs := logged_text(server, simulation_id)):
+        printed = logs.count("printed by a transceiver function")
+        assert time.monotonic() < deadline, f"{printed} of the function's 300 lines are in the logs"
+        time.sleep(0.5)
