@@ -1,6 +1,7 @@
 """Brain of nest_simple: two Poisson generators drive a neuron, whose voltage a voltmeter records.
 
-Datapacks: `noise` (the two generators), `voltage` (the voltmeter) and `report`, an unconnected
+Datapacks: `noise` (the two generators), `voltage` (the voltmeter), `neuron` (the neuron itself:
+its membrane voltage now, without the voltmeter's growing history) and `report`, an unconnected
 spike recorder whose label the client (the main script) sets to "every_step" to have the status
 function report every step (nest_status.py).
 """
@@ -13,6 +14,7 @@ nest.ResetKernel()
 
 noise = CreateDataPack("noise", "poisson_generator", 2)
 neuron = nest.Create("iaf_psc_alpha")
+RegisterDataPack("neuron", neuron)
 voltmeter = nest.Create("voltmeter")
 RegisterDataPack("voltage", voltmeter)
 CreateDataPack("report", "spike_recorder")
