@@ -5,6 +5,7 @@ import json
 
 # nrp-core returns the status function's observations only when it says done; setting the engine's
 # `report` datapack makes it say so at every step (pendulum_status.py), so the last one is at hand.
+# That last one is the state at the start of the last step, when the functions last ran.
 nrp.set_json_datapack("report", "pendulum", {"every_step": True})
 joint = None
 try:

@@ -5,6 +5,7 @@ import json
 
 # nrp-core returns the status function's observations only when it says done; labelling the brain's
 # `report` recorder makes it say so at every step (nest_status.py), so the last one is at hand.
+# That last one is the state at the start of the last step, when the functions last ran.
 nrp.set_json_datapack("report", "nest", {"label": "every_step"})
 brain = None
 try:
