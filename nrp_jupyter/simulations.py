@@ -27,6 +27,8 @@ from .status_publisher import StatusPublisher
 log = logging.getLogger(__name__)
 
 State = SimulationState
+# The times of NRP's status payload, kept from the kernel's last status event.
+STATUS_TIMES = ("realTime", "simulationTime", "simulationTimeLeft")
 # nrp-core's datatransfer engine and where it writes its file dumps unless told otherwise.
 DATATRANSFER_ENGINE = "datatransfer_grpc_engine"
 DEFAULT_DATA_DIRECTORY = "data"
@@ -114,12 +116,14 @@ class SimulationService:
             raise ClientError(f"experimentConfiguration: {request.experiment_configuration} not found in "
                               f"experiment {request.experiment_id}")
         if not self._inside_storage(experiment_dir, request.main_script, "mainScript").is_file():
-            raise ClientError(f"mainScript: {request.main_script} not found in experiment {request.experiment_id}")
+            raise ClientError(f"mainScript: {request.main_script} not found in experiment "
+                              f"{request.experiment_id}")
         try:
             load_simulation_config(config_path)
         except ConfigError as error:
             # Named relative to the storage: the server's own paths are none of the client's business.
-            raise InvalidConfig(error.reason, file=f"{request.experiment_id}/{request.experiment_configuration}",
+            raise InvalidConfig(error.reason,
+                                file=f"{request.experiment_id}/{request.experiment_configuration}",
                                 path=error.path) from error
 
     def _inside_storage(self, experiment_dir: pathlib.Path, name: str, key: str) -> pathlib.Path:
@@ -238,8 +242,7 @@ class SimulationService:
             self._publisher.kernel_progress(simulation_id, {key: value for key, value in event.items()
                                                             if key != "event"})
         elif kind == "status":
-            record.last_status = {key: event[key] for key in ("realTime", "simulationTime", "simulationTimeLeft")
-                                  if key in event}
+            record.last_status = {key: event[key] for key in STATUS_TIMES if key in event}
             self._publish_status(record)
         elif kind == "runtime_error":
             record.runtime_error = {key: value for key, value in event.items() if key != "event"}
@@ -309,8 +312,8 @@ class SimulationService:
             stopped = time.monotonic()
             await run.runner.shutdown()
             del self._runs[sid]
-            log.info("simulation %d: script and NRPCoreSim stopped in %.3f s, kernel shut down in %.3f s", sid,
-                     stopped - began, time.monotonic() - stopped)
+            log.info("simulation %d: script and NRPCoreSim stopped in %.3f s, kernel shut down in %.3f s",
+                     sid,                      stopped - began, time.monotonic() - stopped)
         self._publisher.progress(sid, "Shutting down Simulation", "Archiving the logs and data", index=1,
                                  count=2)
         if record.simulation_dir:
@@ -337,7 +340,8 @@ class SimulationService:
                                                  stamp=stamp)
         except NrpError as error:
             # A run's results are not deleted with its directory: it stays where it is.
-            log.warning("simulation %d: data not archived (%s); its files stay in %s", sid, error, simulation_dir)
+            log.warning("simulation %d: data not archived (%s); its files stay in %s", sid, error,
+                        simulation_dir)
             return False
         if archive is not None:
             log.info("simulation %d: data archived into %s", sid, archive)
@@ -369,7 +373,7 @@ class SimulationService:
             self._publisher.forget(sid)
 
     def _publish_status(self, record: Simulation) -> None:
-        status = dict(record.last_status or {"realTime": 0.0, "simulationTime": 0.0, "simulationTimeLeft": 0.0})
+        status = dict(record.last_status or dict.fromkeys(STATUS_TIMES, 0.0))
         status["state"] = record.state.value
         self._publisher.status(record.simulation_id, status)
 

@@ -22,8 +22,8 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from datetime import datetime
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from nrp_jupyter.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
@@ -363,7 +363,8 @@ def _data_folder(simulation_dir: Path, data_directory: str) -> Path | None:
                     "its files stay where they are", data_directory)
         return None
     try:
-        folder = resolve_inside(simulation_dir, PurePosixPath(data_directory).parts, "the simulation directory")
+        folder = resolve_inside(simulation_dir, PurePosixPath(data_directory).parts,
+                                "the simulation directory")
     except PathEscape as escape:
         log.warning("dataDirectory %r not archived: %s", data_directory, escape)
         return None

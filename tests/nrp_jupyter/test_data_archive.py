@@ -135,7 +135,8 @@ def test_a_data_directory_outside_the_simulation_is_not_archived(storage, layout
 
     assert list(members(archive)) == [f"{RUN}/engine_time.data"]
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    assert any("'../../outside'" in text and "leads out of the simulation directory" in text for text in warnings)
+    assert any("'../../outside'" in text and "leads out of the simulation directory" in text
+               for text in warnings)
     assert any(repr(outside) in text and "absolute" in text for text in warnings)
 
 
@@ -147,7 +148,8 @@ def test_a_data_directory_linked_out_of_the_simulation_is_refused(storage, layou
     assert storage.archive_data(simulation_dir, ["data", "relative"], "husky", 6) is None
 
     warnings = " ".join(record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
-    assert f"the symbolic link {simulation_dir.resolve() / 'data'} leads out of the simulation directory" in warnings
+    link = simulation_dir.resolve() / "data"
+    assert f"the symbolic link {link} leads out of the simulation directory" in warnings
     assert "'relative' not archived" in warnings
     assert not list((layout / "husky").glob("*_data.zip"))
 
@@ -230,4 +232,5 @@ def test_an_unreadable_config_falls_back_to_the_default_data_directory(tmp_path,
     if text is not None:
         path.write_text(text)
     assert simulations._data_directories(path) == ["data"]
-    assert any(str(path) in record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert any(str(path) in text for text in warnings)

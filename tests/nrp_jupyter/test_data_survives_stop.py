@@ -19,7 +19,8 @@ EXPERIMENT = "tf_exchange_datatransfer"
 @pytest.fixture
 def datatransfer_experiment(experiments_root):
     folder = experiments_root / EXPERIMENT
-    shutil.copytree(EXPERIMENTS / EXPERIMENT, folder, ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip"))
+    shutil.copytree(EXPERIMENTS / EXPERIMENT, folder,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
     return folder
 
 

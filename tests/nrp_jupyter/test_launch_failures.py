@@ -20,7 +20,8 @@ pytestmark = pytest.mark.timeout(120)
 
 def copy_experiment(experiments_root, source: str, name: str):
     folder = experiments_root / name
-    shutil.copytree(EXPERIMENTS / source, folder, ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip"))
+    shutil.copytree(EXPERIMENTS / source, folder,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
     return folder
 
 
@@ -62,7 +63,8 @@ async def test_a_missing_world_file_is_a_client_error_naming_engine_script_and_f
     assert ('Engine "pendulum": initialize failed (script pendulum_engine.py): WorldFileError: '
             'WorldFileName "pendulum.urdf": file not found') in body["message"]
     assert "Internal server error" not in body["message"]
-    assert (error["error_type"], error["fileName"], error["line_number"]) == ("Loading", "pendulum_engine.py", -1)
+    assert (error["error_type"], error["fileName"], error["line_number"]) == (
+        "Loading", "pendulum_engine.py", -1)
     assert error["msg"].startswith("Error initializing nrp_core client: Engine \"pendulum\"")
     assert 'WorldFileName "pendulum.urdf"' in error["msg"]
 
@@ -82,7 +84,8 @@ async def test_a_brain_that_raises_is_a_client_error_naming_the_file_and_line(
     assert (code, body["type"]) == (400, "Client error")
     assert f'Engine "nest": initialize failed in nest_simple.py, line {line}' in body["message"]
     assert "ValueError: no such neuron model: iaf_broken" in body["message"]
-    assert (error["error_type"], error["fileName"], error["line_number"]) == ("Loading", "nest_simple.py", line)
+    assert (error["error_type"], error["fileName"], error["line_number"]) == (
+        "Loading", "nest_simple.py", line)
     assert error["line_text"] == 'raise ValueError("no such neuron model: iaf_broken")'
 
 
@@ -94,7 +97,8 @@ async def test_an_engine_script_failing_in_initialize_is_a_client_error_naming_i
     code, body, error = await launch_failure(nrp, subscriber, "engine_refuses", tmp_path)
 
     assert (code, body["type"]) == (400, "Client error")
-    assert f'Engine "python_2": initialize failed in engine_2.py, line {line}, in initialize' in body["message"]
+    assert (f'Engine "python_2": initialize failed in engine_2.py, line {line}, in initialize'
+            in body["message"])
     assert (error["fileName"], error["line_number"]) == ("engine_2.py", line)
     assert error["line_text"].strip() == 'def initialize(self): raise KeyError("gain")'
 
@@ -127,7 +131,8 @@ async def test_an_engine_that_cannot_be_started_is_a_server_error_naming_it(
     assert (error["error_type"], error["fileName"]) == ("Loading", "main_script.py")
 
 
-async def test_a_broken_main_script_still_launches_and_fails_after_as_in_nrp(nrp, subscriber, experiments_root):
+async def test_a_broken_main_script_still_launches_and_fails_after_as_in_nrp(
+        nrp, subscriber, experiments_root):
     folder = copy_experiment(experiments_root, "tf_exchange", "script_does_not_compile")
     (folder / "main_script.py").write_text("while True\n    nrp.run_loop()\n")
 
