@@ -23,6 +23,7 @@ from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, reque
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
 from .status_publisher import StatusPublisher
+from .storage import ExperimentStorage
 
 log = logging.getLogger(__name__)
 
@@ -319,33 +320,9 @@ class SimulationService:
         if record.simulation_dir:
             simulation_dir = pathlib.Path(record.simulation_dir)
             # Zipping a run's data files can take a while: not on the server's event loop.
-            if await asyncio.to_thread(self._archive, record, simulation_dir):
+            if await asyncio.to_thread(archive_run, self._storage, record, simulation_dir):
                 self._storage.remove(simulation_dir)
         self._publisher.progress(sid, "Shutting down Simulation", done=True)
-
-    def _archive(self, record: Simulation, simulation_dir: pathlib.Path) -> bool:
-        """Zips the logs and the datatransfer engines' files into the experiment's folder; False if
-        the data could not be archived, so that the simulation directory must be kept."""
-        sid = record.simulation_id
-        if not simulation_dir.is_dir():
-            return True
-        stamp = self._storage.archive_stamp()
-        try:
-            self._storage.archive_logs(simulation_dir, record.experiment_id, sid, stamp=stamp)
-        except NrpError as error:  # the experiment's folder may be gone; the run still ends
-            log.warning("simulation %d: logs not archived: %s", sid, error)
-        data_directories = _data_directories(simulation_dir / record.experiment_configuration)
-        try:
-            archive = self._storage.archive_data(simulation_dir, data_directories, record.experiment_id, sid,
-                                                 stamp=stamp)
-        except NrpError as error:
-            # A run's results are not deleted with its directory: it stays where it is.
-            log.warning("simulation %d: data not archived (%s); its files stay in %s", sid, error,
-                        simulation_dir)
-            return False
-        if archive is not None:
-            log.info("simulation %d: data archived into %s", sid, archive)
-        return True
 
     async def close(self) -> None:
         """Server shutdown: stops every simulation that still runs. Safe to call again."""
@@ -388,6 +365,32 @@ class SimulationService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
+
+
+def archive_run(storage: ExperimentStorage, record: Simulation, simulation_dir: pathlib.Path) -> bool:
+    """Zips a simulation's logs and its datatransfer engines' files into its experiment's folder.
+
+    False if the data could not be archived: the simulation directory must then be kept, since
+    removing it would delete the run's results. A log archive that fails is only logged.
+    """
+    sid = record.simulation_id
+    if not simulation_dir.is_dir():
+        return True
+    stamp = storage.archive_stamp()
+    try:
+        storage.archive_logs(simulation_dir, record.experiment_id, sid, stamp=stamp)
+    except NrpError as error:  # the experiment's folder may be gone; the run still ends
+        log.warning("simulation %d: logs not archived: %s", sid, error)
+    data_directories = _data_directories(simulation_dir / record.experiment_configuration)
+    try:
+        archive = storage.archive_data(simulation_dir, data_directories, record.experiment_id, sid, stamp=stamp)
+    except NrpError as error:
+        log.warning("simulation %d: data not archived (%s); its files stay in %s", sid, error,
+                    simulation_dir)
+        return False
+    if archive is not None:
+        log.info("simulation %d: data archived into %s", sid, archive)
+    return True
 
 
 def _data_directories(config_path: pathlib.Path) -> list[str]:
