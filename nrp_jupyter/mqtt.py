@@ -121,13 +121,15 @@ class MqttPublisher:
         # Guards _retained, _connected and the publish calls: holding it while replaying the
         # retained payloads on connect keeps a concurrent publish from being overtaken by an
         # older payload of the same topic.
-        # Reentrant: paho may call on_publish from inside publish() on the caller's thread.
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._retained: dict[str, tuple[bytes, int]] = {}
         # Messages handed to paho and not yet written to the socket. paho's own limit
         # (max_queued_messages) counts only QoS > 0, so a connected but slow broker would let
         # QoS 0 streams pile up without bound.
         self._unsent = 0
+        # Guards _unsent alone. paho calls on_publish holding its own lock, and publish() takes that
+        # lock while we hold _lock: on_publish taking _lock could deadlock the two threads.
+        self._unsent_lock = threading.Lock()
         self._connected = False
         self._client: mqtt.Client | None = None
         self._stopped = False
@@ -245,7 +247,8 @@ class MqttPublisher:
             log.warning("MQTT publish to %s failed: %s", topic, err)
             info = None
         if info is not None and info.rc == mqtt.MQTT_ERR_SUCCESS:
-            self._unsent += 1
+            with self._unsent_lock:
+                self._unsent += 1
         else:
             if not retain:
                 self.dropped += 1
@@ -272,7 +275,8 @@ class MqttPublisher:
             was_connected, self._connected = self._connected, True
             self._failures = 0
             # paho discards what the lost connection had not sent.
-            self._unsent = 0
+            with self._unsent_lock:
+                self._unsent = 0
             for topic, (data, qos) in list(self._retained.items()):
                 self._send(topic, data, qos, True)
                 if data == _CLEARED:
@@ -284,7 +288,7 @@ class MqttPublisher:
             self._notify(True)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        with self._lock:
+        with self._unsent_lock:
             self._unsent = max(0, self._unsent - 1)
 
     def _on_connect_fail(self, client, userdata) -> None:
