@@ -125,19 +125,21 @@ class NrpJupyterApp(ExtensionApp):
         """Records left running by a previous server are failed, their processes ended, their logs
         archived, and their failure published on MQTT."""
         from .kernel_runner import kill_process_tree
+        from .simulations import archive_run
 
         recovered = self._registry.recover("the Jupyter server stopped while the simulation was running")
         for record in recovered:
             if record.nrpcoresim_pid and _is_nrpcoresim(record.nrpcoresim_pid):
                 kill_process_tree(record.nrpcoresim_pid)
             if record.simulation_dir and pathlib.Path(record.simulation_dir).is_dir():
+                simulation_dir = pathlib.Path(record.simulation_dir)
                 try:
-                    self._storage.archive_logs(pathlib.Path(record.simulation_dir), record.experiment_id,
-                                               record.simulation_id)
+                    # Logs and datatransfer dumps, as a stop keeps them; the directory stays if the
+                    # data cannot be archived.
+                    if archive_run(self._storage, record, simulation_dir):
+                        self._storage.remove(simulation_dir)
                 except Exception:  # noqa: BLE001 (the record is failed anyway; keep going)
-                    self.log.warning("nrp_jupyter: could not archive the logs of simulation %d",
-                                     record.simulation_id)
-                self._storage.remove(pathlib.Path(record.simulation_dir))
+                    self.log.warning("nrp_jupyter: could not archive simulation %d", record.simulation_id)
         with self._recovered_lock:
             self._recovered.extend(recovered)
         self._announce_recovered(self._mqtt.connected)
