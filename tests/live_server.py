@@ -52,6 +52,9 @@ class LiveServer:
 
     def environment(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("NRP_MQTT")}
+        # ipykernel leaves its subprocesses' output uncaptured under pytest; the server's kernels
+        # must behave as outside the tests, where NRPCoreSim's output reaches the simulation's log.
+        env.pop("PYTEST_CURRENT_TEST", None)
         env.update(JUPYTER_CONFIG_DIR=str(self.tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(self.tmp_path / "runtime"),
                    JUPYTER_DATA_DIR=str(self.tmp_path / "data"))
         return env

@@ -200,8 +200,6 @@ def printing(joint):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="tests/live_server.py passes PYTEST_CURRENT_TEST on to the server's kernels, "
-                                       "and ipykernel then leaves the output of their subprocesses uncaptured")
 def test_what_a_transceiver_function_prints_is_in_the_logs_while_the_simulation_runs(live_server_quiet):
     # NRPCoreSim prints into its experiment kernel's output, which the server keeps as the
     # simulation's log (simulation_<id>.log); outside the test harness this holds.
