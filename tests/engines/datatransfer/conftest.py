@@ -1,33 +1,17 @@
 """A real datatransfer engine process on a real socket, a real mosquitto, a real subscriber."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import grpc
 import pytest
 
 from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
-from tests.engines.servers.conftest import TIME_RATIO, Engine, Registrar, engine_env  # noqa: F401
-from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, mosquitto_executable
+# registrar and mosquitto are fixtures, shared with the engine server and MQTT tests.
+from tests.engines.servers.conftest import TIME_RATIO, Engine, EngineProcesses, registrar  # noqa: F401
+from tests.nrp_jupyter.mqtt_helpers import Subscriber, mosquitto  # noqa: F401
 
 ENGINE = "datatransfer_engine"
-
-
-@pytest.fixture
-def registrar():
-    registrar = Registrar()
-    yield registrar
-    registrar.close()
-
-
-@pytest.fixture
-def mosquitto(tmp_path):
-    broker = Mosquitto(mosquitto_executable(), tmp_path / "mosquitto.log")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.fixture
@@ -40,24 +24,13 @@ def subscriber(mosquitto):
 @pytest.fixture
 def start_datatransfer(tmp_path, registrar):
     """Starts `python -m engines.servers.datatransfer` in tmp_path; returns once it registered."""
-    procs: list[subprocess.Popen] = []
+    engines = EngineProcesses(tmp_path, registrar)
 
     def start(name: str = ENGINE) -> Engine:
-        stderr_path = tmp_path / f"{name}-{len(procs)}.stderr"
-        with open(stderr_path, "wb") as stderr:
-            proc = subprocess.Popen([sys.executable, "-m", "engines.servers.datatransfer", f"--engine={name}",
-                                     "--serverurl=127.0.0.1:0", f"--regservurl={registrar.url}"],
-                                    cwd=tmp_path, env=engine_env(), stdout=subprocess.DEVNULL, stderr=stderr)
-        procs.append(proc)
-        registration = registrar.wait(proc, stderr_path)
-        assert registration["engine_name"] == name
-        return Engine(proc, name, registration["address"], stderr_path)
+        return engines.start("engines.servers.datatransfer", name)
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
+    engines.close()
 
 
 @pytest.fixture

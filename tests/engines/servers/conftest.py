@@ -110,31 +110,49 @@ def registrar():
     registrar.close()
 
 
-@pytest.fixture
-def start_engine(tmp_path, registrar):
-    procs: list[subprocess.Popen] = []
+class EngineProcesses:
+    """Engine servers (`python -m <module>`) started in `folder`, each returned once it registered
+    with `registrar`; `close()` kills whatever is still running."""
 
-    def start(protocol: str = "json", name: str = "python_1", serverurl: str = "127.0.0.1:0",
-              args: list[str] | None = None, env: dict | None = None, stdout=subprocess.DEVNULL) -> Engine:
+    def __init__(self, folder: Path, registrar: Registrar):
+        self.folder = folder
+        self.registrar = registrar
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, module: str, name: str, *, serverurl: str = "127.0.0.1:0", args: list[str] | None = None,
+              env: dict | None = None, stdout=subprocess.DEVNULL) -> Engine:
         if args is None:
-            args = [f"--engine={name}", f"--serverurl={serverurl}", f"--regservurl={registrar.url}"]
-        stderr_path = tmp_path / f"{name}-{len(procs)}.stderr"
+            args = [f"--engine={name}", f"--serverurl={serverurl}", f"--regservurl={self.registrar.url}"]
+        stderr_path = self.folder / f"{name}-{len(self.procs)}.stderr"
         with open(stderr_path, "wb") as stderr:
-            proc = subprocess.Popen([sys.executable, "-m", f"engines.servers.python_{protocol}", *args],
-                                    cwd=tmp_path, env=env or engine_env(), stdout=stdout, stderr=stderr)
-        procs.append(proc)
-        registration = registrar.wait(proc, stderr_path)
+            proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=self.folder,
+                                    env=env or engine_env(), stdout=stdout, stderr=stderr)
+        self.procs.append(proc)
+        registration = self.registrar.wait(proc, stderr_path)
         assert registration["engine_name"] == name
         return Engine(proc, name, registration["address"], stderr_path)
 
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(10)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        assert all(proc.poll() is not None for proc in self.procs)
+
+
+@pytest.fixture
+def start_engine(tmp_path, registrar):
+    engines = EngineProcesses(tmp_path, registrar)
+
+    def start(protocol: str = "json", name: str = "python_1", serverurl: str = "127.0.0.1:0",
+              args: list[str] | None = None, env: dict | None = None, stdout=subprocess.DEVNULL) -> Engine:
+        return engines.start(f"engines.servers.python_{protocol}", name, serverurl=serverurl, args=args, env=env,
+                             stdout=stdout)
+
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
-    assert all(proc.poll() is not None for proc in procs)
+    engines.close()
 
 
 def engine_config(name: str = "python_1", python_file: str = "engine.py", **extra) -> dict:

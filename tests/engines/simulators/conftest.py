@@ -1,14 +1,13 @@
 """Models and engines for the py_sim tests: MJCF and URDF files written into the test's directory,
 and real `engines.servers.py_sim` processes found through a real registration server."""
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.engines.servers.conftest import Engine, JsonClient, Registrar, engine_env
+# json_client and registrar are fixtures, shared with the engine server tests.
+from tests.engines.servers.conftest import Engine, EngineProcesses, json_client, registrar  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[3]
 EXPERIMENTS = REPO / "experiments"
@@ -64,44 +63,14 @@ def write(directory: Path, name: str, source: str) -> Path:
 
 
 @pytest.fixture
-def registrar():
-    registrar = Registrar()
-    yield registrar
-    registrar.close()
-
-
-@pytest.fixture
 def start_py_sim(tmp_path, registrar):
     """Starts `python -m engines.servers.py_sim` in tmp_path; returns once it has registered."""
-    procs: list[subprocess.Popen] = []
+    engines = EngineProcesses(tmp_path, registrar)
 
     def start(name: str = "sim", env: dict | None = None) -> Engine:
-        stderr_path = tmp_path / f"{name}-{len(procs)}.stderr"
-        stdout_path = tmp_path / f"{name}-{len(procs)}.stdout"
-        with open(stderr_path, "wb") as stderr, open(stdout_path, "wb") as stdout:
-            proc = subprocess.Popen([sys.executable, "-m", "engines.servers.py_sim", f"--engine={name}",
-                                     "--serverurl=127.0.0.1:0", f"--regservurl={registrar.url}"],
-                                    cwd=tmp_path, env=env or engine_env(), stdout=stdout, stderr=stderr)
-        procs.append(proc)
-        registration = registrar.wait(proc, stderr_path)
-        assert registration["engine_name"] == name
-        return Engine(proc, name, registration["address"], stderr_path)
+        # What scripts print is read back from this file.
+        with open(tmp_path / f"{name}-{len(engines.procs)}.stdout", "wb") as stdout:
+            return engines.start("engines.servers.py_sim", name, env=env, stdout=stdout)
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-
-
-@pytest.fixture
-def json_client():
-    clients: list[JsonClient] = []
-
-    def connect(address: str) -> JsonClient:
-        clients.append(JsonClient(address))
-        return clients[-1]
-
-    yield connect
-    for client in clients:
-        client.close()
+    engines.close()
