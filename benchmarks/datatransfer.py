@@ -24,15 +24,11 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from _core import free_port, steps_per_s
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 EXPERIMENTS = REPO / "experiments"
 DATATRANSFER_ENGINE_INDEX = 2  # in tf_exchange_datatransfer's EngineConfigs
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Mosquitto:
@@ -78,20 +74,9 @@ class Counter:
         self.client.loop_stop()
 
 
-def steps_per_s(experiment: pathlib.Path, steps: int, args: str = "") -> float:
-    from engines.client import NrpCore
-
+def rate(experiment: pathlib.Path, steps: int, args: str = "") -> float:
     # The example engines print every step; their output goes to a log file in the copy.
-    client = NrpCore(f"localhost:{free_port()}", experiment_folder=str(experiment),
-                     config_file="simulation_config.json", args=args, log_output=str(experiment / "core.log"))
-    try:
-        client.initialize()
-        client.run_loop(100)
-        started = time.perf_counter()
-        client.run_loop(steps)
-        return steps / (time.perf_counter() - started)
-    finally:
-        client.shutdown()
+    return steps_per_s(experiment, "simulation_config.json", steps, experiment / "core.log", args=args)
 
 
 def main() -> None:
@@ -107,17 +92,17 @@ def main() -> None:
         port = free_port()
         broker_override = f'-o EngineConfigs.{DATATRANSFER_ENGINE_INDEX}.MQTTBroker="127.0.0.1:{port}"'
 
-        baseline = steps_per_s(copies["tf_exchange"], steps)
+        baseline = rate(copies["tf_exchange"], steps)
         broker = Mosquitto(port)
         counter = Counter(port)
         try:
-            streaming = steps_per_s(copies["tf_exchange_datatransfer"], steps, broker_override)
+            streaming = rate(copies["tf_exchange_datatransfer"], steps, broker_override)
             time.sleep(0.5)  # the last datapacks are still on their way to the subscriber
             received = counter.count
         finally:
             counter.close()
             broker.stop()
-        absent = steps_per_s(copies["tf_exchange_datatransfer"], steps, broker_override)
+        absent = rate(copies["tf_exchange_datatransfer"], steps, broker_override)
 
     print(f"{'run':52} {'steps/s':>8} {'ratio':>6}")
     print(f"{'tf_exchange (baseline)':52} {baseline:8.0f} {1.0:6.2f}")

@@ -26,18 +26,14 @@ import sys
 import tempfile
 import time
 
+from _core import loop_seconds
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 EXPERIMENT = REPO / "experiments" / "tf_exchange"
 CONFIGS = {"gRPC": "simulation_config_grpc.json", "JSON/REST": "simulation_config.json"}
 # nrp-core 1.4.1 (C++) driven by nrp-client 1.4.0 on tf_exchange, medians (dependencies.md §8).
 NRP_CORE_STEPS_PER_S = {"gRPC": 475.0, "JSON/REST": 380.0}
 NRP_CORE_STANDALONE_100_STEPS_S = {"gRPC": 3.64, "JSON/REST": 3.9}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_trivial_server(kind: str) -> tuple[subprocess.Popen, int]:
@@ -95,23 +91,8 @@ def http_floor(steps: int) -> float:
 
 
 def loop_time(config: str, steps: int, log_dir: pathlib.Path, per_request: int | None = None) -> float:
-    from engines.client import NrpCore
-
     # The example engines print every step; their output goes to a log file, not to this table.
-    client = NrpCore(f"localhost:{free_port()}", experiment_folder=str(EXPERIMENT), config_file=config,
-                     log_output=str(log_dir / f"{config}.log"))
-    try:
-        client.initialize()
-        client.run_loop(100)
-        started = time.perf_counter()
-        if per_request is None:
-            client.run_loop(steps)
-        else:
-            for _ in range(steps // per_request):
-                client.run_loop(per_request)
-        return time.perf_counter() - started
-    finally:
-        client.shutdown()
+    return loop_seconds(EXPERIMENT, config, steps, log_dir / f"{config}.log", per_request=per_request)
 
 
 def standalone_time(config: str) -> float:

@@ -17,13 +17,13 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
+
+from _core import loop_seconds
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 EXPERIMENTS = REPO / "experiments"
@@ -81,12 +81,6 @@ print(time.perf_counter() - started)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def experiment_folder(case: Case, directory: pathlib.Path) -> pathlib.Path:
     """A one-engine experiment of the case in `directory`."""
     shutil.copy(case.brain, directory / case.brain.name)
@@ -104,20 +98,10 @@ def experiment_folder(case: Case, directory: pathlib.Path) -> pathlib.Path:
 
 
 def through_nrpcoresim(case: Case, steps: int) -> float:
-    from engines.client import NrpCore
-
     with tempfile.TemporaryDirectory() as directory:
         folder = experiment_folder(case, pathlib.Path(directory))
-        client = start_quietly(lambda: NrpCore(f"localhost:{free_port()}", experiment_folder=str(folder),
-                                               log_output=str(folder / "nrpcore.log")))
-        try:
-            client.initialize()
-            client.run_loop(WARM_UP_STEPS)
-            started = time.perf_counter()
-            client.run_loop(steps)
-            return time.perf_counter() - started
-        finally:
-            client.shutdown()
+        return start_quietly(lambda: loop_seconds(folder, "simulation_config.json", steps, folder / "nrpcore.log",
+                                                  warmup=WARM_UP_STEPS))
 
 
 def start_quietly(start):

@@ -20,11 +20,12 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
 import time
+
+from _core import steps_per_s
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -76,12 +77,6 @@ ENGINES = {
     "Gymnasium": ("OpenAI", "CartPole-v1", 0.02, {"Seed": 0}),
 }
 SHIPPED = {"Gymnasium": "cartpole", "Bullet": "bullet_pendulum"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def bare_rate(name: str, steps: int) -> float:
@@ -166,19 +161,8 @@ def write_experiment(name: str, directory: pathlib.Path) -> str:
 
 
 def nrpcoresim_rate(experiment: pathlib.Path, config: str, steps: int, log_dir: pathlib.Path) -> float:
-    from engines.client import NrpCore
-
     # Engines print; their output goes to a log file, not to this table.
-    client = NrpCore(f"localhost:{free_port()}", experiment_folder=str(experiment), config_file=config,
-                     log_output=str(log_dir / f"{experiment.name}.log"))
-    try:
-        client.initialize()
-        client.run_loop(100)
-        started = time.perf_counter()
-        client.run_loop(steps)
-        return steps / (time.perf_counter() - started)
-    finally:
-        client.shutdown()
+    return steps_per_s(experiment, config, steps, log_dir / f"{experiment.name}.log")
 
 
 def main() -> None:
