@@ -16,7 +16,6 @@ closed when the server stops.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
@@ -29,7 +28,7 @@ import grpc
 from engines.datatransfer.config import DataTransferConfig
 from engines.datatransfer.transfer import DataTransfer
 from engines.errors import EngineError
-from engines.servers.python_grpc import _SERVER_OPTIONS, GrpcEngineServer
+from engines.servers.python_grpc import _SERVER_OPTIONS, GrpcEngineServer, reported_rpcs
 from engines.servers.runner import run_engine
 from engines.servers.script_base import ScriptBase
 from engines.servers.script_host import TIME_RATIO, EngineStateError, ScriptHost
@@ -43,22 +42,11 @@ DEFAULT_SERVER_URL = "localhost:9004"  # EngineGRPC's ServerAddress default
 MAX_WORKERS = 2
 
 
-def _reported(action: str):
-    """Turn any failure of the RPC into INTERNAL with a message naming the engine."""
-
-    def decorate(rpc):
-        @functools.wraps(rpc)
-        def wrapper(self, request, context):
-            try:
-                return rpc(self, request, context)
-            except Exception as exc:
-                message = str(EngineError(self.engine_name, f"{action} failed: {type(exc).__name__}: {exc}"))
-                log.error("%s", message, exc_info=not isinstance(exc, (LookupError, ValueError, OSError)))
-                context.abort(grpc.StatusCode.INTERNAL, message)
-
-        return wrapper
-
-    return decorate
+# Failures name the engine; refusals of bad input (names, config keys, files) need no traceback.
+_reported = reported_rpcs(
+    lambda servicer, action, exc: str(EngineError(servicer.engine_name,
+                                                  f"{action} failed: {type(exc).__name__}: {exc}")),
+    log, quiet=(LookupError, ValueError, OSError))
 
 
 class DataTransferServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,

@@ -43,22 +43,32 @@ _SERVER_OPTIONS = [
 ]
 
 
-def _reported(action: str):
-    """Turn any failure of the RPC into INTERNAL with the host's failure message."""
+def reported_rpcs(describe: Callable[[object, str, Exception], str], logger: logging.Logger,
+                  quiet: tuple[type[Exception], ...] = ()):
+    """Decorators of a servicer's RPC methods, one per action name: any failure of the RPC becomes
+    INTERNAL with `describe(servicer, action, exc)` as its message, logged to `logger` with its
+    traceback unless it is one of the expected kinds in `quiet`."""
 
-    def decorate(rpc):
-        @functools.wraps(rpc)
-        def wrapper(self, request, context):
-            try:
-                return rpc(self, request, context)
-            except Exception as exc:
-                message = self._host.describe_failure(action, exc)
-                log.error("%s", message, exc_info=exc)
-                context.abort(grpc.StatusCode.INTERNAL, message)
+    def reported(action: str):
+        def decorate(rpc):
+            @functools.wraps(rpc)
+            def wrapper(self, request, context):
+                try:
+                    return rpc(self, request, context)
+                except Exception as exc:
+                    message = describe(self, action, exc)
+                    logger.error("%s", message, exc_info=not isinstance(exc, quiet))
+                    context.abort(grpc.StatusCode.INTERNAL, message)
 
-        return wrapper
+            return wrapper
 
-    return decorate
+        return decorate
+
+    return reported
+
+
+# The host's failure message names the engine, the script and the script's line.
+_reported = reported_rpcs(lambda servicer, action, exc: servicer._host.describe_failure(action, exc), log)
 
 
 class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
