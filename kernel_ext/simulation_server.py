@@ -233,8 +233,8 @@ class SimulationServer:
             self._state = ServerState.FAILED
             self._ticker.stop()
             self._close_init_task()
-            self._emit("runtime_error", **report.event_fields())
             self._emit_status()
+            self._emit("runtime_error", **report.event_fields())
             self._emit("failed", **failure.failed_fields())
         self._finished.set()
 
@@ -275,10 +275,11 @@ class SimulationServer:
         with self._lock:
             if self._stop_requested:
                 return
-            if report is not None:
-                self._emit("runtime_error", **report.event_fields())
+            # The last status first: whoever reads the error then also has the time it happened at.
             self._state = ServerState.COMPLETED
             self._emit_status()
+            if report is not None:
+                self._emit("runtime_error", **report.event_fields())
             self._emit("completed", failed=broken is not None)
 
     # -- status ----------------------------------------------------------------------------------
@@ -317,8 +318,8 @@ class SimulationServer:
                 return
             self._state = ServerState.FAILED
             self._ticker.stop()
-            self._emit("runtime_error", **report.event_fields())
             self._emit_status()
+            self._emit("runtime_error", **report.event_fields())
             self._emit("failed", reason=message)
         self._finished.set()
 
