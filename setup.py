@@ -40,7 +40,11 @@ setup(
                  # Fuzzing of the served OpenAPI document and of the config loader.
                  "schemathesis>=4.0,<5", "hypothesis>=6.100",
                  # Drives the system's Chromium (Debian `chromium`); it never downloads a browser.
-                 "playwright>=1.50"],
+                 "playwright>=1.50",
+                 # Experiment kernels on a Jupyter Kernel Gateway (tests/gateway).
+                 "jupyter_kernel_gateway>=3.0,<4",
+                 # Runs the suite on every core, each worker with a live server of its own.
+                 "pytest-xdist>=3.6"],
         # The simulators behind py_sim (MuJoCo, PyBullet, Gymnasium) and the NEST engine. pybullet needs
         # numpy without declaring it; numpy 2.4 breaks several simulators' wheels.
         "sims": ["mujoco>=3.2", "pybullet>=3.2.6", "gymnasium>=1.0", "nest-simulator>=3.8", "numpy>=1.26,<2.4"],
