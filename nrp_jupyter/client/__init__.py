@@ -12,13 +12,15 @@ jupyter_server depends on). Importing it starts nothing and reads no environment
 """
 
 from .connection import Connection
-from .errors import (AuthError, BadRequest, Conflict, Forbidden, NotFound, NrpError, ServerError,
+from .errors import (AuthError, BadRequest, Conflict, Forbidden, NoFreeSlot, NotFound, NrpError, ServerError,
                      ServerNotFound, ServerUnreachable, SimulationEnded, StateTransitionError, Unauthorized,
                      WaitTimeout)
 from .simulation import FINAL_STATES, STATES, Simulation, launch, simulations
+from .sweep import Run, run_all, run_to_end
 
 __all__ = [
-    "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NotFound",
-    "NrpError", "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation", "SimulationEnded",
-    "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "simulations",
+    "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NoFreeSlot",
+    "NotFound", "NrpError", "Run", "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation",
+    "SimulationEnded", "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "run_all", "run_to_end",
+    "simulations",
 ]

@@ -160,6 +160,13 @@ class Connection:
         """`GET /simulation`: NRP's Simulation JSON of every simulation the server knows."""
         return self.request("GET", "simulation", timeout=10)
 
+    def launch(self, experiment_id: str, **options):
+        """Launches an experiment on this server: `nrp_jupyter.client.launch(experiment_id,
+        connection=self, **options)` (`config`, `script`, `timeout`, `wait_for_slot`)."""
+        from .simulation import launch
+
+        return launch(experiment_id, connection=self, **options)
+
     def events(self, simulation_id: int | None = None, *, timeout: float = 10):
         """A subscription to the /events WebSocket (`EventStream`); close it, or use `with`."""
         from .events import EventStream

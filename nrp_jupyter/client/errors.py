@@ -12,6 +12,7 @@
     ├── ServerUnreachable       no answer: connection refused, timeout, DNS
     ├── ServerNotFound          discovery found no Jupyter server to talk to
     ├── WaitTimeout             `Simulation.wait_until` ran out of time
+    │   └── NoFreeSlot          `launch(..., wait_for_slot=)`: no simulation ended in time
     └── SimulationEnded         `Simulation.wait_until`: stopped or failed, not what was awaited
 
 The server answers errors with NRP's body `{"message", "type", "data"}`; `error_from_response`
@@ -104,6 +105,11 @@ class WaitTimeout(NrpError):
     def __init__(self, message: str, *, state: str | None = None):
         super().__init__(message)
         self.state = state
+
+
+class NoFreeSlot(WaitTimeout):
+    """A queued launch (`wait_for_slot`) found the server still at its maximum of active
+    simulations when its time ran out; the message carries the server's, which names the maximum."""
 
 
 class SimulationEnded(NrpError):

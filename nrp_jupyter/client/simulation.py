@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from .connection import Connection
-from .errors import SimulationEnded, WaitTimeout
+from .errors import Conflict, NrpError, SimulationEnded, WaitTimeout
+from .slots import RECHECK_S, SlotWaiter
 
 STATES = frozenset({"created", "paused", "started", "completed", "stopped", "failed"})
 FINAL_STATES = frozenset({"stopped", "failed"})
@@ -91,7 +92,10 @@ class Simulation:
         """Waits until the state is `state` (or one of a set); returns it.
 
         Raises `WaitTimeout` after `timeout` seconds, and `SimulationEnded` as soon as the
-        simulation is stopped or failed when that is not what was waited for.
+        simulation is stopped or failed when that is not what was waited for. The state is read
+        again when the /events WebSocket pushes a change of it (every `RECHECK_S` seconds at
+        most otherwise), so many waiting scripts do not load the server; without the socket it
+        is read every `poll_interval` seconds.
         """
         wanted = {state} if isinstance(state, str) else set(state)
         unknown = sorted(wanted - STATES)
@@ -99,38 +103,97 @@ class Simulation:
             raise ValueError(f"not a simulation state: {', '.join(map(repr, unknown)) or 'none given'}; "
                              f"the states are {', '.join(sorted(STATES))}")
         deadline = time.monotonic() + timeout
-        while True:
-            current = self.state
-            if current in wanted:
-                return current
-            if current in FINAL_STATES:
-                raise SimulationEnded(f"simulation {self.id} is {current} and will never be "
+        # Opened before the first read: a change between the read and the wait still arrives.
+        stream = self._open_events()
+        try:
+            while True:
+                current = self.state
+                if current in wanted:
+                    return current
+                if current in FINAL_STATES:
+                    raise SimulationEnded(f"simulation {self.id} is {current} and will never be "
+                                          f"{' or '.join(sorted(wanted))}", state=current)
+                if time.monotonic() >= deadline:
+                    raise WaitTimeout(f"simulation {self.id} is still {current} after {timeout:g} s, not "
                                       f"{' or '.join(sorted(wanted))}", state=current)
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"simulation {self.id} is still {current} after {timeout:g} s, not "
-                                  f"{' or '.join(sorted(wanted))}", state=current)
-            time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+                if stream is None:
+                    time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+                elif not _wait_for_change(stream, current, min(deadline, time.monotonic() + RECHECK_S)):
+                    stream.close()
+                    stream = None
+        finally:
+            if stream is not None:
+                stream.close()
+
+    def _open_events(self):
+        try:
+            return self.events()
+        except NrpError:  # no WebSocket through this proxy, say: reading the state will do
+            return None
+
+
+def _wait_for_change(stream, current: str, until: float) -> bool:
+    """Returns once `stream` pushes a state other than `current` (or at `until`); False if the
+    stream has closed."""
+    while (left := until - time.monotonic()) > 0:
+        try:
+            message = stream.next(timeout=left)
+        except NrpError:
+            return False
+        if pushed_state(message) not in (None, current):
+            return True
+    return True
+
+
+def pushed_state(message) -> str | None:
+    """The simulation state an /events message tells (a lifecycle target or a status's state)."""
+    payload = message.get("payload") if isinstance(message, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    if message.get("topic") == "lifecycle":
+        return payload.get("target_state")
+    if message.get("topic") == "status":
+        return payload.get("state")
+    return None
 
 
 def launch(experiment_id: str, *, connection: Connection | None = None, config: str | None = None,
-           script: str | None = None, timeout: float = LAUNCH_TIMEOUT_S) -> Simulation:
+           script: str | None = None, timeout: float = LAUNCH_TIMEOUT_S,
+           wait_for_slot: float | None = None) -> Simulation:
     """Launches experiment `experiment_id` (a folder of the server's experiment storage) and
     returns its simulation, initialised and paused.
 
     `config` and `script` name another simulation config or main script inside the experiment
     (NRP's `experimentConfiguration` and `mainScript`). Without `connection`, the Jupyter server
     this kernel runs under is used (`Connection.discover()`).
+
+    The server refuses a launch (`Conflict`, 409) while its `max_simulations` are active; a
+    completed simulation counts until it is stopped. With `wait_for_slot` (seconds) the launch
+    queues instead: it waits for a simulation to end (pushed over /events, no polling) and tries
+    again, raising `NoFreeSlot` (a `WaitTimeout`) if no slot frees within that time.
     """
     if not isinstance(experiment_id, str) or not experiment_id:
         raise ValueError(f"an experiment id is a folder name, not {experiment_id!r}")
+    if wait_for_slot is not None and wait_for_slot < 0:
+        raise ValueError(f"wait_for_slot is a number of seconds, not {wait_for_slot!r}")
     connection = connection or Connection.discover()
     body = {"experimentID": experiment_id}
     if config is not None:
         body["experimentConfiguration"] = config
     if script is not None:
         body["mainScript"] = script
-    answer = connection.request("POST", "simulation", body=body, timeout=timeout)
-    return Simulation(connection, answer["simulationID"])
+    if wait_for_slot is None:
+        answer = connection.request("POST", "simulation", body=body, timeout=timeout)
+        return Simulation(connection, answer["simulationID"])
+    with SlotWaiter(connection, wait_for_slot) as slots:
+        while True:
+            try:
+                answer = connection.request("POST", "simulation", body=body, timeout=timeout)
+                return Simulation(connection, answer["simulationID"])
+            except Conflict as refusal:
+                if slots.time_left <= 0:
+                    raise slots.give_up(refusal) from None
+            slots.wait()
 
 
 def simulations(connection: Connection | None = None) -> list[Simulation]:
