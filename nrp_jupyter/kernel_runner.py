@@ -4,6 +4,14 @@ The protocol is docs/architecture.md's: commands are execute requests on the ker
 (answered at once, the script runs on a thread of its own), events come back as `display_data`
 on iopub. One kernel client per kernel with a session id of its own, one reader task per channel
 (two clients of one kernel manager would number their messages alike and steal replies).
+
+With `--gateway-url` the kernel runs on a Jupyter Kernel (or Enterprise) Gateway and the server
+holds no process of it (docs/deployment.md). Its channels are then `GatewayChannels`, one
+authenticated websocket, instead of jupyter_server's `GatewayKernelClient`, whose websocket
+carries no auth header and whose channel reads spin the event loop and give up after 1 s of
+silence. Liveness is the websocket, the gateway's `restarting` status (a killed kernel is
+restarted empty there) and the kernel's REST model; a stop ends the kernel through the gateway's
+REST API, never through the control channel or a local pid.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
 import os
 import pathlib
@@ -19,7 +28,7 @@ from collections.abc import Callable
 
 import psutil
 
-from .kernel_environment import inherited_environment
+from .kernel_environment import inherited_environment, unreachable_broker_warning
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +38,13 @@ BOOTSTRAP = ("from kernel_ext.simulation_server import SimulationServer as _S; "
 COMMANDS = {"start", "pause", "resume", "stop"}
 # How often the kernel's process is checked; a dead kernel is reported within this time.
 LIVENESS_INTERVAL_S = 0.25
+# On a gateway each check is a REST request; the websocket and the gateway's `restarting` status
+# report a death first, so this only catches a kernel removed without either.
+GATEWAY_LIVENESS_INTERVAL_S = 2.0
+# Kernel states a gateway announces on iopub when the kernel process is gone.
+DEAD_KERNEL_STATES = {"restarting", "dead"}
+# How long one kernel_info_request waits for its reply before the next one is sent.
+_READY_PROBE_S = 1.0
 
 
 class KernelCommandError(Exception):
@@ -43,6 +59,10 @@ class KernelGone(Exception):
     """The kernel died or was shut down while a command was pending."""
 
 
+class GatewayError(RuntimeError):
+    """The kernel gateway refused or could not be reached; the message names its URL."""
+
+
 class KernelRunner:
     """Runs one simulation's kernel and reports its events through `on_event(event: dict)`."""
 
@@ -54,6 +74,7 @@ class KernelRunner:
         self._on_event = on_event
         self._output_file = output_file
         self.kernel_id: str | None = None
+        self.on_gateway = False
         self._client = None
         self._tasks: list[asyncio.Task] = []
         self._replies: dict[str, asyncio.Future] = {}
@@ -64,21 +85,34 @@ class KernelRunner:
         server's `secrets`), and waits until it answers."""
         # The kernel manager replaces the environment instead of merging it.
         inherited = inherited_environment(os.environ, self._secrets)
-        self.kernel_id = await self._km.start_kernel(kernel_name=self._kernel_name, cwd=str(cwd),
-                                                     env={**inherited, **env})
+        try:
+            self.kernel_id = await self._km.start_kernel(kernel_name=self._kernel_name, cwd=str(cwd),
+                                                         env={**inherited, **env})
+        except Exception as error:
+            # Only the gateway's kernel manager answers with tornado's HTTPError.
+            if _is_http_error(error):
+                raise GatewayError(_gateway_failure("starting a kernel", error)) from error
+            raise
         kernel = self._km.get_kernel(self.kernel_id)
-        # An experiment kernel restarted empty would look alive with nothing running in it. The
-        # restarter is already running: stop it first (stop_restarter does nothing once
-        # autorestart is off), then keep it off.
-        kernel.stop_restarter()
-        kernel.autorestart = False
-        client = kernel.client()
-        client.session.session = str(uuid.uuid4())
-        started = client.start_channels()
-        if inspect.isawaitable(started):
-            await started
+        self.on_gateway = _is_gateway_kernel(kernel)
+        if self.on_gateway:
+            _warn_about_broker(env.get("KERNEL_NRP_MQTT_BROKER", ""))
+            client = GatewayChannels(self.kernel_id)
+            self._client = client  # shutdown() closes it even if the connection fails half-way
+            await client.connect()
+        else:
+            # An experiment kernel restarted empty would look alive with nothing running in it. The
+            # restarter is already running: stop it first (stop_restarter does nothing once
+            # autorestart is off), then keep it off.
+            kernel.stop_restarter()
+            kernel.autorestart = False
+            client = kernel.client()
+            client.session.session = str(uuid.uuid4())
+            started = client.start_channels()
+            if inspect.isawaitable(started):
+                await started
+            self._client = client
         await client.wait_for_ready(timeout=timeout_s)
-        self._client = client
         self._tasks = [asyncio.ensure_future(self._read_iopub()), asyncio.ensure_future(self._read_shell()),
                        asyncio.ensure_future(self._watch_liveness())]
 
@@ -113,23 +147,38 @@ class KernelRunner:
             raise KernelCommandError(name, content.get("ename", ""), content.get("evalue", ""))
 
     async def _read_shell(self) -> None:
-        while True:
-            message = await self._client.get_shell_msg()
-            waiting = self._replies.get(message.get("parent_header", {}).get("msg_id"))
-            if waiting is not None and not waiting.done():
-                waiting.set_result(message["content"])
+        with contextlib.suppress(KernelGone):  # the iopub reader reports it
+            while True:
+                message = await self._client.get_shell_msg()
+                waiting = self._replies.get(message.get("parent_header", {}).get("msg_id"))
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(message["content"])
 
     async def _read_iopub(self) -> None:
-        while True:
-            message = await self._client.get_iopub_msg()
-            kind = message["header"]["msg_type"]
-            content = message["content"]
-            if kind == "display_data" and EVENT_MIME in content.get("data", {}):
-                self._deliver(content["data"][EVENT_MIME])
-            elif kind == "stream":
-                self._record_output(content.get("text", ""))
-            elif kind == "error":
-                self._record_output("\n".join(content.get("traceback", [])) + "\n")
+        try:
+            while True:
+                message = await self._client.get_iopub_msg()
+                kind = message["header"]["msg_type"]
+                content = message["content"]
+                if kind == "display_data" and EVENT_MIME in content.get("data", {}):
+                    self._deliver(self._own_event(content["data"][EVENT_MIME]))
+                elif kind == "stream":
+                    self._record_output(content.get("text", ""))
+                elif kind == "error":
+                    self._record_output("\n".join(content.get("traceback", [])) + "\n")
+                elif kind == "status" and content.get("execution_state") in DEAD_KERNEL_STATES:
+                    # The gateway's restarter found the kernel process gone; what it starts
+                    # instead is an empty kernel.
+                    self._report_death()
+                    return
+        except KernelGone:
+            self._report_death()
+
+    def _own_event(self, event):
+        if self.on_gateway and isinstance(event, dict) and "nrpcoresim_pid" in event:
+            # A pid on the gateway's machine: this server must never signal it.
+            return {**event, "nrpcoresim_pid": None}
+        return event
 
     def _deliver(self, event) -> None:
         try:
@@ -143,19 +192,35 @@ class KernelRunner:
                 output.write(text)
 
     async def _watch_liveness(self) -> None:
+        interval = GATEWAY_LIVENESS_INTERVAL_S if self.on_gateway else LIVENESS_INTERVAL_S
         while not self._closed:
-            await asyncio.sleep(LIVENESS_INTERVAL_S)
+            await asyncio.sleep(interval)
             if self._closed:
                 return
-            try:
-                alive = await self._km.get_kernel(self.kernel_id).is_alive()
-            except KeyError:
-                alive = False
-            if not alive and not self._closed:
-                self._closed = True
-                self._fail_pending()
-                self._deliver({"event": "kernel_died"})
+            if not await self._is_alive():
+                self._report_death()
                 return
+
+    async def _is_alive(self) -> bool:
+        try:
+            kernel = self._km.get_kernel(self.kernel_id)
+        except KeyError:
+            return False
+        if not self.on_gateway:
+            return await kernel.is_alive()
+        try:
+            # A gateway kernel manager answers True until a request found the kernel gone (404).
+            return await kernel.is_alive() and kernel.has_kernel
+        except Exception as error:  # noqa: BLE001 (the gateway may be briefly unreachable)
+            log.info("kernel %s: the gateway did not answer a liveness check: %s", self.kernel_id, error)
+            return True
+
+    def _report_death(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._fail_pending()
+        self._deliver({"event": "kernel_died"})
 
     def _fail_pending(self) -> None:
         for reply in self._replies.values():
@@ -173,10 +238,155 @@ class KernelRunner:
             with contextlib.suppress(Exception):
                 self._client.stop_channels()
         if self.kernel_id is not None and self.kernel_id in self._km:
-            # The simulation is over: nothing in the kernel needs a graceful exit.
+            # The simulation is over: nothing in the kernel needs a graceful exit. On a gateway this
+            # is a DELETE of the kernel, which ends its process group there.
             with contextlib.suppress(Exception):
                 await self._km.shutdown_kernel(self.kernel_id, now=True)
         _kill(children)
+
+
+class GatewayChannels:
+    """A kernel's shell and iopub channels through one websocket to the kernel gateway.
+
+    It offers the part of jupyter_client's AsyncKernelClient that KernelRunner uses (`execute`,
+    `get_shell_msg`, `get_iopub_msg`, `wait_for_ready`, `stop_channels`). The websocket is opened
+    with GatewayClient's connection arguments, so the gateway's auth token, headers and TLS
+    settings apply to it as to the REST requests. Messages name their channel (the gateway
+    would otherwise assume shell) and nothing is ever sent on control.
+    """
+
+    def __init__(self, kernel_id: str):
+        from jupyter_client.session import Session
+
+        self.kernel_id = kernel_id
+        self._session = Session(session=str(uuid.uuid4()), username="nrp_jupyter")
+        self._socket = None
+        self._queues: dict[str, asyncio.Queue] = {"shell": asyncio.Queue(), "iopub": asyncio.Queue()}
+        self._router: asyncio.Task | None = None
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        from jupyter_server.gateway.gateway_client import GatewayClient
+        from jupyter_server.utils import url_path_join
+        from tornado.escape import url_escape
+
+        gateway = GatewayClient.instance()
+        return (url_path_join(gateway.ws_url or "", gateway.kernels_endpoint, url_escape(self.kernel_id),
+                              "channels") + f"?session_id={url_escape(self._session.session)}")
+
+    async def connect(self) -> None:
+        from jupyter_server.gateway.gateway_client import GatewayClient
+        from tornado.httpclient import HTTPClientError, HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        gateway = GatewayClient.instance()
+        request = HTTPRequest(self.url, **gateway.load_connection_args())
+        try:
+            self._socket = await websocket_connect(request)
+        except HTTPClientError as error:
+            raise GatewayError(f"the kernel gateway at {gateway.url} refused the channels of kernel "
+                               f"{self.kernel_id}: HTTP {error.code} {error.message}") from error
+        except OSError as error:
+            raise GatewayError(f"the kernel gateway at {gateway.url} cannot be reached for the channels "
+                               f"of kernel {self.kernel_id}: {error}") from error
+        self._router = asyncio.ensure_future(self._route())
+
+    async def _route(self) -> None:
+        try:
+            while (raw := await self._socket.read_message()) is not None:
+                if isinstance(raw, bytes):
+                    continue  # a message with binary buffers (comms): nothing this server reads
+                message = json.loads(raw)
+                queue = self._queues.get(message.get("channel"))
+                if queue is not None:
+                    queue.put_nowait(message)
+        finally:
+            # The gateway closed the connection: the kernel was shut down or the gateway is gone.
+            self._closed = True
+            for queue in self._queues.values():
+                queue.put_nowait(None)
+
+    def _send(self, msg_type: str, content: dict) -> str:
+        from jupyter_client.jsonutil import json_default
+
+        if self._closed or self._socket is None:
+            raise KernelGone(f"the channels of kernel {self.kernel_id} are closed")
+        message = self._session.msg(msg_type, content)
+        message["channel"] = "shell"
+        self._socket.write_message(json.dumps(message, default=json_default))
+        return message["header"]["msg_id"]
+
+    def execute(self, code: str, *, silent: bool = False, store_history: bool = True,
+                allow_stdin: bool = False, stop_on_error: bool = True) -> str:
+        return self._send("execute_request", {"code": code, "silent": silent, "store_history": store_history,
+                                              "user_expressions": {}, "allow_stdin": allow_stdin,
+                                              "stop_on_error": stop_on_error})
+
+    async def get_shell_msg(self) -> dict:
+        return await self._next("shell")
+
+    async def get_iopub_msg(self) -> dict:
+        return await self._next("iopub")
+
+    async def _next(self, channel: str) -> dict:
+        message = await self._queues[channel].get()
+        if message is None:
+            self._queues[channel].put_nowait(None)  # every later read fails too
+            raise KernelGone(f"the gateway closed the channels of kernel {self.kernel_id}")
+        return message
+
+    async def wait_for_ready(self, timeout: float) -> None:
+        """Until the kernel answers a kernel_info_request (sent again every second)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            msg_id = self._send("kernel_info_request", {})
+            probe_end = min(deadline, asyncio.get_running_loop().time() + _READY_PROBE_S)
+            while (left := probe_end - asyncio.get_running_loop().time()) > 0:
+                try:
+                    reply = await asyncio.wait_for(self.get_shell_msg(), left)
+                except asyncio.TimeoutError:
+                    break
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    return
+            if asyncio.get_running_loop().time() >= deadline:
+                raise TimeoutError(f"kernel {self.kernel_id} on the gateway did not answer within {timeout:.0f} s")
+
+    def stop_channels(self) -> None:
+        self._closed = True
+        if self._socket is not None:
+            self._socket.close()
+        if self._router is not None:
+            self._router.cancel()
+
+
+def _is_gateway_kernel(kernel) -> bool:
+    from jupyter_server.gateway.managers import GatewayKernelManager
+
+    return isinstance(kernel, GatewayKernelManager)
+
+
+def _is_http_error(error: BaseException) -> bool:
+    from tornado.web import HTTPError
+
+    return isinstance(error, HTTPError)
+
+
+def _gateway_failure(action: str, error) -> str:
+    from jupyter_server.gateway.gateway_client import GatewayClient
+
+    # tornado keeps the gateway client's explanation (which names the URL) as log_message.
+    detail = error.log_message % error.args if error.log_message and error.args else error.log_message
+    return f"the kernel gateway at {GatewayClient.instance().url} failed {action}: HTTP {error.status_code}: " \
+           f"{detail or error.reason}"
+
+
+def _warn_about_broker(broker: str) -> None:
+    from jupyter_server.gateway.gateway_client import GatewayClient
+
+    warning = unreachable_broker_warning(broker, GatewayClient.instance().url or "")
+    if warning:
+        log.warning("%s", warning)
 
 
 def _descendants(pid: int | None) -> list[psutil.Process]:
