@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
+import time
 from abc import ABC, abstractmethod
 
 from .datapacks import DataPack, DataPackIdentifier
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # nrp-core waits 20 × 1 s for an engine to register.
 LAUNCH_TIMEOUT_S = 20.0
+# How long an engine started elsewhere (EmptyLaunchCommand) gets to accept connections at its
+# ServerAddress: as long as nrp-core's gRPC client waits for its channel.
+REMOTE_CONNECT_TIMEOUT_S = 20.0
 TIME_RATIO = [1, 1_000_000_000]
 # How long a broken connection waits for the engine's process to end, to report its exit status.
 CRASH_GRACE_S = 0.5
@@ -45,6 +50,9 @@ class EngineClient(ABC):
         # Set by `note_capabilities` when the engine serves the one-round-trip step extension.
         self.combined_step = False
         self.unresponsive = False
+        self._connected = False
+        # Set when the simulation is torn down, so that a launch still waiting for the engine gives up.
+        self._abandoned = threading.Event()
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"engine-{self.name}")
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -54,9 +62,18 @@ class EngineClient(ABC):
         if self.launcher.launches_process:
             self.launcher.start(self._command(), list(self.config.get("EngineEnvParams", [])), output, cwd)
 
+    @property
+    def started_elsewhere(self) -> bool:
+        """True for an engine the simulation neither starts nor stops (EmptyLaunchCommand)."""
+        return not self.launcher.launches_process
+
     def await_ready(self) -> None:
-        """Waits for the engine to register (when launched here), then connects to it."""
-        if self.launcher.launches_process:
+        """Waits for the engine to register (when launched here) or to listen at its ServerAddress
+        (when started elsewhere), then connects to it."""
+        if self.started_elsewhere:
+            self.launcher.wait_listening(REMOTE_CONNECT_TIMEOUT_S, hint=self.start_command_hint(),
+                                         abandon=self._abandoned)
+        else:
             address = self.registration.wait_for(self.name, LAUNCH_TIMEOUT_S,
                                                  lambda: self.launcher.exit_code() is None)
             if address is None:
@@ -66,6 +83,12 @@ class EngineClient(ABC):
                 raise EngineLaunchError(self.name, f"could not be launched: {why}")
             self.address = address
         self.connect(LAUNCH_TIMEOUT_S)
+        self._connected = True
+
+    def start_command_hint(self) -> str:
+        """The command that starts this engine by hand at its ServerAddress, for error messages."""
+        program = split_command(self.config.get("EngineProcCmd", "")) or ["<EngineProcCmd>"]
+        return " ".join([*program, f"--engine={self.name}", f"--serverurl={self.config.get('ServerAddress', '')}"])
 
     def _command(self) -> list[str]:
         command = split_command(self.config.get("EngineProcCmd", ""))
@@ -169,9 +192,31 @@ class EngineClient(ABC):
 
     def crashed(self, wait_s: float = 0.0) -> EngineCrashed | None:
         """The error to report if the engine's process has ended; `wait_s` gives a process whose
-        connection just broke the time to finish dying, so the report can say how it ended."""
+        connection just broke the time to finish dying, so the report can say how it ended.
+
+        An engine started elsewhere has no process here: once connected, it counts as crashed when
+        its address stops accepting connections.
+        """
+        if self.started_elsewhere:
+            why = self._remote_gone(wait_s) if self._connected else None
+            return EngineCrashed(self.name, f"the engine at {self.address}, started outside the simulation "
+                                            f"(EmptyLaunchCommand), no longer answers: {why}") if why else None
         code = self.launcher.wait(wait_s) if wait_s > 0 else self.launcher.exit_code()
         return EngineCrashed(self.name, f"its process exited with status {code}") if code is not None else None
+
+    def abandon_launch(self) -> None:
+        """Makes a wait for an engine started elsewhere end now, rather than at its timeout."""
+        self._abandoned.set()
+
+    def _remote_gone(self, wait_s: float) -> str | None:
+        # A process that is being killed drops its connections before its listening socket, so
+        # right after a connection broke the address may still accept for a moment.
+        deadline = time.monotonic() + wait_s
+        while True:
+            why = self.launcher.unreachable()
+            if why is not None or time.monotonic() >= deadline:
+                return why
+            time.sleep(0.05)
 
     def stop_process(self, grace_s: float) -> None:
         self.close()
@@ -185,7 +230,8 @@ class EngineClient(ABC):
                                         f"{self.command_timeout_s} s exceeded)")
 
 
-def make_engine_client(config: dict, launcher: Launcher, registration: RegistrationServer) -> EngineClient:
+def make_engine_client(config: dict, launcher: Launcher,
+                       registration: RegistrationServer | None) -> EngineClient:
     from .protocols.grpc_client import GrpcEngineClient
     from .protocols.json_client import JsonEngineClient
 

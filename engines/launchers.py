@@ -12,11 +12,22 @@ import pathlib
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from abc import ABC, abstractmethod
+from typing import NamedTuple
 
-from .errors import EngineLaunchError
+from .config.server_address import EMPTY_LAUNCH_COMMAND, parse_server_address
+from .errors import ConfigError, EngineLaunchError
+
+# One connection attempt to an engine started elsewhere: a firewall that drops packets must cost
+# seconds, not the kernel's two-minute connect timeout.
+PROBE_TIMEOUT_S = 2.0
+# Pause between attempts while waiting for such an engine to listen.
+RETRY_INTERVAL_S = 0.1
 
 
 class Launcher(ABC):
@@ -108,6 +119,24 @@ class BasicFork(Launcher):
 
 
 class EmptyLaunchCommand(Launcher):
+    """Starts nothing: the engine was started by hand, possibly on another machine, and is reached
+    at its ServerAddress. As in nrp-core, such an engine takes part in no registration and is never
+    signalled: the shutdown request is all it gets from a simulation (the servers of this project
+    exit after answering it).
+
+    With no process to watch, the address stands in for it: `wait_listening` waits for the engine
+    to accept connections, `unreachable` says whether it still does.
+    """
+
+    def __init__(self, engine_name: str, address: str):
+        super().__init__(engine_name)
+        self.address = address
+        try:
+            self._host, self._port = parse_server_address(address)
+        except ValueError as error:
+            raise ConfigError(f"{address!r} is not an address to reach engine {engine_name!r} at: {error}",
+                              path="ServerAddress") from None
+
     @property
     def launches_process(self) -> bool:
         return False
@@ -121,6 +150,52 @@ class EmptyLaunchCommand(Launcher):
     def stop(self, grace_s: float) -> None:
         pass
 
+    def wait_listening(self, timeout_s: float, hint: str = "", abandon: threading.Event | None = None) -> None:
+        """Returns once something accepts connections at the address. Raises EngineLaunchError, naming
+        the address, if nothing does within `timeout_s`, at once if the host name does not resolve,
+        and soon after `abandon` is set (the simulation is being torn down)."""
+        abandon = abandon or threading.Event()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            failure = self._probe(max(0.05, min(PROBE_TIMEOUT_S, remaining)))
+            if failure is None:
+                return
+            if failure.kind == "unresolved" or time.monotonic() >= deadline or abandon.is_set():
+                waited = "" if failure.kind == "unresolved" else f" within {timeout_s:.0f} s"
+                advice = f"; start it there first, e.g. `{hint}`" if hint else ""
+                raise EngineLaunchError(self.engine_name, f"nothing answers at its ServerAddress {self.address}"
+                                                          f"{waited} ({failure.reason}). Its LaunchType is "
+                                                          f"EmptyLaunchCommand, so the simulation does not start "
+                                                          f"it{advice}")
+            abandon.wait(min(RETRY_INTERVAL_S, max(0.0, deadline - time.monotonic())))
+
+    def unreachable(self) -> str | None:
+        """Why the engine is known to be gone (its address refuses connections, its host is
+        unreachable), or None if it accepts connections or the answer is slow in coming."""
+        failure = self._probe(PROBE_TIMEOUT_S)
+        return failure.reason if failure is not None and failure.kind != "silent" else None
+
+    def _probe(self, timeout_s: float) -> _ProbeFailure | None:
+        """One TCP connection to the address, closed at once; None if it was accepted."""
+        try:
+            with socket.create_connection((self._host, self._port), timeout=timeout_s):
+                return None
+        except socket.gaierror as error:
+            return _ProbeFailure(f"cannot resolve host {self._host!r}: {error.strerror}", "unresolved")
+        except TimeoutError:
+            # What a firewall that drops packets looks like, and a host that is down.
+            return _ProbeFailure(f"no answer within {timeout_s:.1f} s", "silent")
+        except OSError as error:
+            return _ProbeFailure(error.strerror or type(error).__name__, "refused")
+
+
+class _ProbeFailure(NamedTuple):
+    reason: str
+    # "unresolved" (the host name is unknown), "silent" (no answer in time: inconclusive) or
+    # "refused" (the connection was refused or the host is unreachable: nobody serves there).
+    kind: str
+
 
 LAUNCHERS = {"BasicFork": BasicFork, "EmptyLaunchCommand": EmptyLaunchCommand}
 
@@ -131,6 +206,11 @@ def make_launcher(engine_config: dict) -> Launcher:
     if launch_type not in LAUNCHERS:
         raise EngineLaunchError(name, f"LaunchType '{launch_type}' is not supported here "
                                       f"(supported: {', '.join(sorted(LAUNCHERS))})")
+    if launch_type == EMPTY_LAUNCH_COMMAND:
+        if "ServerAddress" not in engine_config:
+            raise ConfigError(f"engine {name!r} has LaunchType {EMPTY_LAUNCH_COMMAND} but no ServerAddress",
+                              path="ServerAddress")
+        return EmptyLaunchCommand(name, engine_config["ServerAddress"])
     return LAUNCHERS[launch_type](name)
 
 

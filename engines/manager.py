@@ -153,9 +153,14 @@ class SimulationManager:
         functions = load_functions(_function_entries(config), set(names), namespace=_function_namespace(),
                                    base_dir=self.base_dir)
         processor = DataPackProcessor(functions, pass_by_value=argument_passing_policy(config) == "value")
-        self._registration = RegistrationServer(_registration_address(engine_configs))
-        self._engines = [make_engine_client(engine, make_launcher(engine), self._registration)
-                         for engine in engine_configs]
+        launchers = [make_launcher(engine) for engine in engine_configs]
+        # Only engines launched here register; as in nrp-core, one started elsewhere (EmptyLaunchCommand)
+        # is reached at its ServerAddress and its RegistrationServerAddress is ignored.
+        launched = [engine for engine, launcher in zip(engine_configs, launchers) if launcher.launches_process]
+        if launched:
+            self._registration = RegistrationServer(_registration_address(launched))
+        self._engines = [make_engine_client(engine, launcher, self._registration)
+                         for engine, launcher in zip(engine_configs, launchers)]
         # Processes start from this (long-lived) thread; then all engines come up concurrently.
         for engine in self._engines:
             engine.start(self.engine_output, cwd=self.base_dir)
@@ -169,10 +174,14 @@ class SimulationManager:
         self._loop, self._engines = None, []
         if loop is not None:
             loop.abort.set()
+        for engine in engines:
+            engine.abandon_launch()
         connected = [engine for engine in engines if engine.crashed() is None and not engine.unresponsive]
         requests = [engine.submit(_quietly(engine.shutdown)) for engine in connected]
         concurrent.futures.wait(requests, timeout=SHUTDOWN_REQUEST_TIMEOUT_S)
-        # Engines exit by themselves after a shutdown request; SIGTERM only those that linger.
+        # Engines exit by themselves after a shutdown request; SIGTERM only those that linger. An
+        # engine started elsewhere gets the request and nothing more: its launcher neither waits for
+        # nor signals a process it does not own.
         deadline = time.monotonic() + EXIT_AFTER_SHUTDOWN_S
         for engine in connected:
             engine.launcher.wait(max(0.0, deadline - time.monotonic()))

@@ -15,6 +15,7 @@ from . import registry
 from .defaults import fill_defaults
 from .jsonpath import format_path
 from .overrides import apply_overrides
+from .server_address import check_started_elsewhere
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def validate_simulation_config(config: dict, file: str | None = None) -> dict:
         _check(engine, registry.engine_schema_path(engine["EngineType"]), file,
                prefix=["EngineConfigs", index])
     _check_unique_names(engines, file)
+    check_started_elsewhere(engines, file)
     _complete(config, registry.SIMULATION_SCHEMA)
     for engine in config["EngineConfigs"]:
         _complete(engine, registry.engine_schema_path(engine["EngineType"]))
