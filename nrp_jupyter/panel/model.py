@@ -16,12 +16,14 @@ from .frames import Event, FrameError
 
 # NRP's runtime_error fields that the panel shows (nrp.md 1.5).
 ERROR_FIELDS = ("msg", "error_type", "fileName", "line_number", "offset", "line_text")
+# How many states `history` keeps: enough for a pause and a resume between two writes, and more.
+HISTORY_LENGTH = 20
 
 
 def initial_values(simulation_id: int) -> dict[str, Any]:
     """The trait values before anything is known."""
     return {"simulation_id": simulation_id, "experiment_id": "", "state": "", "actions": [],
-            "sim_time": 0.0, "real_time": 0.0, "time_left": 0.0, "progress": -1.0, "task": "",
+            "history": [], "sim_time": 0.0, "real_time": 0.0, "time_left": 0.0, "progress": -1.0, "task": "",
             "error": {}, "notice": "", "connected": False, "pending": "", "log_files": [],
             "series": {}, "images": {}}
 
@@ -32,6 +34,10 @@ class PanelModel:
     `progress` is the fraction of the simulation timeout done, or -1 while unknown: a status
     tells the time left only when the experiment has a timeout, so the total is learned from the
     first status that reports time left.
+
+    `history` is every state the simulation was seen in, oldest first (the last HISTORY_LENGTH):
+    `state` coalesces between two writes, so a pause and resume within 100 ms would leave it
+    `started` as before; the history still shows both.
     """
 
     def __init__(self, simulation_id: int, *, datapacks: Iterable[str] | None = None, max_points: int = 500,
@@ -142,6 +148,8 @@ class PanelModel:
             return
         if state == "started":
             self._has_run = True
+        if state != self._values["state"]:
+            self.set("history", [*self._values["history"], state][-HISTORY_LENGTH:])
         self.set("state", state)
         if state == "completed" and self._total_time is not None:
             self.set("progress", 1.0)

@@ -6,6 +6,8 @@ const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
 const SVG = "http://www.w3.org/2000/svg";
 // Stop cannot be undone: the first click arms it, a second one within this time sends it.
 const STOP_CONFIRM_MS = 3000;
+// How many earlier states the head shows; the whole history is in its tooltip.
+const HISTORY_SHOWN = 5;
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -96,8 +98,9 @@ function render({ model, el }) {
   const head = element("div", "nrp-head");
   const title = element("span", "nrp-title");
   const badge = element("span", "nrp-badge");
+  const history = element("span", "nrp-history");
   const link = element("span", "nrp-link");
-  head.append(title, badge, link);
+  head.append(title, badge, history, link);
 
   const buttons = element("div", "nrp-buttons");
   const run = element("button", "nrp-button", "Start");
@@ -138,6 +141,10 @@ function render({ model, el }) {
     const state = model.get("state") || "unknown";
     badge.textContent = state;
     badge.className = `nrp-badge nrp-state-${state}`;
+    // The states before this one, newest last: a pause and resume between two writes still show.
+    const seen = model.get("history") || [];
+    history.textContent = seen.slice(-HISTORY_SHOWN - 1, -1).join(" → ");
+    history.title = seen.join(" → ");
     link.textContent = model.get("connected") ? "live" : "offline";
     link.className = `nrp-link ${model.get("connected") ? "nrp-live" : "nrp-offline"}`;
   }
@@ -199,7 +206,7 @@ function render({ model, el }) {
   }
 
   const drawers = {
-    "change:simulation_id change:experiment_id change:state change:connected": drawHead,
+    "change:simulation_id change:experiment_id change:state change:history change:connected": drawHead,
     "change:actions change:pending": drawButtons,
     "change:sim_time change:real_time change:time_left change:progress": drawTimes,
     "change:task change:notice change:error": drawMessages,

@@ -41,6 +41,8 @@ class ControlPanel(anywidget.AnyWidget):
     simulation_id = traitlets.Int(help="The simulation's id.").tag(sync=True)
     experiment_id = traitlets.Unicode(help="The experiment it was launched from.").tag(sync=True)
     state = traitlets.Unicode(help="NRP's lifecycle state; empty until known.").tag(sync=True)
+    history = traitlets.List(traitlets.Unicode(), help="The states seen, oldest first (the last 20), "
+                             "so that changes between two writes still show.").tag(sync=True)
     actions = traitlets.List(traitlets.Unicode(), help="The enabled buttons.").tag(sync=True)
     sim_time = traitlets.Float(help="Simulation time, s.").tag(sync=True)
     real_time = traitlets.Float(help="Real (wall-clock) time of the run, s.").tag(sync=True)

@@ -39,7 +39,7 @@ def test_buttons_enabled_by_state(state, has_run, actions):
 def test_status_sets_the_times_state_progress_and_buttons():
     model = PanelModel(7)
     model.apply(status("paused"))
-    assert model.take_changes() == {"state": "paused", "actions": ["start", "stop"]}
+    assert model.take_changes() == {"state": "paused", "history": ["paused"], "actions": ["start", "stop"]}
     model.apply(status("started", sim_time=2.0, left=8.0, real=2.5))
     changes = model.take_changes()
     assert changes["sim_time"] == 2.0 and changes["real_time"] == 2.5 and changes["time_left"] == 8.0
@@ -188,3 +188,27 @@ def test_bad_limits_are_refused():
         PanelModel(1, log_lines=0)
     with pytest.raises(KeyError, match="no value 'colour'"):
         PanelModel(1).set("colour", "red")
+
+
+def test_history_keeps_changes_that_coalesce_away_between_two_writes():
+    model = PanelModel(7)
+    model.apply(status("started", sim_time=1.0))
+    model.take_changes()
+    # A pause and a resume between two writes: `state` is as before, the history has both.
+    model.apply(status("paused", sim_time=1.0))
+    model.apply(status("started", sim_time=1.1))
+    model.apply(status("started", sim_time=1.2))
+    changes = model.take_changes()
+    assert changes["state"] == "started" and changes["history"] == ["started", "paused", "started"]
+
+
+def test_history_is_bounded_and_ends_at_a_final_state():
+    from nrp_jupyter.panel.model import HISTORY_LENGTH
+
+    model = PanelModel(7)
+    for step in range(HISTORY_LENGTH + 5):
+        model.apply(status("started" if step % 2 else "paused"))
+    assert len(model["history"]) == HISTORY_LENGTH and model["history"][-1] == "paused"
+    model.apply(status("stopped"))
+    model.apply(status("started"))  # sent before the end, arrived after it
+    assert model["history"][-2:] == ["paused", "stopped"]
