@@ -26,6 +26,8 @@ def parse_server_address(address) -> tuple[str, int]:
     """``(host, port)`` of ``HOST:PORT`` or ``[IPV6]:PORT``; ValueError saying what is wrong."""
     if not isinstance(address, str) or not address.strip():
         raise ValueError("it is empty")
+    if "/" in address:
+        raise ValueError("it is HOST:PORT, without a scheme or a path")
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError("it is not HOST:PORT (no port after the last ':')")
@@ -35,7 +37,7 @@ def parse_server_address(address) -> tuple[str, int]:
         host = host[1:-1]
     elif ":" in host:
         raise ValueError("an IPv6 host must be written in brackets, as [::1]:9002")
-    if not host or any(char.isspace() or char == "/" for char in host):
+    if not host or any(char.isspace() for char in host):
         raise ValueError("it has no valid host before the port")
     number = int(port)
     if not 1 <= number <= 65535:

@@ -1,0 +1,19 @@
+"""Engine 1 (python_json) publishes its own time as the JSON datapack `datapack1`."""
+
+from nrp_core.engines.python_json import EngineScript
+
+
+class Script(EngineScript):
+    def initialize(self):
+        print("Engine 1 is initializing. Registering datapack...")
+        self._registerDataPack("datapack1")
+        self._setDataPack("datapack1", {"time": self._time_ns, "timestep": 0})
+
+    def runLoop(self, timestep_ns):
+        self._setDataPack("datapack1", {"time": self._time_ns, "timestep": timestep_ns})
+
+    def shutdown(self):
+        print("Engine 1 is shutting down")
+
+    def reset(self):
+        self._setDataPack("datapack1", {"time": self._time_ns, "timestep": 0})
