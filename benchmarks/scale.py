@@ -77,8 +77,11 @@ def sixteen_at_once(server: LiveServer, count: int) -> None:
     kernels = server_kernels(server)
     active = [record for record in server.call("GET", "simulation")[1]
               if record["state"] not in ("stopped", "failed")]
-    print(f"   left running: {len(kernels)} kernels, {len(active)} active simulations; forced kills "
-          f"(stop grace exceeded) {server.log_path.read_text().count('did not stop by itself')}")
+    kills = [line for line in server.log_path.read_text().splitlines() if "did not stop by itself" in line]
+    print(f"   left running: {len(kernels)} kernels, {len(active)} active simulations; NRPCoreSim killed after "
+          f"the stop grace: {len(kills)}")
+    for line in kills:
+        print(f"     {line}")
 
 
 def server_kernels(server: LiveServer) -> list:
@@ -170,6 +173,8 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=16)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--panels", type=int, default=10)
+    parser.add_argument("--stop-grace", type=float, default=None,
+                        help="the server's stop_grace in seconds (its default, 1, when not given)")
     args = parser.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="nrp-scale-"))
     broker = None
@@ -180,6 +185,8 @@ def main() -> None:
     root = experiments_root(work / "root", EXPERIMENTS, ["tf_exchange"])
     experiments.add_runs_until_stopped(root)
     extra = [f"--NrpJupyterApp.max_simulations={args.simulations}"]
+    if args.stop_grace is not None:
+        extra.append(f"--NrpJupyterApp.stop_grace={args.stop_grace}")
     if broker is not None:
         extra.append(f"--NrpJupyterApp.mqtt_broker={broker.address}")
     server = LiveServer(root, work, tuple(extra)).start()

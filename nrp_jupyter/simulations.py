@@ -292,12 +292,17 @@ class SimulationService:
         run = self._runs.get(record.simulation_id)
         if run is None:
             return
+        began = time.monotonic()
+        step = "the kernel's answer to stop"
         try:
             await run.runner.command("stop", timeout_s=self.settings.stop_grace_s)
+            step = "NRPCoreSim's shutdown"
             await asyncio.wait_for(run.stopped.wait(), self.settings.stop_grace_s)
         except (asyncio.TimeoutError, KernelCommandError, KernelGone) as error:
-            log.warning("simulation %d did not stop by itself (%s); killing NRPCoreSim", record.simulation_id,
-                        error)
+            # Named, because the remedy differs: a kernel that does not answer, or a shutdown that
+            # needs a longer stop_grace (a loaded machine: sixteen simulations ending together).
+            log.warning("simulation %d did not stop by itself (%s after %.1f s%s); killing NRPCoreSim",
+                        record.simulation_id, step, time.monotonic() - began, f": {error}" if str(error) else "")
             kill_process_tree(record.nrpcoresim_pid)
 
     async def _release(self, record: Simulation) -> None:
