@@ -41,6 +41,9 @@ LIVENESS_INTERVAL_S = 0.25
 # On a gateway each check is a REST request; the websocket and the gateway's `restarting` status
 # report a death first, so this only catches a kernel removed without either.
 GATEWAY_LIVENESS_INTERVAL_S = 2.0
+# How long, and how often, a shutdown the gateway refuses is tried again.
+GATEWAY_SHUTDOWN_RETRY_S = 15.0
+GATEWAY_SHUTDOWN_RETRY_INTERVAL_S = 0.5
 # Kernel states a gateway announces on iopub when the kernel process is gone.
 DEAD_KERNEL_STATES = {"restarting", "dead"}
 # How long one kernel_info_request waits for its reply before the next one is sent.
@@ -83,18 +86,23 @@ class KernelRunner:
     async def start(self, cwd: pathlib.Path, env: dict[str, str], timeout_s: float) -> None:
         """Starts the kernel in `cwd` with `env` on top of the server's environment (without the
         server's `secrets`), and waits until it answers."""
-        # The kernel manager replaces the environment instead of merging it.
-        inherited = inherited_environment(os.environ, self._secrets)
+        if _is_gateway_manager(self._km):
+            # The gateway's kernel manager adds the server's KERNEL_* and allowed_envs variables
+            # itself and forwards nothing else: the rest would only end up in its log line.
+            environment = dict(env)
+        else:
+            # The kernel manager replaces the environment instead of merging it.
+            environment = {**inherited_environment(os.environ, self._secrets), **env}
         try:
             self.kernel_id = await self._km.start_kernel(kernel_name=self._kernel_name, cwd=str(cwd),
-                                                         env={**inherited, **env})
+                                                         env=environment)
         except Exception as error:
             # Only the gateway's kernel manager answers with tornado's HTTPError.
             if _is_http_error(error):
                 raise GatewayError(_gateway_failure("starting a kernel", error)) from error
             raise
         kernel = self._km.get_kernel(self.kernel_id)
-        self.on_gateway = _is_gateway_kernel(kernel)
+        self.on_gateway = _is_gateway_manager(self._km)
         if self.on_gateway:
             _warn_about_broker(env.get("KERNEL_NRP_MQTT_BROKER", ""))
             client = GatewayChannels(self.kernel_id)
@@ -237,12 +245,26 @@ class KernelRunner:
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.stop_channels()
-        if self.kernel_id is not None and self.kernel_id in self._km:
-            # The simulation is over: nothing in the kernel needs a graceful exit. On a gateway this
-            # is a DELETE of the kernel, which ends its process group there.
-            with contextlib.suppress(Exception):
-                await self._km.shutdown_kernel(self.kernel_id, now=True)
+        await self._shut_down_kernel()
         _kill(children)
+
+    async def _shut_down_kernel(self) -> None:
+        # The simulation is over: nothing in the kernel needs a graceful exit. On a gateway this is
+        # a DELETE of the kernel, which ends its process group there.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATEWAY_SHUTDOWN_RETRY_S
+        while self.kernel_id is not None and self.kernel_id in self._km:
+            try:
+                await self._km.shutdown_kernel(self.kernel_id, now=True)
+                return
+            except Exception as error:  # noqa: BLE001 (the simulation ends anyway; say what is left)
+                # A gateway answers 500 to a DELETE while it restarts the kernel (jupyter_client
+                # 8.10 reads the exception of a future not yet done): once it is up, DELETE works.
+                if not self.on_gateway or loop.time() > deadline:
+                    log.warning("kernel %s could not be shut down: %r", self.kernel_id, error)
+                    return
+                log.info("kernel %s: the gateway refused the shutdown (%r); trying again", self.kernel_id, error)
+                await asyncio.sleep(GATEWAY_SHUTDOWN_RETRY_INTERVAL_S)
 
 
 class GatewayChannels:
@@ -360,10 +382,10 @@ class GatewayChannels:
             self._router.cancel()
 
 
-def _is_gateway_kernel(kernel) -> bool:
-    from jupyter_server.gateway.managers import GatewayKernelManager
+def _is_gateway_manager(kernel_manager) -> bool:
+    from jupyter_server.gateway.managers import GatewayMappingKernelManager
 
-    return isinstance(kernel, GatewayKernelManager)
+    return isinstance(kernel_manager, GatewayMappingKernelManager)
 
 
 def _is_http_error(error: BaseException) -> bool:

@@ -1,0 +1,144 @@
+"""Experiment kernels on a real Jupyter Kernel Gateway (`--gateway-url`): the whole lifecycle,
+runtime errors, a kernel killed on the gateway, and a stop that leaves nothing there."""
+
+import signal
+import time
+
+import psutil
+import pytest
+
+from tests.conftest import core_processes
+from tests.nrp_jupyter.mqtt_helpers import Subscriber
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+    return value
+
+
+def set_state(server, simulation_id: int, state: str) -> None:
+    code, body = server.call("PUT", "simulation", str(simulation_id), "state", body={"state": state})
+    assert (code, body) == (200, {"state": state})
+
+
+def statuses(subscriber, simulation_id: int, after: float) -> list[dict]:
+    return [message.json() for message in subscriber.received(f"nrp_simulation/{simulation_id}/status")
+            if message.at > after and "state" in message.json()]
+
+
+def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_leftover_processes):
+    with Subscriber(f"127.0.0.1:{server.broker_port}", ["nrp_simulation/#"]) as subscriber:
+        subscriber.wait_subscribed()
+        code, body = server.call("POST", "simulation", body={"experimentID": "long_exchange"})
+        assert (code, body["state"]) == (201, "paused"), body
+        sid = body["simulationID"]
+
+        [kernel] = gateway.kernel_processes()
+        assert kernel.ppid() == gateway.process.pid
+        environment = kernel.environ()
+        assert environment["KERNEL_NRP_SIMULATION_ID"] == str(sid)
+        # The gateway started the kernel in its own directory; the kernel moved to the simulation's.
+        assert kernel.cwd() == environment["KERNEL_NRP_SIMULATION_DIR"] != str(gateway.cwd)
+        kernel_tree = {process.pid for process in kernel.children(recursive=True)}
+        core = core_processes(no_leftover_processes)
+        assert any("NRPCoreSim" in " ".join(process.cmdline()) for process in core)
+        assert {process.pid for process in core} <= kernel_tree
+
+        set_state(server, sid, "started")
+        wait_until(lambda: any(s["simulationTime"] > 0 for s in statuses(subscriber, sid, 0)), 10,
+                   "no status with simulation time went out")
+        set_state(server, sid, "paused")
+        paused_at = time.monotonic()
+        # Two periodic statuses a second apart, both after the pause took effect.
+        def paused_statuses():
+            found = [s for s in statuses(subscriber, sid, paused_at + 0.5) if s["state"] == "paused"]
+            return found[-2:] if len(found) >= 2 else None
+
+        later = wait_until(paused_statuses, 10, "no periodic status while paused")
+        assert later[0]["simulationTime"] == later[1]["simulationTime"] > 0
+        set_state(server, sid, "started")
+        wait_until(lambda: statuses(subscriber, sid, paused_at)[-1]["simulationTime"]
+                   > later[1]["simulationTime"], 10, "the resumed simulation does not advance")
+        set_state(server, sid, "stopped")
+
+        progress = [message.json()["progress"] for message in subscriber.received(f"nrp_simulation/{sid}/status")
+                    if "progress" in message.json()]
+        # The server's launch steps and the kernel's own initialisation steps, both through the gateway.
+        assert {"Launching simulation", "Initializing Simulation", "Shutting down Simulation"} <= {
+            p["task"] for p in progress}
+
+    wait_until(lambda: gateway.kernels() == [], 10, "the kernel is still on the gateway")
+    assert not kernel.is_running()
+    assert list((server.tmp_path / "simulations").iterdir()) == []
+    code, logs = server.call("GET", "simulation", str(sid), "logs")
+    assert code == 200
+    text = "\n".join(file["content"] for file in logs["files"])
+    assert "python_2 at" in text, [file["name"] for file in logs["files"]]
+    assert list((root / "experiments/long_exchange").glob(f"*_simulation_{sid}.log.zip"))
+    # Every message named its channel, and none went to control (spec jupyter.md 2.3).
+    assert "No channel specified" not in gateway.log()
+
+
+def test_a_completed_run_and_a_runtime_error_through_the_gateway(server, gateway):
+    with Subscriber(f"127.0.0.1:{server.broker_port}", ["nrp_simulation/#"]) as subscriber:
+        subscriber.wait_subscribed()
+        code, body = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
+        assert code == 201, body
+        set_state(server, body["simulationID"], "started")
+        server.wait_state(body["simulationID"], "completed", timeout=30)
+        set_state(server, body["simulationID"], "stopped")
+
+        code, body = server.call("POST", "simulation", body={"experimentID": "raising_exchange"})
+        assert code == 201, body
+        sid = body["simulationID"]
+        set_state(server, sid, "started")
+        error = subscriber.wait_for(f"nrp_simulation/{sid}/runtime_error", timeout=30).json()
+        assert (error["error_type"], error["fileName"], error["line_number"]) == ("Runtime", "main_script.py", 3)
+        assert "broken on purpose" in error["msg"]
+        assert error["line_text"].strip() == 'raise ValueError("broken on purpose")'
+        server.wait_state(sid, "completed", timeout=10)
+        set_state(server, sid, "stopped")
+    wait_until(lambda: gateway.kernels() == [], 10, "kernels are still on the gateway")
+
+
+def test_a_kernel_killed_on_the_gateway_fails_its_simulation(server, gateway, no_leftover_processes):
+    with Subscriber(f"127.0.0.1:{server.broker_port}", ["nrp_simulation/#"]) as subscriber:
+        subscriber.wait_subscribed()
+        code, body = server.call("POST", "simulation", body={"experimentID": "long_exchange"})
+        assert code == 201, body
+        sid = body["simulationID"]
+        set_state(server, sid, "started")
+        [kernel] = gateway.kernel_processes()
+        killed_at = time.monotonic()
+        kernel.send_signal(signal.SIGKILL)
+        # The gateway restarts a dead kernel (empty) and says so on the channels: that is a death.
+        server.wait_state(sid, "failed", timeout=15)
+        reported_after = time.monotonic() - killed_at
+        error = subscriber.wait_for(f"nrp_simulation/{sid}/runtime_error", timeout=5).json()
+        assert error["msg"] == "The experiment kernel died unexpectedly"
+    assert reported_after < 15
+    # The server shut the restarted kernel down; NRPCoreSim and the engines saw their parent go.
+    wait_until(lambda: gateway.kernels() == [], 10, "the restarted kernel is still on the gateway")
+    wait_until(lambda: not core_processes(no_leftover_processes), 10, "NRPCoreSim outlived its kernel")
+    code, records = server.call("GET", "simulation")
+    assert [(r["simulationID"], r["state"]) for r in records] == [(sid, "failed")]
+
+
+def test_stop_of_a_paused_simulation_ends_everything_on_the_gateway(server, gateway, no_leftover_processes):
+    code, body = server.call("POST", "simulation", body={"experimentID": "long_exchange"})
+    assert code == 201, body
+    [kernel] = gateway.kernel_processes()
+    assert core_processes(no_leftover_processes)
+    began = time.monotonic()
+    set_state(server, body["simulationID"], "stopped")
+    stop_s = time.monotonic() - began
+    assert stop_s < 10
+    psutil.wait_procs([kernel], timeout=10)
+    assert not kernel.is_running()
+    assert gateway.kernels() == []
+    assert list((server.tmp_path / "simulations").iterdir()) == []
