@@ -1,9 +1,14 @@
-"""The simulation an experiment kernel runs, from its KERNEL_NRP_* variables (docs/architecture.md)."""
+"""The simulation an experiment kernel runs, from its KERNEL_NRP_* variables (docs/architecture.md).
+
+Only variables named KERNEL_* reach a kernel on a kernel gateway, so everything a simulation needs
+from the server is one of these; the rest (PATH, the interpreter) is the gateway's own.
+"""
 
 from __future__ import annotations
 
 import os
 import pathlib
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -37,10 +42,14 @@ class ServerSettings:
         if not simulation_id.isdigit():
             raise SettingsError(f"{PREFIX}SIMULATION_ID must be the simulation's integer id, "
                                 f"got {simulation_id!r}")
-        # The directory is sent as well as the cwd: kernel gateways may ignore cwd.
+        # The directory is sent as well as the cwd: a kernel gateway starts kernels in its own
+        # directory, and the kernel moves to this one (SimulationServer.initialize).
         directory = pathlib.Path(env.get(PREFIX + "SIMULATION_DIR") or os.getcwd()).resolve()
         if not directory.is_dir():
-            raise SettingsError(f"{PREFIX}SIMULATION_DIR: {directory} is not a directory")
+            raise SettingsError(f"{PREFIX}SIMULATION_DIR: {directory} is not a directory on "
+                                f"{socket.gethostname()}; a kernel on a kernel gateway needs the server's "
+                                f"simulations directory on storage both share, at the same path "
+                                f"(docs/deployment.md)")
         interval_text = env.get(PREFIX + "STATUS_INTERVAL") or "1.0"
         try:
             interval = float(interval_text)

@@ -42,6 +42,7 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
         assert kernel.ppid() == gateway.process.pid
         environment = kernel.environ()
         assert environment["KERNEL_NRP_SIMULATION_ID"] == str(sid)
+        assert not any(server.token in value for value in environment.values())
         # The gateway started the kernel in its own directory; the kernel moved to the simulation's.
         assert kernel.cwd() == environment["KERNEL_NRP_SIMULATION_DIR"] != str(gateway.cwd)
         kernel_tree = {process.pid for process in kernel.children(recursive=True)}
