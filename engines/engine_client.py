@@ -88,7 +88,8 @@ class EngineClient(ABC):
     def start_command_hint(self) -> str:
         """The command that starts this engine by hand at its ServerAddress, for error messages."""
         program = split_command(self.config.get("EngineProcCmd", "")) or ["<EngineProcCmd>"]
-        return " ".join([*program, f"--engine={self.name}", f"--serverurl={self.config.get('ServerAddress', '')}"])
+        address = self.config.get("ServerAddress", "")
+        return " ".join([*program, f"--engine={self.name}", f"--serverurl={address}"])
 
     def _command(self) -> list[str]:
         command = split_command(self.config.get("EngineProcCmd", ""))
@@ -199,8 +200,10 @@ class EngineClient(ABC):
         """
         if self.started_elsewhere:
             why = self._remote_gone(wait_s) if self._connected else None
+            if why is None:
+                return None
             return EngineCrashed(self.name, f"the engine at {self.address}, started outside the simulation "
-                                            f"(EmptyLaunchCommand), no longer answers: {why}") if why else None
+                                            f"(EmptyLaunchCommand), no longer answers: {why}")
         code = self.launcher.wait(wait_s) if wait_s > 0 else self.launcher.exit_code()
         return EngineCrashed(self.name, f"its process exited with status {code}") if code is not None else None
 

@@ -150,7 +150,8 @@ class EmptyLaunchCommand(Launcher):
     def stop(self, grace_s: float) -> None:
         pass
 
-    def wait_listening(self, timeout_s: float, hint: str = "", abandon: threading.Event | None = None) -> None:
+    def wait_listening(self, timeout_s: float, hint: str = "",
+                       abandon: threading.Event | None = None) -> None:
         """Returns once something accepts connections at the address. Raises EngineLaunchError, naming
         the address, if nothing does within `timeout_s`, at once if the host name does not resolve,
         and soon after `abandon` is set (the simulation is being torn down)."""
@@ -164,10 +165,10 @@ class EmptyLaunchCommand(Launcher):
             if failure.kind == "unresolved" or time.monotonic() >= deadline or abandon.is_set():
                 waited = "" if failure.kind == "unresolved" else f" within {timeout_s:.0f} s"
                 advice = f"; start it there first, e.g. `{hint}`" if hint else ""
-                raise EngineLaunchError(self.engine_name, f"nothing answers at its ServerAddress {self.address}"
-                                                          f"{waited} ({failure.reason}). Its LaunchType is "
-                                                          f"EmptyLaunchCommand, so the simulation does not start "
-                                                          f"it{advice}")
+                raise EngineLaunchError(self.engine_name,
+                                        f"nothing answers at its ServerAddress {self.address}{waited} "
+                                        f"({failure.reason}). Its LaunchType is EmptyLaunchCommand, so the "
+                                        f"simulation does not start it{advice}")
             abandon.wait(min(RETRY_INTERVAL_S, max(0.0, deadline - time.monotonic())))
 
     def unreachable(self) -> str | None:

@@ -156,7 +156,8 @@ class SimulationManager:
         launchers = [make_launcher(engine) for engine in engine_configs]
         # Only engines launched here register; as in nrp-core, one started elsewhere (EmptyLaunchCommand)
         # is reached at its ServerAddress and its RegistrationServerAddress is ignored.
-        launched = [engine for engine, launcher in zip(engine_configs, launchers) if launcher.launches_process]
+        launched = [engine for engine, launcher in zip(engine_configs, launchers)
+                    if launcher.launches_process]
         if launched:
             self._registration = RegistrationServer(_registration_address(launched))
         self._engines = [make_engine_client(engine, launcher, self._registration)

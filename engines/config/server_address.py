@@ -1,4 +1,4 @@
-"""`ServerAddress` of engines started elsewhere (``"EngineLaunchCommand": {"LaunchType": "EmptyLaunchCommand"}``).
+"""`ServerAddress` of engines started elsewhere, by hand (``"LaunchType": "EmptyLaunchCommand"``).
 
 An engine launched here registers the address it really binds, so its configured `ServerAddress` is
 only a wish; an engine started by hand is reached at exactly that address and nowhere else. So for
@@ -53,11 +53,11 @@ def check_started_elsewhere(engines: list, file: str | None) -> None:
             continue
         path = format_path(["EngineConfigs", index, "ServerAddress"])
         if "ServerAddress" not in engine:
-            raise ConfigError(f"missing required key 'ServerAddress': engine {engine.get('EngineName')!r} has "
-                              f"LaunchType {EMPTY_LAUNCH_COMMAND}, so it is started by hand and reached only "
-                              f"at its ServerAddress (HOST:PORT)", file=file, path=path)
+            raise ConfigError(f"missing required key 'ServerAddress': engine {engine.get('EngineName')!r} "
+                              f"has LaunchType {EMPTY_LAUNCH_COMMAND}, so it is started by hand and reached "
+                              f"only at its ServerAddress (HOST:PORT)", file=file, path=path)
         try:
             parse_server_address(engine["ServerAddress"])
         except ValueError as error:
-            raise ConfigError(f"{engine['ServerAddress']!r} is not an address an engine started elsewhere can be "
-                              f"reached at: {error}", file=file, path=path) from None
+            raise ConfigError(f"{engine['ServerAddress']!r} is not an address an engine started elsewhere "
+                              f"can be reached at: {error}", file=file, path=path) from None

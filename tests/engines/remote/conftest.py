@@ -155,4 +155,5 @@ def start_nrpcoresim(*args, cwd, env) -> subprocess.Popen:
 
 def received_steps(engine: RemoteEngine) -> list[tuple[int, int]]:
     """(engine time, the time engine 1 published and the function handed over) for each step of engine 2."""
-    return [(int(now), int(got)) for now, got in re.findall(r"python_2 at (\d+) ns received (\d+)", engine.stdout())]
+    steps = re.findall(r"python_2 at (\d+) ns received (\d+)", engine.stdout())
+    return [(int(now), int(got)) for now, got in steps]

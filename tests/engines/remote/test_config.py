@@ -47,7 +47,8 @@ def test_a_malformed_server_address_is_a_config_error_saying_why(address, why):
     assert why in caught.value.reason and repr(address) in caught.value.reason
 
 
-@pytest.mark.parametrize("address", ["engines.example.org:9104", "192.0.2.2:1", "[fd00::2]:65535", "0.0.0.0:9104"])
+@pytest.mark.parametrize("address", ["engines.example.org:9104", "192.0.2.2:1", "[fd00::2]:65535",
+                                     "0.0.0.0:9104"])
 def test_well_formed_addresses_pass(address):
     config = validate_simulation_config(remote_config(ServerAddress=address))
     assert config["EngineConfigs"][1]["ServerAddress"] == address
@@ -63,7 +64,8 @@ def test_launched_engines_keep_nrp_cores_default_address():
 @pytest.mark.timeout(60)
 def test_nrpcoresim_refuses_it_before_any_engine_is_contacted(tmp_path, core_env):
     result = run_nrpcoresim("-c", str(EXPERIMENT / "simulation_config.json"),
-                            "-o", 'EngineConfigs.EngineName:python_1.ServerAddress="192.0.2.2"', cwd=tmp_path, env=core_env)
+                            "-o", 'EngineConfigs.EngineName:python_1.ServerAddress="192.0.2.2"',
+                            cwd=tmp_path, env=core_env)
 
     assert result.returncode == 2
     assert "EngineConfigs[0].ServerAddress" in result.stderr and "not HOST:PORT" in result.stderr

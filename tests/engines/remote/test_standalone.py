@@ -85,7 +85,8 @@ def test_nobody_listening_at_server_address_fails_the_launch_naming_engine_addre
 
 
 def test_a_host_name_that_does_not_resolve_fails_at_once(remote_engines, experiment, core_env):
-    point_config_at(experiment, {"python_1": "no-such-host.invalid:9102", "python_2": "no-such-host.invalid:9104"})
+    point_config_at(experiment, {"python_1": "no-such-host.invalid:9102",
+                                 "python_2": "no-such-host.invalid:9104"})
 
     started = time.monotonic()
     result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
@@ -101,7 +102,8 @@ def test_an_engine_that_dies_mid_run_fails_the_simulation_naming_it_and_its_addr
         remote_engines, experiment, machine_host, core_env, victim):
     engines = dict(zip(["python_1", "python_2"], start_both(remote_engines, machine_host)))
     # No timeout: the run lasts until an engine fails.
-    point_config_at(experiment, {name: engine.address for name, engine in engines.items()}, SimulationTimeout=0)
+    point_config_at(experiment, {name: engine.address for name, engine in engines.items()},
+                    SimulationTimeout=0)
     simulation = start_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
     deadline = time.monotonic() + 60
     while len(received_steps(engines["python_2"])) < 20:
@@ -118,14 +120,15 @@ def test_an_engine_that_dies_mid_run_fails_the_simulation_naming_it_and_its_addr
     assert survivor.wait_exit() == 0
 
 
-def test_registration_server_address_is_ignored_when_no_engine_is_launched(remote_engines, experiment, core_env):
+def test_registration_server_address_is_ignored_when_no_engine_is_launched(
+        remote_engines, experiment, core_env):
     json_engine, grpc_engine = start_both(remote_engines, "127.0.0.1")
     path = point_config_at(experiment, {"python_1": json_engine.address, "python_2": grpc_engine.address},
                            SimulationTimeout=0.1)
     # An address no registration server could listen on: nrp-core waits for a registration only from
     # an engine it launched, and so does NRPCoreSim here, which opens no registration server at all.
-    path.write_text(path.read_text().replace('"PythonFileName": "engine_1.py"',
-                                             '"PythonFileName": "engine_1.py", "RegistrationServerAddress": "nowhere"'))
+    unusable = '"PythonFileName": "engine_1.py", "RegistrationServerAddress": "nowhere"'
+    path.write_text(path.read_text().replace('"PythonFileName": "engine_1.py"', unusable))
 
     result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
 
