@@ -42,7 +42,8 @@ def interface_address() -> str | None:
     return None
 
 
-def start_engine(folder: pathlib.Path, engine: dict, host: str, log: pathlib.Path) -> tuple[subprocess.Popen, str]:
+def start_engine(folder: pathlib.Path, engine: dict, host: str,
+                 log: pathlib.Path) -> tuple[subprocess.Popen, str]:
     """The engine as a user starts it by hand; its process and the address it serves on."""
     command = [str(BIN_DIR / COMMANDS[engine["EngineType"]]), f"--engine={engine['EngineName']}",
                f"--serverurl={host}:0"]
@@ -102,7 +103,8 @@ def main() -> None:
     options = parser.parse_args()
     os.environ["PATH"] = f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
 
-    variants: dict[str, str | None] = {"launched (BasicFork)": None, "started by hand, 127.0.0.1": "127.0.0.1"}
+    variants: dict[str, str | None] = {"launched (BasicFork)": None,
+                                       "started by hand, 127.0.0.1": "127.0.0.1"}
     address = interface_address()
     if address is not None:
         variants[f"started by hand, {address}"] = address
@@ -116,8 +118,8 @@ def main() -> None:
                 rates[name].append(steps_per_s(folder, host, options.steps, log))
 
     baseline = statistics.median(rates["launched (BasicFork)"])
-    print(f"tf_exchange_remote (python_json + python_grpc), {options.steps} steps, median of {options.repeat}, "
-          f"{os.cpu_count()} cores")
+    print(f"tf_exchange_remote (python_json + python_grpc), {options.steps} steps, "
+          f"median of {options.repeat}, {os.cpu_count()} cores")
     print(f"{'engines':<36} {'steps/s':>9} {'runs':>24} {'ratio':>7}")
     for name, values in rates.items():
         median = statistics.median(values)
