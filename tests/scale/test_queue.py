@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from nrp_jupyter.client import Connection, NoFreeSlot, launch, run_all
+from nrp_jupyter.client import Conflict, Connection, NoFreeSlot, launch, run_all
 from tests.scale.conftest import MAX_SIMULATIONS, RUNS_UNTIL_STOPPED
 
 RUNS = 16
@@ -84,13 +84,22 @@ def connection_records(server) -> list[dict]:
 
 
 @pytest.mark.timeout(120)
-def test_a_queued_launch_goes_ahead_when_a_simulation_stops(scale_server):
+def test_a_queued_launch_names_the_limit_when_no_slot_frees_and_goes_ahead_when_one_does(scale_server):
     server = scale_server
+    own = Connection(server.url, server.token)
     with Connection(server.url, server.token) as connection:
         holding = [launch(RUNS_UNTIL_STOPPED, connection=connection) for _ in range(MAX_SIMULATIONS)]
-        outcome = {}
+        # Without wait_for_slot the refusal is NRP's 409, at once.
+        with pytest.raises(Conflict):
+            launch("tf_exchange", connection=connection)
+        began = time.monotonic()
+        with pytest.raises(NoFreeSlot) as refused:
+            launch("tf_exchange", connection=connection, wait_for_slot=1.5)
+        assert time.monotonic() - began >= 1.5
+        assert f"maximum of {MAX_SIMULATIONS} simulations" in refused.value.message
+        assert "within 1.5 s" in refused.value.message
 
-        own = Connection(server.url, server.token)
+        outcome = {}
 
         def queued():
             try:
@@ -100,34 +109,17 @@ def test_a_queued_launch_goes_ahead_when_a_simulation_stops(scale_server):
 
         waiter = threading.Thread(target=queued)
         waiter.start()
-        # The queued launch has been refused at least once before the slot frees: the server
-        # answered it with the maximum reached (the first attempt happens right away).
+        # Still queued: every attempt so far was refused (the first one happens right away).
         waiter.join(1.0)
         assert waiter.is_alive(), outcome
         assert holding[0].stop() == "stopped"
         waiter.join(30)
-        assert not waiter.is_alive() and "error" not in outcome, outcome
-        simulation = outcome["simulation"]
-        assert simulation.id > max(held.id for held in holding) and simulation.state == "paused"
-        own.close()
-
-
-@pytest.mark.timeout(60)
-def test_a_launch_that_finds_no_slot_in_time_names_the_limit(scale_server):
-    server = scale_server
-    with Connection(server.url, server.token) as connection:
-        for _ in range(MAX_SIMULATIONS):
-            launch(RUNS_UNTIL_STOPPED, connection=connection)
-        began = time.monotonic()
-        with pytest.raises(NoFreeSlot) as refused:
-            launch("tf_exchange", connection=connection, wait_for_slot=1.5)
-        assert time.monotonic() - began >= 1.5
-        assert f"maximum of {MAX_SIMULATIONS} simulations" in refused.value.message
-        assert "within 1.5 s" in refused.value.message
-        # Without wait_for_slot the refusal is NRP's 409, at once.
-        with pytest.raises(Exception) as conflict:
-            launch("tf_exchange", connection=connection)
-        assert conflict.value.status == 409
+        try:
+            assert not waiter.is_alive() and "error" not in outcome, outcome
+            simulation = outcome["simulation"]
+            assert simulation.id > max(held.id for held in holding) and simulation.state == "paused"
+        finally:
+            own.close()
 
 
 def test_bad_sweep_arguments_are_refused_with_the_key():
