@@ -9,9 +9,9 @@ import pytest
 from tests.reliability.footprint import Footprint, idle, settled
 from tests.reliability.soak import FD_ALLOWANCE, soak, start_server
 
-# 14, not 20: a cycle takes 3.4 to 4.3 s on the shared 2-core machine (launch is a kernel start,
-# 2.5 to 3.5 s of it), so 20 cycles and the server's start took 99 s, beyond the 90 s budget.
-CYCLES = 14
+# The short soak; benchmarks/soak.py runs the long one. A cycle takes 1.5 to 4 s on a 2-core
+# machine, most of it the kernel's start.
+CYCLES = 20
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def soak_server(tmp_path, no_leftover_processes):
     server.stop()
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_cycles_return_the_server_to_its_baseline(soak_server, no_leftover_processes):
     server, simulations_dir = soak_server
 
