@@ -67,19 +67,20 @@ def sixteen_at_once(server: LiveServer, count: int) -> None:
         runs = list(pool.map(lambda _: run_one(server), range(count)))
     wall = time.monotonic() - began
     launches = [run["launch"] for run in runs]
-    print(f"1. one simulation alone: launch {alone['launch']:.2f} s, launch to completed {alone['run']:.2f} s, "
-          f"launch to stopped {alone['total']:.2f} s")
+    print(f"1. one simulation alone: launch {alone['launch']:.2f} s, "
+          f"launch to completed {alone['run']:.2f} s, launch to stopped {alone['total']:.2f} s")
     print(f"   {count} at once: launch median {statistics.median(launches):.2f} s, max {max(launches):.2f} s "
           f"({statistics.median(launches) / alone['launch']:.1f}x alone); wall {wall:.2f} s for all "
-          f"({wall / alone['total']:.1f}x one alone, {wall / (count * alone['total']):.2f}x {count} in a row)")
+          f"({wall / alone['total']:.1f}x one alone, "
+          f"{wall / (count * alone['total']):.2f}x {count} in a row)")
     print(f"   completed with their own engine output: {sum(run['real'] for run in runs)}/{count}, "
           f"distinct ids {len({run['id'] for run in runs})}")
     kernels = server_kernels(server)
     active = [record for record in server.call("GET", "simulation")[1]
               if record["state"] not in ("stopped", "failed")]
     kills = [line for line in server.log_path.read_text().splitlines() if "did not stop by itself" in line]
-    print(f"   left running: {len(kernels)} kernels, {len(active)} active simulations; NRPCoreSim killed after "
-          f"the stop grace: {len(kills)}")
+    print(f"   left running: {len(kernels)} kernels, {len(active)} active simulations; "
+          f"NRPCoreSim killed after the stop grace: {len(kills)}")
     for line in kills:
         print(f"     {line}")
 
@@ -87,7 +88,8 @@ def sixteen_at_once(server: LiveServer, count: int) -> None:
 def server_kernels(server: LiveServer) -> list:
     import urllib.request
 
-    request = urllib.request.Request(f"{server.url}api/kernels", headers={"Authorization": f"token {server.token}"})
+    request = urllib.request.Request(f"{server.url}api/kernels",
+                                     headers={"Authorization": f"token {server.token}"})
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.loads(answer.read())
 
@@ -114,20 +116,25 @@ def hundred_subscribers(server: LiveServer, broker: str, count: int) -> None:
         for index, transition in enumerate(EXPECTED_LIFECYCLE[1:]):
             # Pause and resume repeat: the n-th such transition of the walk.
             nth = EXPECTED_LIFECYCLE[1:index + 1].count(transition)
-            arrivals = [[message.at for message in subscriber.received(lifecycle) if message.payload
-                         and (message.json()["source_state"], message.json()["target_state"]) == transition][nth]
+            arrivals = [[message.at for message in subscriber.received(lifecycle)
+                         if message.payload and lifecycle_pair(message) == transition][nth]
                         for subscriber in subscribers]
             lags.append(max(arrivals) - answered[index])
         complete = sum(1 for subscriber in subscribers
                        if (lambda seen: state_changes(seen[0]) == EXPECTED_STATES
                            and seen[1] == EXPECTED_LIFECYCLE)(seen_by(subscriber, simulation.id)))
         delivered = sum(len(subscriber.received()) for subscriber in subscribers)
-        print(f"2. {count} MQTT subscribers ({broker}): subscribed in {subscribed:.2f} s; every transition in "
-              f"order at {complete}/{count}; {delivered} messages delivered")
+        print(f"2. {count} MQTT subscribers ({broker}): subscribed in {subscribed:.2f} s; "
+              f"every transition in order at {complete}/{count}; {delivered} messages delivered")
         print("   last subscriber's lag after each REST answer: "
               + ", ".join(f"{action} {lag * 1e3:.0f} ms" for action, lag in zip(ACTIONS, lags, strict=True)))
     finally:
         close_all(subscribers)
+
+
+def lifecycle_pair(message) -> tuple[str, str]:
+    payload = message.json()
+    return payload["source_state"], payload["target_state"]
 
 
 def ten_panels(server: LiveServer, count: int) -> None:
@@ -149,8 +156,9 @@ def ten_panels(server: LiveServer, count: int) -> None:
         wait(lambda: not any(panel.updater.alive for panel in panels), 30)
         ended = time.monotonic() - stopped
         complete = sum(1 for panel in panels if panel.history == EXPECTED_STATES)
-        print(f"3. {count} panels: walk of {len(ACTIONS)} requests in {sum(took) * 1e3:.0f} ms; full history at "
-              f"{complete}/{count}; writes per panel median {statistics.median(p.updater.writes for p in panels)}; "
+        writes = statistics.median(panel.updater.writes for panel in panels)
+        print(f"3. {count} panels: walk of {len(ACTIONS)} requests in {sum(took) * 1e3:.0f} ms; "
+              f"full history at {complete}/{count}; writes per panel median {writes}; "
               f"every panel ended {ended * 1e3:.0f} ms after the stop answered")
     finally:
         for panel in panels:

@@ -302,7 +302,8 @@ class SimulationService:
             # Named, because the remedy differs: a kernel that does not answer, or a shutdown that
             # needs a longer stop_grace (a loaded machine: sixteen simulations ending together).
             log.warning("simulation %d did not stop by itself (%s after %.1f s%s); killing NRPCoreSim",
-                        record.simulation_id, step, time.monotonic() - began, f": {error}" if str(error) else "")
+                        record.simulation_id, step, time.monotonic() - began,
+                        f": {error}" if str(error) else "")
             kill_process_tree(record.nrpcoresim_pid)
 
     async def _release(self, record: Simulation) -> None:

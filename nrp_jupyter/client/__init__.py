@@ -21,6 +21,6 @@ from .sweep import Run, run_all, run_to_end
 __all__ = [
     "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NoFreeSlot",
     "NotFound", "NrpError", "Run", "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation",
-    "SimulationEnded", "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "run_all", "run_to_end",
-    "simulations",
+    "SimulationEnded", "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "run_all",
+    "run_to_end", "simulations",
 ]

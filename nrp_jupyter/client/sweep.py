@@ -45,8 +45,9 @@ class Run:
         return self.state == "completed" and self.runtime_error is None and self.error is None
 
 
-def run_to_end(experiment: str, *, connection: Connection, config: str | None = None, script: str | None = None,
-               timeout: float = DEFAULT_RUN_TIMEOUT_S, wait_for_slot: float | None = None) -> Run:
+def run_to_end(experiment: str, *, connection: Connection, config: str | None = None,
+               script: str | None = None, timeout: float = DEFAULT_RUN_TIMEOUT_S,
+               wait_for_slot: float | None = None) -> Run:
     """Launches `experiment`, starts it, waits until it has completed (at most `timeout` s once
     started), and stops it. Never raises for the simulation's own failure: `Run` says what happened."""
     run = Run(experiment)

@@ -124,7 +124,8 @@ def test_a_queued_launch_names_the_limit_when_no_slot_frees_and_goes_ahead_when_
 
 def test_bad_sweep_arguments_are_refused_with_the_key():
     with pytest.raises(ValueError, match="unknown key.*'scrpit'"):
-        run_all([{"experiment": "tf_exchange", "scrpit": "x.py"}], connection=Connection("http://127.0.0.1:9/"))
+        run_all([{"experiment": "tf_exchange", "scrpit": "x.py"}],
+                connection=Connection("http://127.0.0.1:9/"))
     with pytest.raises(ValueError, match="wait_for_slot"):
         launch("tf_exchange", connection=Connection("http://127.0.0.1:9/"), wait_for_slot=-1)
     assert run_all([], connection=Connection("http://127.0.0.1:9/")) == []
