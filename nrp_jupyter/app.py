@@ -30,6 +30,9 @@ class NrpJupyterApp(ExtensionApp):
         Default: $NRP_SIMULATION_DIR.""")
     mqtt_broker = Unicode(config=True, help="""MQTT broker as host:port. Empty means an embedded broker
         started with the server (see embedded_broker_port). Default: $NRP_MQTT_BROKER_ADDRESS.""")
+    kernel_mqtt_broker = Unicode("", config=True, help="""MQTT broker as host:port as experiment kernels
+        and their engines reach it, when that differs from mqtt_broker (kernels on a gateway or engines
+        on other machines, where the server's 127.0.0.1 is not theirs). Empty means mqtt_broker.""")
     embedded_broker_port = Int(1883, config=True, help="""TCP port of the embedded broker, on 127.0.0.1;
         when taken, a free port is used (logged). Only used when mqtt_broker is empty.""")
     mqtt_prefix = Unicode(config=True, help="""Prefix of every MQTT topic (`<prefix>/nrp_simulation/<id>/...`)
@@ -101,7 +104,7 @@ class NrpJupyterApp(ExtensionApp):
             settings=Settings(kernel_name=self.kernel_name, max_simulations=self.max_simulations,
                               status_interval_s=self.status_interval, stop_grace_s=self.stop_grace,
                               launch_timeout_s=self.launch_timeout, mqtt_prefix=self.mqtt_prefix,
-                              engine_broker=broker,
+                              engine_broker=self.kernel_mqtt_broker or broker,
                               # An experiment's code must not get the token that drives the server.
                               secrets=(self.serverapp.identity_provider.token,)))
         self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher})
