@@ -50,8 +50,10 @@ def machine_host(request) -> str:
 
 
 def free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
+    """A port free at `host` ("127.0.0.1", "[::1]") a moment ago."""
+    bare = host.strip("[]")
+    with socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET) as probe:
+        probe.bind((bare, 0))
         return probe.getsockname()[1]
 
 
