@@ -1,6 +1,7 @@
 """NRPCoreSim standalone with engines started beforehand by hand (EmptyLaunchCommand), as real
 processes on real sockets, on loopback and on another interface of this machine."""
 
+import json
 import re
 import socket
 import time
@@ -134,3 +135,19 @@ def test_registration_server_address_is_ignored_when_no_engine_is_launched(
 
     assert result.returncode == 0, result.stderr
     assert len(received_steps(grpc_engine)) == 10
+
+
+def test_a_launched_engine_and_an_engine_started_by_hand_run_together(remote_engines, experiment, core_env):
+    grpc_engine = remote_engines.start("python_grpc", "python_2", "127.0.0.1")
+    path = point_config_at(experiment, {"python_2": grpc_engine.address}, SimulationTimeout=0.1)
+    # python_1 is launched by NRPCoreSim and registers as usual; python_2 is reached at its address.
+    config = json.loads(path.read_text())
+    config["EngineConfigs"][0]["EngineLaunchCommand"] = {"LaunchType": "BasicFork"}
+    path.write_text(json.dumps(config))
+
+    result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
+
+    assert result.returncode == 0, result.stderr
+    assert len(received_steps(grpc_engine)) == 10
+    assert "Engine 1 is shutting down" in result.stdout
+    assert grpc_engine.wait_exit() == 0
