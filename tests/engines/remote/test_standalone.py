@@ -3,6 +3,7 @@ processes on real sockets, on loopback and on another interface of this machine.
 
 import json
 import re
+import signal
 import socket
 import time
 
@@ -151,3 +152,32 @@ def test_a_launched_engine_and_an_engine_started_by_hand_run_together(remote_eng
     assert len(received_steps(grpc_engine)) == 10
     assert "Engine 1 is shutting down" in result.stdout
     assert grpc_engine.wait_exit() == 0
+
+
+def test_an_engine_that_stops_answering_fails_the_step_after_its_command_timeout_and_is_left_alone(
+        remote_engines, experiment, core_env):
+    json_engine, grpc_engine = start_both(remote_engines, "127.0.0.1")
+    path = point_config_at(experiment, {"python_1": json_engine.address, "python_2": grpc_engine.address},
+                           SimulationTimeout=0)
+    config = json.loads(path.read_text())
+    config["EngineConfigs"][1]["EngineCommandTimeout"] = 2
+    path.write_text(json.dumps(config))
+    simulation = start_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
+    deadline = time.monotonic() + 60
+    while len(received_steps(grpc_engine)) < 20:
+        assert simulation.poll() is None and time.monotonic() < deadline, simulation.communicate()
+        time.sleep(0.05)
+
+    # What a machine that vanished without closing its connections looks like from here.
+    grpc_engine.process.send_signal(signal.SIGSTOP)
+    try:
+        _, stderr = simulation.communicate(timeout=40)
+
+        assert simulation.returncode == 1
+        assert ('Engine "python_2": loop is taking too long to complete (EngineCommandTimeout 2.0 s exceeded)'
+                in stderr)
+        # Not ours to stop: the hung engine gets neither a shutdown request nor a signal.
+        assert grpc_engine.process.poll() is None
+        assert json_engine.wait_exit() == 0
+    finally:
+        grpc_engine.process.send_signal(signal.SIGCONT)
