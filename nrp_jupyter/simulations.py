@@ -147,15 +147,11 @@ class SimulationService:
         publish(sid, "Launching simulation", steps[0], index=0, count=len(steps))
         record.simulation_dir = str(self._storage.clone(record.experiment_id, sid))
         self._save(record)
-        runner = KernelRunner(self._km, kernel_name=self.settings.kernel_name,
-                              on_event=lambda event: self._on_event(sid, event),
-                              output_file=pathlib.Path(record.simulation_dir) / f"simulation_{sid}.log",
-                              secrets=self.settings.secrets)
-        run = self._runs[sid] = _Run(runner)
+        run = self._runs[sid] = _Run(self._kernel_runner(record))
         try:
             publish(sid, "Launching simulation", steps[1], index=1, count=len(steps))
-            await runner.start(pathlib.Path(record.simulation_dir), self._kernel_env(record),
-                               self.settings.launch_timeout_s)
+            await self._start_kernel(record, run)
+            runner = run.runner
             record.kernel_id = runner.kernel_id
             self._save(record)
             publish(sid, "Launching simulation", steps[2], index=2, count=len(steps))
@@ -180,6 +176,31 @@ class SimulationService:
             raise ClientError(f"The experiment '{record.experiment_id}' could not be loaded "
                               f"(simulation {sid} failed): {reason}")
         raise GeneralError(f"the simulation could not be initialized: {reason}")
+
+    def _kernel_runner(self, record: Simulation) -> KernelRunner:
+        sid = record.simulation_id
+        return KernelRunner(self._km, kernel_name=self.settings.kernel_name,
+                            on_event=lambda event: self._on_event(sid, event),
+                            output_file=pathlib.Path(record.simulation_dir) / f"simulation_{sid}.log",
+                            secrets=self.settings.secrets)
+
+    async def _start_kernel(self, record: Simulation, run: _Run) -> None:
+        """Starts the simulation's kernel, and once more in a fresh one if it died before answering.
+        jupyter_client chooses a local kernel's ports before the kernel binds them, and another
+        process (an engine, another kernel) may take one in between: the kernel then dies at once
+        with "Address already in use". A kernel that dies for a lasting reason dies twice."""
+        cwd, env = pathlib.Path(record.simulation_dir), self._kernel_env(record)
+        try:
+            await run.runner.start(cwd, env, self.settings.launch_timeout_s)
+            return
+        except RuntimeError as error:
+            if run.runner.kernel_id is None:  # it never started (a gateway refused it): nothing to retry
+                raise
+            log.warning("simulation %d: the kernel died while starting (%s); starting another",
+                        record.simulation_id, error)
+            await run.runner.shutdown()
+        run.runner = self._kernel_runner(record)
+        await run.runner.start(cwd, env, self.settings.launch_timeout_s)
 
     def _kernel_env(self, record: Simulation) -> dict[str, str]:
         return {"KERNEL_NRP_SIMULATION_ID": str(record.simulation_id),
