@@ -132,7 +132,16 @@ class KernelRunner:
         return getattr(provisioner, "pid", None)
 
     async def bootstrap(self, timeout_s: float) -> None:
-        await self._execute("initialize", BOOTSTRAP, timeout_s)
+        try:
+            await self._execute("initialize", BOOTSTRAP, timeout_s)
+        except KernelCommandError as error:
+            # The commonest set-up mistake with a gateway: its kernels' Python is another one.
+            if error.ename == "ModuleNotFoundError" and "kernel_ext" in str(error):
+                where = " on the kernel gateway" if self.on_gateway else ""
+                raise KernelCommandError("initialize", error.ename,
+                                         f"kernel_ext cannot be imported: nrp-jupyter is not installed in the "
+                                         f"Python environment of kernel spec {self._kernel_name!r}{where}") from error
+            raise
 
     async def command(self, name: str, timeout_s: float = 10.0) -> None:
         if name not in COMMANDS:

@@ -63,6 +63,12 @@ class KernelGateway:
                     raise AssertionError(f"the kernel gateway did not start: {self.log()[-3000:]}") from None
                 time.sleep(0.1)
 
+    def add_kernel_spec(self, name: str, argv: list[str]) -> None:
+        """A kernel spec of the gateway's own (in its Jupyter data directory)."""
+        spec_dir = self.tmp_path / "gateway_data" / "kernels" / name
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        (spec_dir / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": name, "language": "python"}))
+
     def kernels(self) -> list[dict]:
         """The gateway's kernels, from its REST API."""
         request = urllib.request.Request(f"{self.url}/api/kernels")

@@ -1,6 +1,8 @@
 """What goes wrong around a kernel gateway: unreachable, a token it refuses, and one it accepts
 (the kernel's websocket carries the token too: spec jupyter.md 2.3 item 4)."""
 
+import re
+import sys
 import time
 
 import pytest
@@ -55,8 +57,33 @@ def test_a_gateway_with_a_token_runs_kernels_for_a_server_that_has_it_and_refuse
         right.wait_state(sid, "completed", timeout=30)
         assert right.call("PUT", "simulation", sid, "state", body={"state": "stopped"})[0] == 200
         assert gateway.kernels() == []
-        assert "401" not in "".join(line for line in gateway.log().splitlines() if "/channels" in line)
+        # The kernel's websocket was accepted: tornado logs each request as "<status> GET <path> ...".
+        assert re.search(r"\b101 GET /api/kernels/\S+/channels", gateway.log())
+        assert not re.search(r"\b40[13] GET /api/kernels/\S+/channels", gateway.log())
     finally:
         for server in servers:
             server.stop()
+        gateway.stop()
+
+
+# A kernel whose Python lacks nrp-jupyter: the gateway's interpreter with kernel_ext made unimportable.
+WITHOUT_NRP_JUPYTER = [sys.executable, "-c", "import sys; sys.modules['kernel_ext'] = None; "
+                       "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()",
+                       "-f", "{connection_file}"]
+
+
+def test_a_gateway_kernel_without_nrp_jupyter_fails_the_launch_saying_so(root, tmp_path):
+    gateway = KernelGateway(tmp_path / "gateway")
+    gateway.add_kernel_spec("no_nrp", WITHOUT_NRP_JUPYTER)
+    gateway.start()
+    server = gateway_server(root, tmp_path, gateway.url, "--NrpJupyterApp.kernel_name=no_nrp").start()
+    try:
+        code, body = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
+        assert code == 500, body
+        assert ("nrp-jupyter is not installed in the Python environment of kernel spec 'no_nrp' "
+                "on the kernel gateway") in body["message"]
+        assert [record["state"] for record in server.call("GET", "simulation")[1]] == ["failed"]
+        assert gateway.kernels() == []
+    finally:
+        server.stop()
         gateway.stop()

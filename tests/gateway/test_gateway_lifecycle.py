@@ -85,25 +85,28 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
     assert "No channel specified" not in gateway.log()
 
 
-def test_a_completed_run_and_a_runtime_error_through_the_gateway(server, gateway):
+def test_two_simulations_at_once_one_completing_one_with_a_runtime_error(server, gateway):
     with Subscriber(f"127.0.0.1:{server.broker_port}", ["nrp_simulation/#"]) as subscriber:
         subscriber.wait_subscribed()
         code, body = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
         assert code == 201, body
-        set_state(server, body["simulationID"], "started")
-        server.wait_state(body["simulationID"], "completed", timeout=30)
-        set_state(server, body["simulationID"], "stopped")
-
+        completing = body["simulationID"]
         code, body = server.call("POST", "simulation", body={"experimentID": "raising_exchange"})
         assert code == 201, body
-        sid = body["simulationID"]
-        set_state(server, sid, "started")
-        error = subscriber.wait_for(f"nrp_simulation/{sid}/runtime_error", timeout=30).json()
+        raising = body["simulationID"]
+        assert len(gateway.kernel_processes()) == 2
+        set_state(server, completing, "started")
+        set_state(server, raising, "started")
+
+        error = subscriber.wait_for(f"nrp_simulation/{raising}/runtime_error", timeout=30).json()
         assert (error["error_type"], error["fileName"], error["line_number"]) == ("Runtime", "main_script.py", 3)
         assert "broken on purpose" in error["msg"]
         assert error["line_text"].strip() == 'raise ValueError("broken on purpose")'
-        server.wait_state(sid, "completed", timeout=10)
-        set_state(server, sid, "stopped")
+        server.wait_state(raising, "completed", timeout=10)
+        server.wait_state(completing, "completed", timeout=30)
+        assert not subscriber.received(f"nrp_simulation/{completing}/runtime_error")
+        set_state(server, raising, "stopped")
+        set_state(server, completing, "stopped")
     wait_until(lambda: gateway.kernels() == [], 10, "kernels are still on the gateway")
 
 
