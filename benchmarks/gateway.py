@@ -54,7 +54,8 @@ def one_run(server: LiveServer) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="nrp-gateway-bench-"))

@@ -27,6 +27,15 @@ import uuid
 from collections.abc import Callable
 
 import psutil
+from jupyter_client.jsonutil import json_default
+from jupyter_client.session import Session
+from jupyter_server.gateway.gateway_client import GatewayClient
+from jupyter_server.gateway.managers import GatewayMappingKernelManager
+from jupyter_server.utils import url_path_join
+from tornado.escape import url_escape
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.web import HTTPError
+from tornado.websocket import websocket_connect
 
 from .kernel_environment import inherited_environment, unreachable_broker_warning
 
@@ -86,7 +95,8 @@ class KernelRunner:
     async def start(self, cwd: pathlib.Path, env: dict[str, str], timeout_s: float) -> None:
         """Starts the kernel in `cwd` with `env` on top of the server's environment (without the
         server's `secrets`), and waits until it answers."""
-        if _is_gateway_manager(self._km):
+        self.on_gateway = isinstance(self._km, GatewayMappingKernelManager)
+        if self.on_gateway:
             # The gateway's kernel manager adds the server's KERNEL_* and allowed_envs variables
             # itself and forwards nothing else: the rest would only end up in its log line.
             environment = dict(env)
@@ -96,15 +106,13 @@ class KernelRunner:
         try:
             self.kernel_id = await self._km.start_kernel(kernel_name=self._kernel_name, cwd=str(cwd),
                                                          env=environment)
-        except Exception as error:
-            # Only the gateway's kernel manager answers with tornado's HTTPError.
-            if _is_http_error(error):
-                raise GatewayError(_gateway_failure("starting a kernel", error)) from error
-            raise
+        except HTTPError as error:  # only the gateway's kernel manager answers with one
+            raise GatewayError(_gateway_failure("starting a kernel", error)) from error
         kernel = self._km.get_kernel(self.kernel_id)
-        self.on_gateway = _is_gateway_manager(self._km)
         if self.on_gateway:
-            _warn_about_broker(env.get("KERNEL_NRP_MQTT_BROKER", ""))
+            broker = env.get("KERNEL_NRP_MQTT_BROKER", "")
+            if warning := unreachable_broker_warning(broker, GatewayClient.instance().url):
+                log.warning("%s", warning)
             client = GatewayChannels(self.kernel_id)
             self._client = client  # shutdown() closes it even if the connection fails half-way
             await client.connect()
@@ -138,9 +146,9 @@ class KernelRunner:
             # The commonest set-up mistake with a gateway: its kernels' Python is another one.
             if error.ename == "ModuleNotFoundError" and "kernel_ext" in str(error):
                 where = " on the kernel gateway" if self.on_gateway else ""
-                raise KernelCommandError("initialize", error.ename,
-                                         f"kernel_ext cannot be imported: nrp-jupyter is not installed in the "
-                                         f"Python environment of kernel spec {self._kernel_name!r}{where}") from error
+                reason = (f"kernel_ext cannot be imported: nrp-jupyter is not installed in the Python "
+                          f"environment of kernel spec {self._kernel_name!r}{where}")
+                raise KernelCommandError("initialize", error.ename, reason) from error
             raise
 
     async def command(self, name: str, timeout_s: float = 10.0) -> None:
@@ -272,7 +280,8 @@ class KernelRunner:
                 if not self.on_gateway or loop.time() > deadline:
                     log.warning("kernel %s could not be shut down: %r", self.kernel_id, error)
                     return
-                log.info("kernel %s: the gateway refused the shutdown (%r); trying again", self.kernel_id, error)
+                log.info("kernel %s: the gateway refused the shutdown (%r); trying again", self.kernel_id,
+                         error)
                 await asyncio.sleep(GATEWAY_SHUTDOWN_RETRY_INTERVAL_S)
 
 
@@ -287,8 +296,6 @@ class GatewayChannels:
     """
 
     def __init__(self, kernel_id: str):
-        from jupyter_client.session import Session
-
         self.kernel_id = kernel_id
         self._session = Session(session=str(uuid.uuid4()), username="nrp_jupyter")
         self._socket = None
@@ -298,19 +305,11 @@ class GatewayChannels:
 
     @property
     def url(self) -> str:
-        from jupyter_server.gateway.gateway_client import GatewayClient
-        from jupyter_server.utils import url_path_join
-        from tornado.escape import url_escape
-
         gateway = GatewayClient.instance()
         return (url_path_join(gateway.ws_url or "", gateway.kernels_endpoint, url_escape(self.kernel_id),
                               "channels") + f"?session_id={url_escape(self._session.session)}")
 
     async def connect(self) -> None:
-        from jupyter_server.gateway.gateway_client import GatewayClient
-        from tornado.httpclient import HTTPClientError, HTTPRequest
-        from tornado.websocket import websocket_connect
-
         gateway = GatewayClient.instance()
         request = HTTPRequest(self.url, **gateway.load_connection_args())
         try:
@@ -339,8 +338,6 @@ class GatewayChannels:
                 queue.put_nowait(None)
 
     def _send(self, msg_type: str, content: dict) -> str:
-        from jupyter_client.jsonutil import json_default
-
         if self._closed or self._socket is None:
             raise KernelGone(f"the channels of kernel {self.kernel_id} are closed")
         message = self._session.msg(msg_type, content)
@@ -381,7 +378,8 @@ class GatewayChannels:
                 if reply.get("parent_header", {}).get("msg_id") == msg_id:
                     return
             if asyncio.get_running_loop().time() >= deadline:
-                raise TimeoutError(f"kernel {self.kernel_id} on the gateway did not answer within {timeout:.0f} s")
+                raise TimeoutError(f"kernel {self.kernel_id} on the gateway did not answer within "
+                                   f"{timeout:.0f} s")
 
     def stop_channels(self) -> None:
         self._closed = True
@@ -391,33 +389,11 @@ class GatewayChannels:
             self._router.cancel()
 
 
-def _is_gateway_manager(kernel_manager) -> bool:
-    from jupyter_server.gateway.managers import GatewayMappingKernelManager
-
-    return isinstance(kernel_manager, GatewayMappingKernelManager)
-
-
-def _is_http_error(error: BaseException) -> bool:
-    from tornado.web import HTTPError
-
-    return isinstance(error, HTTPError)
-
-
-def _gateway_failure(action: str, error) -> str:
-    from jupyter_server.gateway.gateway_client import GatewayClient
-
+def _gateway_failure(action: str, error: HTTPError) -> str:
     # tornado keeps the gateway client's explanation (which names the URL) as log_message.
     detail = error.log_message % error.args if error.log_message and error.args else error.log_message
-    return f"the kernel gateway at {GatewayClient.instance().url} failed {action}: HTTP {error.status_code}: " \
-           f"{detail or error.reason}"
-
-
-def _warn_about_broker(broker: str) -> None:
-    from jupyter_server.gateway.gateway_client import GatewayClient
-
-    warning = unreachable_broker_warning(broker, GatewayClient.instance().url or "")
-    if warning:
-        log.warning("%s", warning)
+    return (f"the kernel gateway at {GatewayClient.instance().url} failed {action}: "
+            f"HTTP {error.status_code}: {detail or error.reason}")
 
 
 def _descendants(pid: int | None) -> list[psutil.Process]:

@@ -10,7 +10,9 @@ from tests.conftest import EXPERIMENTS
 from tests.gateway.gateway import KernelGateway, gateway_server
 
 # A main script that fails on its own line 3, after one step.
-RAISING_SCRIPT = 'file_logger.info("one step, then a failure")\nnrp.run_loop(1)\nraise ValueError("broken on purpose")\n'
+RAISING_SCRIPT = ('file_logger.info("one step, then a failure")\n'
+                  'nrp.run_loop(1)\n'
+                  'raise ValueError("broken on purpose")\n')
 
 
 @pytest.fixture

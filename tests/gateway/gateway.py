@@ -67,7 +67,8 @@ class KernelGateway:
         """A kernel spec of the gateway's own (in its Jupyter data directory)."""
         spec_dir = self.tmp_path / "gateway_data" / "kernels" / name
         spec_dir.mkdir(parents=True, exist_ok=True)
-        (spec_dir / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": name, "language": "python"}))
+        spec = {"argv": argv, "display_name": name, "language": "python"}
+        (spec_dir / "kernel.json").write_text(json.dumps(spec))
 
     def kernels(self) -> list[dict]:
         """The gateway's kernels, from its REST API."""

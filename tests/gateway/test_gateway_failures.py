@@ -43,12 +43,14 @@ def test_a_gateway_with_a_token_runs_kernels_for_a_server_that_has_it_and_refuse
     servers = []
     try:
         (tmp_path / "wrong").mkdir()
-        wrong = gateway_server(root, tmp_path / "wrong", gateway.url, "--GatewayClient.auth_token=not-the-token")
+        wrong = gateway_server(root, tmp_path / "wrong", gateway.url,
+                               "--GatewayClient.auth_token=not-the-token")
         servers.append(wrong.start())
         assert "HTTP 401" in launch_fails_naming_the_gateway(wrong, gateway.url)
 
         (tmp_path / "right").mkdir()
-        right = gateway_server(root, tmp_path / "right", gateway.url, f"--GatewayClient.auth_token={GATEWAY_TOKEN}")
+        right = gateway_server(root, tmp_path / "right", gateway.url,
+                               f"--GatewayClient.auth_token={GATEWAY_TOKEN}")
         servers.append(right.start())
         code, body = right.call("POST", "simulation", body={"experimentID": "tf_exchange"})
         assert code == 201, body

@@ -67,8 +67,8 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
                    > later[1]["simulationTime"], 10, "the resumed simulation does not advance")
         set_state(server, sid, "stopped")
 
-        progress = [message.json()["progress"] for message in subscriber.received(f"nrp_simulation/{sid}/status")
-                    if "progress" in message.json()]
+        progress = [message.json()["progress"] for message in
+                    subscriber.received(f"nrp_simulation/{sid}/status") if "progress" in message.json()]
         # The server's launch steps and the kernel's own initialisation steps, both through the gateway.
         assert {"Launching simulation", "Initializing Simulation", "Shutting down Simulation"} <= {
             p["task"] for p in progress}
@@ -99,7 +99,8 @@ def test_two_simulations_at_once_one_completing_one_with_a_runtime_error(server,
         set_state(server, raising, "started")
 
         error = subscriber.wait_for(f"nrp_simulation/{raising}/runtime_error", timeout=30).json()
-        assert (error["error_type"], error["fileName"], error["line_number"]) == ("Runtime", "main_script.py", 3)
+        assert (error["error_type"], error["fileName"], error["line_number"]) == (
+            "Runtime", "main_script.py", 3)
         assert "broken on purpose" in error["msg"]
         assert error["line_text"].strip() == 'raise ValueError("broken on purpose")'
         server.wait_state(raising, "completed", timeout=10)

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.timeout(10)
 def test_a_simulation_directory_missing_on_the_kernel_s_machine_points_at_shared_storage(tmp_path):
     missing = tmp_path / "not-shared" / "nrp.3.x"
     with pytest.raises(SettingsError) as raised:
-        ServerSettings.from_environment({"KERNEL_NRP_SIMULATION_ID": "3", "KERNEL_NRP_SIMULATION_DIR": str(missing)})
+        ServerSettings.from_environment({"KERNEL_NRP_SIMULATION_ID": "3",
+                                         "KERNEL_NRP_SIMULATION_DIR": str(missing)})
     message = str(raised.value)
     assert message.startswith(f"KERNEL_NRP_SIMULATION_DIR: {missing} is not a directory on ")
     assert "storage both share" in message
