@@ -9,18 +9,19 @@ import pytest
 from tests.conftest import EXPERIMENTS
 from tests.gateway.gateway import KernelGateway, gateway_server
 
-# A main script that fails on its own line 3, after one step.
-RAISING_SCRIPT = ('file_logger.info("one step, then a failure")\n'
+# A main script that prints, then fails on its own line 3 after one step.
+RAISING_SCRIPT = ('print("main script output, through the gateway")\n'
                   'nrp.run_loop(1)\n'
                   'raise ValueError("broken on purpose")\n')
 
 
 @pytest.fixture
 def root(tmp_path):
-    """The server's root: tf_exchange as shipped, `long_exchange` (tf_exchange with a timeout
+    """The server's root: tf_exchange and tf_exchange_datatransfer as shipped, `long_exchange` (tf_exchange with a timeout
     that never comes) and `raising_exchange` (a main script that raises)."""
     experiments = tmp_path / "root" / "experiments"
     shutil.copytree(EXPERIMENTS / "tf_exchange", experiments / "tf_exchange")
+    shutil.copytree(EXPERIMENTS / "tf_exchange_datatransfer", experiments / "tf_exchange_datatransfer")
     shutil.copytree(EXPERIMENTS / "tf_exchange", experiments / "long_exchange")
     config_path = experiments / "long_exchange" / "simulation_config.json"
     config = json.loads(config_path.read_text())

@@ -85,10 +85,10 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
     assert "No channel specified" not in gateway.log()
 
 
-def test_two_simulations_at_once_one_completing_one_with_a_runtime_error(server, gateway):
+def test_two_simulations_at_once_one_streaming_data_one_with_a_runtime_error(server, gateway, root):
     with Subscriber(f"127.0.0.1:{server.broker_port}", ["nrp_simulation/#"]) as subscriber:
         subscriber.wait_subscribed()
-        code, body = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
+        code, body = server.call("POST", "simulation", body={"experimentID": "tf_exchange_datatransfer"})
         assert code == 201, body
         completing = body["simulationID"]
         code, body = server.call("POST", "simulation", body={"experimentID": "raising_exchange"})
@@ -106,9 +106,17 @@ def test_two_simulations_at_once_one_completing_one_with_a_runtime_error(server,
         server.wait_state(raising, "completed", timeout=10)
         server.wait_state(completing, "completed", timeout=30)
         assert not subscriber.received(f"nrp_simulation/{completing}/runtime_error")
+        # The datatransfer engine on the gateway reached the server's broker (KERNEL_NRP_MQTT_BROKER).
+        assert subscriber.received(f"nrp_simulation/{completing}/data/engine_time")
         set_state(server, raising, "stopped")
         set_state(server, completing, "stopped")
     wait_until(lambda: gateway.kernels() == [], 10, "kernels are still on the gateway")
+    # Its file dumps, written on the gateway's side of the shared directory, were archived at stop.
+    assert list((root / "experiments/tf_exchange_datatransfer").glob(f"*_simulation_{completing}_data.zip"))
+    # What the kernel printed came over its websocket into the simulation's own log.
+    code, logs = server.call("GET", "simulation", str(raising), "logs")
+    files = {file["name"]: file["content"] for file in logs["files"]}
+    assert "main script output, through the gateway" in files.get(f"simulation_{raising}.log", ""), list(files)
 
 
 def test_a_kernel_killed_on_the_gateway_fails_its_simulation(server, gateway, no_leftover_processes):
