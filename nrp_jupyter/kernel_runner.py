@@ -35,7 +35,7 @@ from jupyter_server.utils import url_path_join
 from tornado.escape import url_escape
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.web import HTTPError
-from tornado.websocket import websocket_connect
+from tornado.websocket import WebSocketClosedError, websocket_connect
 
 from .kernel_environment import inherited_environment, unreachable_broker_warning
 
@@ -327,7 +327,12 @@ class GatewayChannels:
             while (raw := await self._socket.read_message()) is not None:
                 if isinstance(raw, bytes):
                     continue  # a message with binary buffers (comms): nothing this server reads
-                message = json.loads(raw)
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    log.warning("kernel %s: the gateway sent a message that is not JSON: %.200r",
+                                self.kernel_id, raw)
+                    continue
                 queue = self._queues.get(message.get("channel"))
                 if queue is not None:
                     queue.put_nowait(message)
@@ -342,7 +347,10 @@ class GatewayChannels:
             raise KernelGone(f"the channels of kernel {self.kernel_id} are closed")
         message = self._session.msg(msg_type, content)
         message["channel"] = "shell"
-        self._socket.write_message(json.dumps(message, default=json_default))
+        try:
+            self._socket.write_message(json.dumps(message, default=json_default))
+        except WebSocketClosedError:
+            raise KernelGone(f"the gateway closed the channels of kernel {self.kernel_id}") from None
         return message["header"]["msg_id"]
 
     def execute(self, code: str, *, silent: bool = False, store_history: bool = True,
