@@ -33,6 +33,7 @@ class JsonEngineClient(EngineClient):
 
     def connect(self, timeout_s: float) -> None:
         host, _, port = self.address.rpartition(":")
+        host = host[1:-1] if host.startswith("[") else host  # "[::1]:9102": an IPv6 host
         deadline = time.monotonic() + timeout_s
         while True:
             connection = http.client.HTTPConnection(host or "localhost", int(port), timeout=self.command_timeout_s)

@@ -52,14 +52,15 @@ class HttpServer:
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._stopping = False
 
-    def bind(self, host: str, port: int) -> tuple[str, int]:
-        """Listen on (host, port), or on a free port of host if port is taken; the bound address."""
+    def bind(self, host: str, port: int, *, free_port_if_taken: bool = True) -> tuple[str, int]:
+        """Listen on (host, port), or on a free port of host if port is taken and
+        `free_port_if_taken`; the bound address."""
         family, _, _, _, sockaddr = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                                        flags=socket.AI_PASSIVE)[0]
         try:
             listener = _listen(family, sockaddr)
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
+            if exc.errno != errno.EADDRINUSE or not free_port_if_taken:
                 raise
             log.warning("port %d is in use; binding a free port instead", port)
             listener = _listen(family, (sockaddr[0], 0) + tuple(sockaddr[2:]))

@@ -144,12 +144,14 @@ class GrpcEngineServer:
         engine_grpc_pb2_grpc.add_EngineGrpcServiceServicer_to_server(servicer, self._server)
         nrp_jupyter_engine_pb2_grpc.add_EngineStepServiceServicer_to_server(servicer, self._server)
 
-    def start(self, serverurl: str) -> str:
+    def start(self, serverurl: str, *, free_port_if_taken: bool = True) -> str:
         host, port = split_address(serverurl)
         try:
             bound_port = self._server.add_insecure_port(serverurl)
         except RuntimeError:
             bound_port = 0
+        if bound_port == 0 and not free_port_if_taken:
+            raise OSError(f"port {port} is taken")
         if bound_port == 0:
             log.warning("cannot bind %s (port in use?); binding a free port instead", serverurl)
             try:

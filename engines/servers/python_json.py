@@ -55,9 +55,9 @@ class JsonEngineServer:
         }
         self._http = HttpServer(self._handle)
 
-    def start(self, serverurl: str) -> str:
+    def start(self, serverurl: str, *, free_port_if_taken: bool = True) -> str:
         host, port = split_address(serverurl)
-        _, bound_port = self._http.bind(host, port)
+        _, bound_port = self._http.bind(host, port, free_port_if_taken=free_port_if_taken)
         self._http.start()
         return join_address(host, bound_port)
 

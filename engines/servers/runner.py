@@ -1,6 +1,6 @@
 """The life of an engine server process, common to both protocols.
 
-    parse the command line -> serve on --serverurl (or a free port) -> register the address
+    parse the command line -> serve on --serverurl (or a free port when registering) -> register
     -> wait for a stop (shutdown request, SIGTERM/SIGINT, parent gone) -> shut the script down
     -> stop the server -> exit 0
 
@@ -32,8 +32,9 @@ STOP_GRACE_S = 2.0
 
 
 class EngineServer(Protocol):
-    def start(self, serverurl: str) -> str:
-        """Serve on serverurl, or on a free port if it is taken; the 'host:port' actually bound."""
+    def start(self, serverurl: str, *, free_port_if_taken: bool) -> str:
+        """Serve on serverurl, or on a free port if it is taken and `free_port_if_taken`; the
+        'host:port' actually bound."""
 
     def stop(self, grace: float) -> None:
         """Stop serving and release the port, giving in-flight responses up to `grace` s."""
@@ -74,7 +75,9 @@ def run_engine(argv: list[str] | None, *, prog: str, default_serverurl: str, scr
     status = 0
     grace = STOP_GRACE_S
     try:
-        address = server.start(args.serverurl)
+        # A launched engine registers the port it got; one started by hand (no --regservurl) tells
+        # nobody, so it must serve where it was told or not at all.
+        address = server.start(args.serverurl, free_port_if_taken=bool(args.regservurl))
         log.info("serving on %s", address)
         if args.regservurl:
             register(args.regservurl, args.engine, address, wait=stop.wait)

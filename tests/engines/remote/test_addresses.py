@@ -1,12 +1,7 @@
-"""Gaps in files this feature does not own, each a strict xfail that turns into a failure once fixed.
-
-- engines/protocols/json_client.py connects to a bracketed IPv6 ServerAddress ("[::1]:9102") with
-  the brackets left on the host name, so a JSON engine started elsewhere cannot be reached over
-  IPv6 (gRPC engines can).
-- engines/servers (runner, http_server, python_grpc) bind a free port when --serverurl's port is
-  taken. That is right for a launched engine, which registers the port it got; an engine started by
-  hand (no --regservurl) tells nobody, and the simulation then talks to whatever holds the port.
-"""
+"""Addresses of engines started by hand: a bracketed IPv6 ServerAddress ("[::1]:9102") reaches JSON
+and gRPC engines alike, and an engine told to serve on a taken port refuses to start (a launched
+engine takes a free port and registers it; one started by hand tells nobody, so the simulation
+would talk to whatever holds the port)."""
 
 import socket
 import subprocess
@@ -28,7 +23,6 @@ def has_ipv6_loopback() -> bool:
 
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
-@pytest.mark.xfail(strict=True, reason="engines/protocols/json_client.py keeps the brackets of an IPv6 host")
 def test_engines_started_elsewhere_are_reached_over_ipv6(remote_engines, experiment, core_env):
     json_engine = remote_engines.start("python_json", "python_1", "[::1]")
     grpc_engine = remote_engines.start("python_grpc", "python_2", "[::1]")
@@ -43,7 +37,6 @@ def test_engines_started_elsewhere_are_reached_over_ipv6(remote_engines, experim
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("command", ["nrp-python-json-engine", "nrp-python-grpc-engine"])
-@pytest.mark.xfail(strict=True, reason="engine servers fall back to a free port even with no --regservurl")
 def test_an_engine_started_by_hand_on_a_taken_port_refuses_to_start(command, experiment, core_env):
     port = free_port("127.0.0.1")
     with socket.socket() as holder:
@@ -55,9 +48,10 @@ def test_an_engine_started_by_hand_on_a_taken_port_refuses_to_start(command, exp
                                   cwd=experiment, env=core_env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
         try:
-            status = engine.wait(timeout=15)
+            _, stderr = engine.communicate(timeout=15)
         except subprocess.TimeoutExpired:
             engine.kill()
             _, stderr = engine.communicate()
             pytest.fail(f"the engine serves elsewhere than {port}, where nobody will look:\n{stderr}")
-    assert status != 0 and str(port) in engine.stderr.read()
+    assert engine.returncode == 1, stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in stderr
