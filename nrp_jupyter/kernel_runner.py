@@ -6,12 +6,11 @@ on iopub. One kernel client per kernel with a session id of its own, one reader 
 (two clients of one kernel manager would number their messages alike and steal replies).
 
 With `--gateway-url` the kernel runs on a Jupyter Kernel (or Enterprise) Gateway and the server
-holds no process of it (docs/deployment.md). Its channels are then `GatewayChannels`, one
-authenticated websocket, instead of jupyter_server's `GatewayKernelClient`, whose websocket
-carries no auth header and whose channel reads spin the event loop and give up after 1 s of
-silence. Liveness is the websocket, the gateway's `restarting` status (a killed kernel is
-restarted empty there) and the kernel's REST model; a stop ends the kernel through the gateway's
-REST API, never through the control channel or a local pid.
+holds no process of it (docs/deployment.md). Its channels are then `GatewayChannels`
+(nrp_jupyter.gateway_channels), one authenticated websocket, instead of jupyter_server's
+`GatewayKernelClient`. Liveness is the websocket, the gateway's `restarting` status (a killed
+kernel is restarted empty there) and the kernel's REST model; a stop ends the kernel through the
+gateway's REST API, never through the control channel or a local pid.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import os
 import pathlib
@@ -27,17 +25,13 @@ import uuid
 from collections.abc import Callable
 
 import psutil
-from jupyter_client.jsonutil import json_default
-from jupyter_client.session import Session
 from jupyter_server.gateway.gateway_client import GatewayClient
 from jupyter_server.gateway.managers import GatewayMappingKernelManager
-from jupyter_server.utils import url_path_join
-from tornado.escape import url_escape
-from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.web import HTTPError
-from tornado.websocket import WebSocketClosedError, websocket_connect
 
+from .gateway_channels import GatewayChannels
 from .kernel_environment import inherited_environment, unreachable_broker_warning
+from .kernel_errors import GatewayError, KernelCommandError, KernelGone
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +49,6 @@ GATEWAY_SHUTDOWN_RETRY_S = 15.0
 GATEWAY_SHUTDOWN_RETRY_INTERVAL_S = 0.5
 # Kernel states a gateway announces on iopub when the kernel process is gone.
 DEAD_KERNEL_STATES = {"restarting", "dead"}
-# How long one kernel_info_request waits for its reply before the next one is sent.
-_READY_PROBE_S = 1.0
-
-
-class KernelCommandError(Exception):
-    """A command raised in the kernel; `ename` is the exception's class name there."""
-
-    def __init__(self, command: str, ename: str, evalue: str):
-        self.ename = ename
-        super().__init__(f"{command}: {ename}: {evalue}")
-
-
-class KernelGone(Exception):
-    """The kernel died or was shut down while a command was pending."""
-
-
-class GatewayError(RuntimeError):
-    """The kernel gateway refused or could not be reached; the message names its URL."""
 
 
 class KernelRunner:
@@ -283,118 +259,6 @@ class KernelRunner:
                 log.info("kernel %s: the gateway refused the shutdown (%r); trying again", self.kernel_id,
                          error)
                 await asyncio.sleep(GATEWAY_SHUTDOWN_RETRY_INTERVAL_S)
-
-
-class GatewayChannels:
-    """A kernel's shell and iopub channels through one websocket to the kernel gateway.
-
-    It offers the part of jupyter_client's AsyncKernelClient that KernelRunner uses (`execute`,
-    `get_shell_msg`, `get_iopub_msg`, `wait_for_ready`, `stop_channels`). The websocket is opened
-    with GatewayClient's connection arguments, so the gateway's auth token, headers and TLS
-    settings apply to it as to the REST requests. Messages name their channel (the gateway
-    would otherwise assume shell) and nothing is ever sent on control.
-    """
-
-    def __init__(self, kernel_id: str):
-        self.kernel_id = kernel_id
-        self._session = Session(session=str(uuid.uuid4()), username="nrp_jupyter")
-        self._socket = None
-        self._queues: dict[str, asyncio.Queue] = {"shell": asyncio.Queue(), "iopub": asyncio.Queue()}
-        self._router: asyncio.Task | None = None
-        self._closed = False
-
-    @property
-    def url(self) -> str:
-        gateway = GatewayClient.instance()
-        return (url_path_join(gateway.ws_url or "", gateway.kernels_endpoint, url_escape(self.kernel_id),
-                              "channels") + f"?session_id={url_escape(self._session.session)}")
-
-    async def connect(self) -> None:
-        gateway = GatewayClient.instance()
-        request = HTTPRequest(self.url, **gateway.load_connection_args())
-        try:
-            self._socket = await websocket_connect(request)
-        except HTTPClientError as error:
-            raise GatewayError(f"the kernel gateway at {gateway.url} refused the channels of kernel "
-                               f"{self.kernel_id}: HTTP {error.code} {error.message}") from error
-        except OSError as error:
-            raise GatewayError(f"the kernel gateway at {gateway.url} cannot be reached for the channels "
-                               f"of kernel {self.kernel_id}: {error}") from error
-        self._router = asyncio.ensure_future(self._route())
-
-    async def _route(self) -> None:
-        try:
-            while (raw := await self._socket.read_message()) is not None:
-                if isinstance(raw, bytes):
-                    continue  # a message with binary buffers (comms): nothing this server reads
-                try:
-                    message = json.loads(raw)
-                except ValueError:
-                    log.warning("kernel %s: the gateway sent a message that is not JSON: %.200r",
-                                self.kernel_id, raw)
-                    continue
-                queue = self._queues.get(message.get("channel"))
-                if queue is not None:
-                    queue.put_nowait(message)
-        finally:
-            # The gateway closed the connection: the kernel was shut down or the gateway is gone.
-            self._closed = True
-            for queue in self._queues.values():
-                queue.put_nowait(None)
-
-    def _send(self, msg_type: str, content: dict) -> str:
-        if self._closed or self._socket is None:
-            raise KernelGone(f"the channels of kernel {self.kernel_id} are closed")
-        message = self._session.msg(msg_type, content)
-        message["channel"] = "shell"
-        try:
-            self._socket.write_message(json.dumps(message, default=json_default))
-        except WebSocketClosedError:
-            raise KernelGone(f"the gateway closed the channels of kernel {self.kernel_id}") from None
-        return message["header"]["msg_id"]
-
-    def execute(self, code: str, *, silent: bool = False, store_history: bool = True,
-                allow_stdin: bool = False, stop_on_error: bool = True) -> str:
-        return self._send("execute_request", {"code": code, "silent": silent, "store_history": store_history,
-                                              "user_expressions": {}, "allow_stdin": allow_stdin,
-                                              "stop_on_error": stop_on_error})
-
-    async def get_shell_msg(self) -> dict:
-        return await self._next("shell")
-
-    async def get_iopub_msg(self) -> dict:
-        return await self._next("iopub")
-
-    async def _next(self, channel: str) -> dict:
-        message = await self._queues[channel].get()
-        if message is None:
-            self._queues[channel].put_nowait(None)  # every later read fails too
-            raise KernelGone(f"the gateway closed the channels of kernel {self.kernel_id}")
-        return message
-
-    async def wait_for_ready(self, timeout: float) -> None:
-        """Until the kernel answers a kernel_info_request (sent again every second)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            msg_id = self._send("kernel_info_request", {})
-            probe_end = min(deadline, asyncio.get_running_loop().time() + _READY_PROBE_S)
-            while (left := probe_end - asyncio.get_running_loop().time()) > 0:
-                try:
-                    reply = await asyncio.wait_for(self.get_shell_msg(), left)
-                except asyncio.TimeoutError:
-                    break
-                if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                    return
-            if asyncio.get_running_loop().time() >= deadline:
-                raise TimeoutError(f"kernel {self.kernel_id} on the gateway did not answer within "
-                                   f"{timeout:.0f} s")
-
-    def stop_channels(self) -> None:
-        self._closed = True
-        if self._socket is not None:
-            self._socket.close()
-        if self._router is not None:
-            self._router.cancel()
 
 
 def _gateway_failure(action: str, error: HTTPError) -> str:
