@@ -83,9 +83,7 @@ def live_server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("live_server")
     server = LiveServer(experiments_root(tmp_path / "root", EXPERIMENTS), tmp_path).start()
     yield server
-    server.stop()
-    if server.process.poll() is None:
-        server.process.kill()
+    server.close()
 
 
 @pytest.fixture

@@ -112,6 +112,18 @@ class LiveServer:
             self.process.send_signal(how)
             self.process.wait(timeout=30)
 
+    def close(self) -> None:
+        """The end of a test's server: its simulations stopped, then the server; killed if it does
+        not exit within stop()'s wait."""
+        try:
+            if self.process and self.process.poll() is None:
+                self.stop_all_simulations()
+            self.stop()
+        finally:
+            if self.process and self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
 
 def experiments_root(root: pathlib.Path, experiments: pathlib.Path, names=None) -> pathlib.Path:
     """Copies the experiments `names` (all by default) into `root/experiments`; returns `root`."""

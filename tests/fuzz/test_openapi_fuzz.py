@@ -60,10 +60,7 @@ def fuzz_server(tmp_path_factory):
         yield server, document
 
     finally:
-        server.stop_all_simulations()
-        server.stop()
-        if server.process.poll() is None:
-            server.process.kill()
+        server.close()
         assert_no_core_processes(marker, within_s=10.0)
 
 

@@ -45,6 +45,15 @@ def experiments_root(jp_root_dir):
 
 
 @pytest.fixture
+def datatransfer_experiment(experiments_root):
+    """tf_exchange_datatransfer in the server's storage, without what earlier runs left in it."""
+    folder = experiments_root / "tf_exchange_datatransfer"
+    shutil.copytree(EXPERIMENTS / folder.name, folder,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
+    return folder
+
+
+@pytest.fixture
 def broker(tmp_path):
     broker = Mosquitto(mosquitto_executable(), tmp_path / "mosquitto.log")
     broker.start()

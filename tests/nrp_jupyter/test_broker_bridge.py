@@ -3,14 +3,12 @@ to one node, a frontend subscribed to the other sees every transition of a simul
 and the retained welcome of its datatransfer engine. docs/deployment.md describes the set-up."""
 
 import asyncio
-import shutil
 import subprocess
 import time
 
 import paho.mqtt.publish as publish
 import pytest
 
-from tests.conftest import EXPERIMENTS
 from tests.nrp_jupyter.mqtt_helpers import HOST, Subscriber, accepts_tcp, free_port, mosquitto_executable
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,12 +37,6 @@ def bridged_node(broker, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=5)
-
-
-@pytest.fixture
-def datatransfer_experiment(experiments_root):
-    shutil.copytree(EXPERIMENTS / EXPERIMENT, experiments_root / EXPERIMENT,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
 
 
 def states(subscriber, topic):

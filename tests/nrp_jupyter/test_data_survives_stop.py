@@ -9,19 +9,10 @@ from datetime import datetime
 import pytest
 
 from nrp_jupyter import storage as storage_module
-from tests.conftest import EXPERIMENTS
 
 pytestmark = pytest.mark.timeout(120)
 
 EXPERIMENT = "tf_exchange_datatransfer"
-
-
-@pytest.fixture
-def datatransfer_experiment(experiments_root):
-    folder = experiments_root / EXPERIMENT
-    shutil.copytree(EXPERIMENTS / EXPERIMENT, folder,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
-    return folder
 
 
 async def run_to_completion(nrp) -> int:

@@ -3,11 +3,9 @@ given, when they reach the broker differently from the server (kernels on a gate
 other machines). Two real mosquittos stand for the two addresses: the server's status goes to its
 own, the datatransfer engine's stream to the kernels'."""
 
-import shutil
 
 import pytest
 
-from tests.conftest import EXPERIMENTS
 from tests.nrp_jupyter.conftest import wait_message
 from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, mosquitto_executable
 
@@ -27,12 +25,6 @@ def kernel_broker(tmp_path):
 @pytest.fixture
 def nrp_config(kernel_broker):
     return {"kernel_mqtt_broker": kernel_broker.address}
-
-
-@pytest.fixture
-def datatransfer_experiment(experiments_root):
-    shutil.copytree(EXPERIMENTS / EXPERIMENT, experiments_root / EXPERIMENT,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
 
 
 @pytest.mark.usefixtures("datatransfer_experiment")

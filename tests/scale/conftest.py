@@ -34,9 +34,7 @@ def scale_server_process(tmp_path_factory, scale_broker):
     server = LiveServer(root, tmp_path, (f"--NrpJupyterApp.max_simulations={MAX_SIMULATIONS}",
                                          f"--NrpJupyterApp.mqtt_broker={scale_broker.address}")).start()
     yield server
-    server.stop()
-    if server.process.poll() is None:
-        server.process.kill()
+    server.close()
 
 @pytest.fixture
 def scale_server(scale_server_process):

@@ -55,10 +55,7 @@ def server(tmp_path, monkeypatch):
     try:
         yield server
     finally:
-        server.stop_all_simulations()
-        server.stop()
-        if server.process.poll() is None:
-            server.process.kill()
+        server.close()
         assert_no_core_processes(marker, within_s=10.0)
 
 
