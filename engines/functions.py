@@ -10,12 +10,17 @@ Experiment files declare them with nrp-core's decorators, which stack in any ord
 
 An input decorator applied to a plain function leaves its input on the function; the function
 decorator (`TransceiverFunction`, `PreprocessingFunction`, `StatusFunction`) gathers them into a
-`DataPackFunction`, to which outer input decorators add theirs. `load_functions` executes the files
-the config names in one shared namespace, as nrp-core does, and picks the functions by name.
+`DataPackFunction`, to which outer input decorators add theirs.
+
+`load_functions` binds config entries to functions as nrp-core does: each active entry executes its
+file (in one namespace shared by all files), and the one function that a function decorator
+registers during that execution is the entry's function, known from then on by the entry's `Name`.
+The Python name of the function does not matter, so two files may both define `transceiver_function`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import enum
 import inspect
 import pathlib
@@ -77,9 +82,13 @@ class DataPackFunction:
     function: object
     engine_name: str | None
     inputs: list[Input] = field(default_factory=list)
+    #: The config entry's `Name` once loaded (the Python name until then).
     name: str = ""
+    #: The file as the experiment names it (the entry's `FileName`), for messages.
     file: str = ""
     line: int = 0
+    #: The file the function's code was compiled from, to find its frames in a traceback.
+    source_path: str = ""
 
     def __call__(self, **kwargs):
         return self.function(**kwargs)
@@ -114,14 +123,24 @@ def _attach_input(target, item: Input):
     return target
 
 
+# The functions registered by the file being loaded. A function decorator registers what it makes
+# here; outside of `load_functions` (a notebook, a test) decorating registers nothing.
+_registrations: contextvars.ContextVar[list[DataPackFunction] | None] = contextvars.ContextVar(
+    "nrp_function_registrations", default=None)
+
+
 def _make_function(kind: FunctionKind, engine_name: str | None):
     def decorate(function) -> DataPackFunction:
         if isinstance(function, DataPackFunction):
             raise TypeError(f"{function.name} is already a {function.kind.value}")
         file, line = _location(function)
-        return DataPackFunction(kind=kind, function=function, engine_name=engine_name,
+        made = DataPackFunction(kind=kind, function=function, engine_name=engine_name,
                                 inputs=list(function.__dict__.get("_nrp_inputs", [])),
-                                name=getattr(function, "__name__", ""), file=file, line=line)
+                                name=getattr(function, "__name__", ""), file=file, line=line, source_path=file)
+        registered = _registrations.get()
+        if registered is not None:
+            registered.append(made)
+        return made
     return decorate
 
 
@@ -172,30 +191,64 @@ class FunctionEntry:
 
 def load_functions(entries: list[FunctionEntry], engine_names: set[str], *, namespace: dict,
                    base_dir: pathlib.Path) -> list[DataPackFunction]:
-    """Executes each entry's file in `namespace` (shared by all files) and returns the active
-    functions, checked against the experiment's engines. Raises FunctionError naming the file
-    and line of the first problem."""
-    loaded_files: set[pathlib.Path] = set()
+    """Executes the file of each active entry in `namespace` (shared by all files) and returns the
+    function each one registered, named by its entry and checked against the experiment's engines.
+    Raises FunctionError naming the file and line of the first problem."""
+    _check_unique_names(entries)
     functions = []
     for entry in entries:
-        path = (base_dir / entry.file_name).resolve()
-        if path not in loaded_files:
-            _execute_file(path, entry.file_name, namespace)
-            loaded_files.add(path)
+        # As in nrp-core, the file of an inactive entry is not even executed.
         if not entry.is_active:
             continue
-        candidate = namespace.get(entry.name)
-        if not isinstance(candidate, DataPackFunction):
-            what = "is not defined" if candidate is None else "is not decorated as a datapack function"
-            raise FunctionError(f"{entry.file_name}: function '{entry.name}' {what}",
-                                function=entry.name, file=entry.file_name)
+        path = (base_dir / entry.file_name).resolve()
+        function = _only_registration(entry, _execute_file(path, entry.file_name, namespace))
+        function.name = entry.name
+        function.file = _shown_path(function.source_path, path, entry.file_name, base_dir)
         expected = FunctionKind.STATUS if entry.status else None
-        _check(candidate, entry, expected, engine_names)
-        functions.append(candidate)
+        _check(function, entry, expected, engine_names)
+        functions.append(function)
     return functions
 
 
-def _execute_file(path: pathlib.Path, shown_name: str, namespace: dict) -> None:
+def _check_unique_names(entries: list[FunctionEntry]) -> None:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.status:
+            continue
+        if entry.name in seen:
+            raise FunctionError(f"{entry.file_name}: a datapack processing function named '{entry.name}' is "
+                                f"already listed in DataPackProcessingFunctions; names must be unique",
+                                function=entry.name, file=entry.file_name)
+        seen.add(entry.name)
+
+
+def _only_registration(entry: FunctionEntry, registered: list[DataPackFunction]) -> DataPackFunction:
+    decorator = "@StatusFunction()" if entry.status else "@TransceiverFunction or @PreprocessingFunction"
+    if not registered:
+        raise FunctionError(f"{entry.file_name}: defines no function for '{entry.name}': decorate one with "
+                            f"{decorator}", function=entry.name, file=entry.file_name)
+    if len(registered) > 1:
+        found = ", ".join(f"'{function.function.__name__}' (line {function.line})" for function in registered)
+        raise FunctionError(f"{entry.file_name}: defines {len(registered)} datapack functions ({found}); "
+                            f"the file of '{entry.name}' must define exactly one",
+                            function=entry.name, file=entry.file_name, line=registered[1].line)
+    return registered[0]
+
+
+def _shown_path(source_path: str, entry_path: pathlib.Path, entry_file: str, base_dir: pathlib.Path) -> str:
+    """The function's file as the experiment's author knows it: the entry's FileName, or the path
+    inside the experiment of the module that defined it."""
+    source = pathlib.Path(source_path).resolve()
+    if source == entry_path:
+        return entry_file
+    try:
+        return str(source.relative_to(base_dir.resolve()))
+    except ValueError:
+        return source_path
+
+
+def _execute_file(path: pathlib.Path, shown_name: str, namespace: dict) -> list[DataPackFunction]:
+    """Runs the file; returns the functions its decorators registered."""
     try:
         source = path.read_text()
     except OSError as error:
@@ -209,12 +262,17 @@ def _execute_file(path: pathlib.Path, shown_name: str, namespace: dict) -> None:
     directory = str(path.parent)
     if directory not in sys.path:
         sys.path.insert(0, directory)
+    registered: list[DataPackFunction] = []
+    token = _registrations.set(registered)
     try:
         exec(code, namespace)  # noqa: S102 (running experiment code is the point)
     except Exception as error:  # noqa: BLE001 (any failure of user code is reported, named)
         line = _user_line(error, str(path))
         raise FunctionError(f"{shown_name}, line {line}: {type(error).__name__}: {error}",
                             file=shown_name, line=line) from error
+    finally:
+        _registrations.reset(token)
+    return registered
 
 
 def _user_line(error: BaseException, filename: str) -> int | None:

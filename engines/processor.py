@@ -128,7 +128,7 @@ class DataPackProcessor:
         try:
             return function(**self._arguments(function, time_ns, iteration))
         except Exception as error:  # noqa: BLE001 (user code: any failure is reported, named)
-            frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == function.file]
+            frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == function.source_path]
             line = frames[-1].lineno if frames else function.line
             raise FunctionError(f"{function.kind.value} '{function.name}' ({function.file}, line {line}) "
                                 f"raised {type(error).__name__}: {error}",

@@ -11,6 +11,7 @@ saw in `JOURNAL`, which the tests read.
 
 from __future__ import annotations
 
+import ast
 import json
 import pathlib
 import textwrap
@@ -136,17 +137,38 @@ def probe_engine(protocol: str, name: str, timestep_s: float, **extra) -> dict:
 
 def write_experiment(directory: pathlib.Path, engines: list[dict], *functions: str, tfs=(), status=None,
                      **settings) -> pathlib.Path:
-    """Writes the probes, `functions.py` (FUNCTIONS_HEADER + each of `functions`, dedented) and a
-    simulation config listing `tfs` (TF and PF names) and `status`; returns the config's path."""
+    """Writes the probes, one file per function named in `tfs` (TF and PF names) and `status`, and a
+    simulation config listing them; returns the config's path.
+
+    `functions` are sources (dedented) that define the functions; as in nrp-core, each file may
+    register one function, so every listed function gets `<name>.py`: FUNCTIONS_HEADER, whatever
+    `functions` define besides decorated functions, and the function itself."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "json_probe.py").write_text(JSON_PROBE)
     (directory / "grpc_probe.py").write_text(GRPC_PROBE)
-    (directory / "functions.py").write_text("\n".join([FUNCTIONS_HEADER, *map(textwrap.dedent, functions)]))
+    preamble, sources = _split_functions("\n".join(map(textwrap.dedent, functions)))
+    for name in (*tfs, *([status] if status else [])):
+        (directory / f"{name}.py").write_text("\n".join([FUNCTIONS_HEADER, preamble, sources[name]]))
     config = {"SimulationName": "loop_semantics", "EngineConfigs": engines,
-              "DataPackProcessingFunctions": [{"Name": name, "FileName": "functions.py"} for name in tfs],
+              "DataPackProcessingFunctions": [{"Name": name, "FileName": f"{name}.py"} for name in tfs],
               **settings}
     if status:
-        config["StatusFunction"] = {"Name": status, "FileName": "functions.py"}
+        config["StatusFunction"] = {"Name": status, "FileName": f"{status}.py"}
     path = directory / "simulation_config.json"
     path.write_text(json.dumps(config, indent=2))
     return path
+
+
+def _split_functions(source: str) -> tuple[str, dict[str, str]]:
+    """The top-level statements that are not decorated functions, and each decorated function's
+    source (its decorators included) by name."""
+    lines = source.splitlines()
+    preamble, decorated = [], {}
+    for node in ast.parse(source).body:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        text = "\n".join(lines[start - 1:node.end_lineno])
+        if isinstance(node, ast.FunctionDef) and node.decorator_list:
+            decorated[node.name] = text
+        else:
+            preamble.append(text)
+    return "\n".join(preamble), decorated

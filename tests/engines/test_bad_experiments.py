@@ -108,10 +108,13 @@ def test_tf_input_keyword_that_is_not_a_parameter(experiment, manager_for):
     assert "'missing'" in message and "not a parameter" in message
 
 
-def test_function_name_not_defined_in_its_file(experiment, manager_for):
-    edit_config(experiment, lambda c: c["DataPackProcessingFunctions"][0].update(Name="no_such_tf"))
+def test_function_file_that_defines_no_datapack_function(experiment, manager_for):
+    write_tf(experiment, """
+        def transceiver_function():
+            return []
+    """)
     message = initialize_fails(manager_for(experiment), FunctionError)
-    assert "tf_1.py" in message and "'no_such_tf' is not defined" in message
+    assert message.startswith("tf_1.py: defines no function for 'transceiver_function'")
 
 
 def test_missing_function_file(experiment, manager_for):
