@@ -15,6 +15,9 @@ is at fault, and why.
 """
 
 
+import re
+
+
 class NrpCoreError(Exception):
     """Base of every error the simulation core raises on purpose."""
 
@@ -43,6 +46,24 @@ class FunctionError(NrpCoreError):
         self.file = file
         self.line = line
         super().__init__(message)
+
+
+# How a running function's failure names it: `TransceiverFunction 'tf_1' (tf_1.py, line 8) ...`.
+# NRPCoreSim's clients receive only this text (nrp-core's `errorMsg`), so the form is a contract:
+# the experiment kernel reads the file and line back from it with `function_location`.
+_FUNCTION_AT = re.compile(r"(?P<kind>TransceiverFunction|PreprocessingFunction|StatusFunction) "
+                          r"'(?P<name>[^']*)' \((?P<file>[^()]+?), line (?P<line>\d+)\)")
+
+
+def function_at(kind: str, name: str, file: str, line: int) -> str:
+    """The words that name a function of the experiment in a message about it."""
+    return f"{kind} '{name}' ({file}, line {line})"
+
+
+def function_location(message: str) -> tuple[str, int] | None:
+    """The file and line of the first function named in `message` by `function_at`."""
+    found = _FUNCTION_AT.search(message)
+    return (found["file"], int(found["line"])) if found else None
 
 
 class IllegalRequest(NrpCoreError):

@@ -29,7 +29,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from .datapacks import DataPackIdentifier
-from .errors import FunctionError
+from .errors import FunctionError, function_at
 
 
 class FunctionKind(enum.Enum):
@@ -104,7 +104,7 @@ class DataPackFunction:
         return requested
 
     def where(self) -> str:
-        return f"{self.kind.value} '{self.name}' ({self.file}, line {self.line})"
+        return function_at(self.kind.value, self.name, self.file, self.line)
 
 
 def _location(function) -> tuple[str, int]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from google.protobuf.message import Message
 
 from .datapacks import DataPack, DataPackIdentifier, JsonRawData
-from .errors import FunctionError
+from .errors import FunctionError, function_at
 from .functions import (DataPackFunction, EngineInput, EngineInputs, FunctionKind, PreprocessedInput,
                         TimeInput)
 
@@ -130,7 +130,7 @@ class DataPackProcessor:
         except Exception as error:  # noqa: BLE001 (user code: any failure is reported, named)
             frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == function.source_path]
             line = frames[-1].lineno if frames else function.line
-            raise FunctionError(f"{function.kind.value} '{function.name}' ({function.file}, line {line}) "
+            raise FunctionError(f"{function_at(function.kind.value, function.name, function.file, line)} "
                                 f"raised {type(error).__name__}: {error}",
                                 function=function.name, file=function.file, line=line) from error
 

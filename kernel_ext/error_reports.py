@@ -3,6 +3,7 @@
     AttributeError, NameError, SyntaxError  -> "Compile", at the script's innermost frame
     NRPStopExecution                        -> no report: stopping is not an error
     NRPSimulationTimeout                    -> "SimTimeout"
+    NRPCoreSim failed in a function         -> "Runtime", at the function's file and line
     any other exception                     -> "Runtime"
     initialisation failure, unreadable file -> "Loading"
 """
@@ -12,14 +13,27 @@ from __future__ import annotations
 import enum
 import linecache
 import os
+import re
 from dataclasses import asdict, dataclass
 from types import TracebackType
+
+from engines.errors import function_location
 
 from .errors import NRPSimulationTimeout, NRPStopExecution
 
 UNKNOWN = -1
 
 _COMPILE_ERRORS = (AttributeError, NameError, SyntaxError)
+
+# nrp-client's wrapping of a request that left NRPCoreSim in state Failed; ours words it alike.
+_CORE_FAILURE = re.compile(r'Request failed with error "(?P<message>.*)"\. '
+                           r'The only possible action now is "shutdown\(\)"\.', re.DOTALL)
+
+
+def core_failure_message(error: BaseException) -> str | None:
+    """NRPCoreSim's own account of a failure that the nrp-core client raised, else None."""
+    found = _CORE_FAILURE.fullmatch(str(error)) if isinstance(error, RuntimeError) else None
+    return found["message"] if found else None
 
 
 class ErrorType(str, enum.Enum):
@@ -76,15 +90,29 @@ def exception_report(error: BaseException, script_path: str, script_name: str) -
         error_type = ErrorType.SIM_TIMEOUT
     else:
         error_type = ErrorType.RUNTIME
+    message = f"{type(error).__name__}: {error}"
+    failure = core_failure_message(error)
+    located = function_location(failure) if failure is not None else None
+    if located is not None:
+        return _function_report(message, located, os.path.dirname(os.path.abspath(script_path)))
     line_number, offset, line_text = _script_position(error.__traceback__, script_path)
     return RuntimeErrorReport(
-        msg=f"{type(error).__name__}: {error}",
+        msg=message,
         error_type=error_type,
         fileName=script_name,
         line_number=line_number,
         offset=offset,
         line_text=line_text,
     )
+
+
+def _function_report(message: str, located: tuple[str, int], experiment_dir: str) -> RuntimeErrorReport:
+    """A failure inside a transceiver, preprocessing or status function, reported where it happened:
+    the script's line that called run_loop is not where the user has to look."""
+    file, line_number = located
+    line_text = linecache.getline(os.path.join(experiment_dir, file), line_number).rstrip("\r\n")
+    return RuntimeErrorReport(msg=message, error_type=ErrorType.RUNTIME, fileName=file, line_number=line_number,
+                              line_text=line_text)
 
 
 def _script_position(traceback: TracebackType | None, script_path: str) -> tuple[int, int, str]:

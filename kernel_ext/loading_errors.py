@@ -29,15 +29,12 @@ from dataclasses import dataclass
 
 from engines.errors import ConfigError
 
-from .error_reports import ErrorType, RuntimeErrorReport, loading_report
+from .error_reports import ErrorType, RuntimeErrorReport, core_failure_message, loading_report
 from .errors import ScriptLoadError
 
 #: NRP's message for a failed initialisation (spec 1.8); the reason follows it.
 LOADING_MESSAGE = "Error initializing nrp_core client"
 
-# nrp-client's wrapping of a request that left NRPCoreSim in state Failed.
-_CORE_FAILURE = re.compile(r'Request failed with error "(?P<message>.*)"\. '
-                           r'The only possible action now is "shutdown\(\)"\.', re.DOTALL)
 _ENGINE = re.compile(r'Engine "(?P<engine>[^"]+)": ')
 # An engine server's own answer to initialize (engines/servers/script_host.py, datatransfer.py).
 _ENGINE_REFUSAL = re.compile(
@@ -74,11 +71,11 @@ def loading_failure(error: BaseException, *, script_name: str, config_name: str,
     if isinstance(error, ConfigError):
         message = _relative(str(error), simulation_dir)
         return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT)
-    core_failure = _CORE_FAILURE.fullmatch(str(error)) if isinstance(error, RuntimeError) else None
+    core_failure = core_failure_message(error)
     if core_failure is None:
         message = _relative(f"{type(error).__name__}: {error}", simulation_dir)
         return LoadingFailure(_report(message, script_name), Cause.INFRASTRUCTURE)
-    return _core_failure(_relative(core_failure["message"], simulation_dir), script_name=script_name,
+    return _core_failure(_relative(core_failure, simulation_dir), script_name=script_name,
                          config_name=config_name, simulation_dir=simulation_dir)
 
 

@@ -310,3 +310,27 @@ def test_stop_while_the_engines_initialise_ends_nrpcoresim_under_it(open_kernel)
     kernel.command("stop")
     assert_stopped_cleanly(kernel, requested, mark)
     assert not {"initialized", "failed", "runtime_error"} & set(kernel.names())
+
+
+@pytest.mark.timeout(60)
+def test_a_transceiver_function_that_raises_is_reported_at_its_own_file_and_line(open_kernel):
+    kernel = open_kernel()
+    (kernel.simulation_dir / "tf_1.py").write_text(textwrap.dedent("""\
+        from nrp_core import *
+        from nrp_core.data.nrp_json import *
+
+
+        @EngineDataPack(keyword='datapack_python', id=DataPackIdentifier('datapack1', 'python_1'))
+        @TransceiverFunction("python_2")
+        def relay(datapack_python):
+            gain = 1 / 0
+            return []
+        """))
+    initialize(kernel)
+    kernel.command("start")
+    completed = kernel.wait_event("completed", 30)
+    error = kernel.wait_event("runtime_error", 0)
+    assert completed["failed"] is True
+    assert (error["error_type"], error["fileName"], error["line_number"]) == ("Runtime", "tf_1.py", 8)
+    assert error["line_text"] == "    gain = 1 / 0"
+    assert "TransceiverFunction 'transceiver_function' (tf_1.py, line 8) raised ZeroDivisionError" in error["msg"]
