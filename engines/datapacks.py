@@ -61,6 +61,11 @@ class DataPack:
     def id(self) -> DataPackIdentifier:
         return DataPackIdentifier(self._name, self._engine_name, self.type)
 
+    @classmethod
+    def getType(cls) -> str:  # noqa: N802 (nrp-core's static method)
+        """The type string every datapack of this class carries."""
+        return cls.type
+
     def isEmpty(self) -> bool:  # noqa: N802 (nrp-core's name)
         return self.data is None
 
@@ -321,6 +326,10 @@ class ProtobufDataPack(DataPack):
     def type(self) -> str:  # type: ignore[override]
         message = self.message_type or (type(self.data) if self.data is not None else None)
         return message.DESCRIPTOR.full_name if message is not None else ""
+
+    @classmethod
+    def getType(cls) -> str:  # noqa: N802 (nrp-core's static method)
+        return cls.message_type.DESCRIPTOR.full_name if cls.message_type is not None else ""
 
     def _copy_data(self):
         if self.data is None:

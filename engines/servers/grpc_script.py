@@ -6,7 +6,7 @@ on the wire it travels packed in a `google.protobuf.Any`.
 
 from google.protobuf.message import Message
 
-from engines.servers.script_base import ScriptBase
+from engines.servers.script_base import DataPackNotRegistered, ScriptBase
 from nrp_protobuf import engine_grpc_pb2
 
 
@@ -19,10 +19,14 @@ class GrpcEngineScript(ScriptBase):
         return self
 
     def _registerDataPack(self, name: str, protobuf_type: type) -> None:
-        if not (isinstance(protobuf_type, type) and issubclass(protobuf_type, Message)):
-            raise TypeError(f'datapack "{name}" of engine "{self._name}" needs a protobuf message class, '
-                            f"got {protobuf_type!r}")
+        # nrp-core checks the name before the type, and words the errors so.
         self._checkNotRegistered(name)
+        if not isinstance(protobuf_type, type):
+            raise TypeError(f"[{self._name}] While registering Datapack. 'protobuf_type' argument must be a type "
+                            f"(datapack {name}, got {protobuf_type!r})")
+        if not issubclass(protobuf_type, Message):
+            raise TypeError(f"[{self._name}] While registering Datapack. 'protobuf_type' argument must be a "
+                            f"Python Protobuf Message type (datapack {name}, got {protobuf_type.__name__})")
         self._datapack_types[name] = protobuf_type
         self._datapacks[name] = protobuf_type()
 
@@ -31,11 +35,11 @@ class GrpcEngineScript(ScriptBase):
         return self._datapacks[name]
 
     def _setDataPack(self, name: str, msg: Message) -> None:
-        self._checkRegistered(name)
+        self._checkRegistered(name, "set data on")
         expected = self._datapack_types[name]
         if not isinstance(msg, expected):
-            raise TypeError(f'datapack "{name}" of engine "{self._name}" holds '
-                            f"{expected.DESCRIPTOR.full_name}, got {type(msg).__name__}")
+            raise TypeError(f"[{self._name}] While setting Datapack. DataPack ({name}) was registered with type "
+                            f"{expected.DESCRIPTOR.full_name}. Attempting to set it with type {type(msg).__name__}")
         self._datapacks[name] = msg
 
     def _getDataPackMsg(self, datapack_id) -> engine_grpc_pb2.DataPackMessage:
@@ -53,6 +57,9 @@ class GrpcEngineScript(ScriptBase):
             reply.dataPackId.dataPackType = self._datapack_types[name].DESCRIPTOR.full_name
         else:
             name = datapack_id.dataPackName
+            if datapack_id.engineName != self._name:
+                raise ValueError(f"Requesting DataPack '{name}' from incorrect engine (engine name in the request "
+                                 f"'{datapack_id.engineName}', engine that received the request '{self._name}')")
             self._checkRegistered(name)
             reply.dataPackId.CopyFrom(datapack_id)
         value = self._datapacks[name]
@@ -67,13 +74,19 @@ class GrpcEngineScript(ScriptBase):
         one is kept.
         """
         name = msg.dataPackId.dataPackName
-        self._checkRegistered(name)
+        if msg.dataPackId.engineName != self._name:
+            raise ValueError(f"Sent DataPack '{name}' to incorrect engine (engine name in the request is "
+                             f"'{msg.dataPackId.engineName}', engine that received the request is '{self._name}')")
+        if name not in self._datapacks:
+            raise DataPackNotRegistered(self._name, name, message=f"[{self._name}] While handling Datapack Message. "
+                                                                  f"Unregistered DataPack ({name})")
         if not msg.HasField("data"):
             return
         target = self._datapacks[name]
         if target is None:
             target = self._datapacks[name] = self._datapack_types[name]()
         if not msg.data.Is(target.DESCRIPTOR):
-            raise TypeError(f'datapack "{name}" of engine "{self._name}" holds {target.DESCRIPTOR.full_name}'
-                            f", received {msg.data.TypeName() or 'an untyped Any'}")
+            raise TypeError(f"[{self._name}] While handling Datapack Message. DataPack ({name}) is of type "
+                            f"{target.DESCRIPTOR.full_name} (received {msg.data.TypeName() or 'an untyped Any'}). "
+                            f"Could not unpack the sent Datapack Message.")
         msg.data.Unpack(target)

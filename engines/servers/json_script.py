@@ -21,5 +21,5 @@ class EngineScript(ScriptBase):
         return self._datapacks[name]
 
     def _setDataPack(self, name: str, data: Any) -> None:
-        self._checkRegistered(name)
+        self._checkRegistered(name, "set data on")
         self._datapacks[name] = data

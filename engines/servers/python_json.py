@@ -97,7 +97,7 @@ class JsonEngineServer:
         with self._host.script() as script:
             # Check every entry before setting any, so a bad request changes nothing.
             for name in entries:
-                script._checkRegistered(name)
+                script._checkRegistered(name, "set data on")
             for name, entry in entries.items():
                 script._setDataPack(name, entry.get("data"))
 

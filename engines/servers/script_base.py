@@ -6,12 +6,16 @@ the datapack helpers, whose value type differs (JSON values vs protobuf messages
 
 
 class DataPackNotRegistered(KeyError):
-    """A datapack name the script never registered with `_registerDataPack`."""
+    """A datapack name the script never registered with `_registerDataPack`.
 
-    def __init__(self, engine: str, name: str):
+    The messages keep nrp-core's wording ("Attempting to get data from an unregistered DataPack
+    (name)"), which its users and its unit tests look for, prefixed with the engine's name.
+    """
+
+    def __init__(self, engine: str, name: str, attempt: str = "get data from", *, message: str | None = None):
         self.engine = engine
         self.name = name
-        super().__init__(f'datapack "{name}" is not registered in engine "{engine}"')
+        super().__init__(message or f"[{engine}] Attempting to {attempt} an unregistered DataPack ({name})")
 
     # KeyError's str() is the repr of its argument; the message reads better unquoted.
     def __str__(self) -> str:
@@ -24,7 +28,8 @@ class DataPackAlreadyRegistered(ValueError):
     def __init__(self, engine: str, name: str):
         self.engine = engine
         self.name = name
-        super().__init__(f'datapack "{name}" is already registered in engine "{engine}"')
+        super().__init__(f"[{engine}] While registering Datapack. DataPack with specified name ({name}) "
+                         f"already registered")
 
 
 class ScriptBase:
@@ -64,7 +69,7 @@ class ScriptBase:
         """Called once, before the engine process exits."""
 
     def reset(self) -> None:
-        """Called after `_time_ns` has been set back to 0."""
+        """Called first; `_time_ns` goes back to 0 once it returns (and stays if it raises)."""
 
     def _getRegisteredDataPackNames(self) -> list[str]:
         return list(self._datapacks)
@@ -75,9 +80,9 @@ class ScriptBase:
     def _advanceTime(self, timestep_ns: int) -> None:
         self._time_ns += timestep_ns
 
-    def _checkRegistered(self, name: str) -> None:
+    def _checkRegistered(self, name: str, attempt: str = "get data from") -> None:
         if name not in self._datapacks:
-            raise DataPackNotRegistered(self._name, name)
+            raise DataPackNotRegistered(self._name, name, attempt)
 
     def _checkNotRegistered(self, name: str) -> None:
         if name in self._datapacks:

@@ -14,14 +14,12 @@ import traceback
 from collections.abc import Iterator
 
 from engines.errors import EngineError
+from engines.servers import script_calls
 from engines.servers.script_base import ScriptBase
+from engines.servers.script_calls import TIME_RATIO
 from engines.servers.script_loader import load_script_class
 
 log = logging.getLogger(__name__)
-
-# nrp-core sends its time unit with the config; engine times are integer nanoseconds.
-TIME_RATIO = [1, 1_000_000_000]
-
 
 class EngineStateError(RuntimeError):
     """A request the engine's state does not allow (e.g. run_loop before initialize)."""
@@ -87,14 +85,11 @@ class ScriptHost:
         if not isinstance(time_step, int) or isinstance(time_step, bool) or time_step < 0:
             raise ValueError(f"time_step must be a non-negative integer of nanoseconds, got {time_step!r}")
         with self.script() as script:
-            script._advanceTime(time_step)
-            script.runLoop(time_step)
-            return int(script._time_ns)
+            return script_calls.advance(script, time_step)
 
     def reset(self) -> None:
         with self.script() as script:
-            script._time_ns = 0
-            script.reset()
+            script_calls.reset(script)
 
     def shutdown(self) -> None:
         with self._lock:

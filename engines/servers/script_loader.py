@@ -46,5 +46,6 @@ def load_script_class(python_file: str, base: type) -> type:
     if script_class is None:
         raise ScriptLoadError(f'"{python_file}" defines no class Script')
     if not (isinstance(script_class, type) and issubclass(script_class, base)):
-        raise ScriptLoadError(f'"{python_file}": class Script must derive from {base.__name__}')
+        # nrp-core's wording, which its users and unit tests look for.
+        raise ScriptLoadError(f'"{python_file}": Script class must inherit from {base.__name__} class')
     return script_class

@@ -63,6 +63,7 @@ class Script(EngineScript):
         self._log = []
         self._resets += 1
         self._setDataPack("inbox", None)
+        self._time_ns = 0  # nrp-core rewinds the engine time only once reset() has returned
         self._publish()
 
     def _publish(self):
@@ -99,6 +100,7 @@ class Script(GrpcEngineScript):
         self._log = []
         self._resets += 1
         self._setDataPack("inbox", dump_pb2.String())
+        self._time_ns = 0  # nrp-core rewinds the engine time only once reset() has returned
         self._publish()
 
     def _publish(self):

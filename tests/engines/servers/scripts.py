@@ -19,8 +19,9 @@ class Script(EngineScript):
         open("shutdown_called", "w").close()
 
     def reset(self):
+        # As in nrp-core, the engine time goes back to 0 only once reset() has returned.
         open("reset_called", "w").close()
-        self._setDataPack("datapack1", {"time": self._time_ns, "timestep": 0})
+        self._setDataPack("datapack1", {"time": 0, "timestep": 0})
 '''
 
 # A receiving engine: "rec" starts empty; runLoop fails on demand.
@@ -85,13 +86,15 @@ class Script(GrpcEngineScript):
         self._publish(timestep_ns)
 
     def reset(self):
-        self._publish(0)
+        # As in nrp-core, the engine time goes back to 0 only once reset() has returned.
+        self._publish(0, time_ns=0)
 
     def shutdown(self):
         open("shutdown_called", "w").close()
 
-    def _publish(self, timestep_ns):
-        msg = dump_pb2.String(string_stream=json.dumps({"time": self._time_ns, "timestep": timestep_ns}))
+    def _publish(self, timestep_ns, time_ns=None):
+        time_ns = self._time_ns if time_ns is None else time_ns
+        msg = dump_pb2.String(string_stream=json.dumps({"time": time_ns, "timestep": timestep_ns}))
         self._setDataPack("datapack1", msg)
 '''
 

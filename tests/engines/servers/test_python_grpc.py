@@ -109,7 +109,7 @@ def test_set_datapacks_and_empty_datapacks(grpc_engine):
 def test_datapack_of_the_wrong_protobuf_type(grpc_engine):
     _, stub = grpc_engine
     expect_internal(lambda: stub.setDataPacks(rec_message(wrappers_pb2.Int32Value(value=3))),
-                    "setDataPacks failed", 'datapack "rec"', "holds Dump.String",
+                    "setDataPacks failed", "DataPack (rec) is of type Dump.String",
                     "received Wrappers.Int32Value")
 
 
@@ -117,9 +117,10 @@ def test_datapack_of_the_wrong_protobuf_type(grpc_engine):
 @pytest.mark.parametrize("call, expected", [
     (lambda stub: stub.getDataPacks(ids("datapack1", engine="python_2")),
      'datapack "datapack1" is addressed to engine "python_2", this is engine "python_1"'),
-    (lambda stub: stub.getDataPacks(ids("nope")), 'datapack "nope" is not registered in engine "python_1"'),
+    (lambda stub: stub.getDataPacks(ids("nope")),
+     "[python_1] Attempting to get data from an unregistered DataPack (nope)"),
     (lambda stub: stub.setDataPacks(rec_message(dump_pb2.String(), name="nope")),
-     'datapack "nope" is not registered'),
+     "[python_1] While handling Datapack Message. Unregistered DataPack (nope)"),
     (lambda stub: stub.runLoopStep(engine_grpc_pb2.RunLoopStepRequest(timeStep=-5)), "non-negative integer"),
     (lambda stub: initialize(stub), "already initialized"),
 ], ids=["wrong-engine", "get-unregistered", "set-unregistered", "negative-step", "initialize-twice"])
@@ -139,7 +140,7 @@ def test_runloop_failure_names_file_and_line(grpc_engine):
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("source, config, expected", [
     (scripts.GRPC_SYNTAX_ERROR, {}, ["engine.py, line 5", "SyntaxError"]),
-    (scripts.TF_EXCHANGE, {}, ["must derive from GrpcEngineScript"]),
+    (scripts.TF_EXCHANGE, {}, ["Script class must inherit from GrpcEngineScript class"]),
     (scripts.GRPC_TF_EXCHANGE, {"TimeRatio": [1, 1_000_000]}, ["TimeRatio must be [1, 1000000000]"]),
 ], ids=["syntax-error", "json-base", "wrong-time-ratio"])
 def test_initialize_rejects(tmp_path, start_engine, grpc_stub, source, config, expected):

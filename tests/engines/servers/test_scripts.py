@@ -40,11 +40,11 @@ def test_engine_script_state_and_helpers():
     script._advanceTime(5)
     assert script._time_ns == 5
 
-    with pytest.raises(DataPackAlreadyRegistered, match='"a" is already registered in engine "python_1"'):
+    with pytest.raises(DataPackAlreadyRegistered, match=r"\[python_1\] .* DataPack with specified name \(a\) already registered"):
         script._registerDataPack("a")
     with pytest.raises(DataPackNotRegistered) as raised:
         script._setDataPack("b", {})
-    assert str(raised.value) == 'datapack "b" is not registered in engine "python_1"'
+    assert str(raised.value) == "[python_1] Attempting to set data on an unregistered DataPack (b)"
     with pytest.raises(KeyError):
         script._getDataPack("b")
 
@@ -62,13 +62,13 @@ def test_grpc_script_registers_typed_datapacks():
     script._name = "python_1"
     script._registerDataPack("s", dump_pb2.String)
     assert script._getDataPack("s") == dump_pb2.String()
-    with pytest.raises(TypeError, match='datapack "x" .* needs a protobuf message class'):
+    with pytest.raises(TypeError, match="'protobuf_type' argument must be a Python Protobuf Message type"):
         script._registerDataPack("x", dict)
-    with pytest.raises(TypeError, match="needs a protobuf message class"):
+    with pytest.raises(TypeError, match="'protobuf_type' argument must be a type"):
         script._registerDataPack("y", dump_pb2.String())
     with pytest.raises(DataPackAlreadyRegistered):
         script._registerDataPack("s", dump_pb2.String)
-    with pytest.raises(TypeError, match='"s" of engine "python_1" holds Dump.String, got Int32Value'):
+    with pytest.raises(TypeError, match=r"DataPack \(s\) was registered with type Dump.String. Attempting to set it with type Int32Value"):
         script._setDataPack("s", wrappers_pb2.Int32Value(value=1))
 
     script._setDataPack("s", dump_pb2.String(string_stream="hi"))
@@ -90,7 +90,7 @@ def test_grpc_script_unpacks_received_datapacks_in_place():
     assert held.string_stream == "new"
 
     msg.data.Pack(wrappers_pb2.StringValue(value="wrong"))
-    with pytest.raises(TypeError, match="holds Dump.String, received Wrappers.StringValue"):
+    with pytest.raises(TypeError, match=r"DataPack \(s\) is of type Dump.String \(received Wrappers.StringValue\)"):
         script._handleDataPackMsg(msg)
     msg.dataPackId.dataPackName = "unknown"
     with pytest.raises(DataPackNotRegistered):
@@ -142,7 +142,7 @@ def test_failure_message_points_into_the_script(tmp_path, monkeypatch, restore_s
         host.run_loop(10)
     assert host.describe_failure("run_loop", raised.value) == (
         'Engine "python_1": run_loop failed in engine.py, line 5, in runLoop: '
-        'DataPackNotRegistered: datapack "nope" is not registered in engine "python_1"')
+        "DataPackNotRegistered: [python_1] Attempting to set data on an unregistered DataPack (nope)")
     host.close(timeout=1)
     assert ScriptHost("x", EngineScript).describe_failure("initialize", ValueError("bad")) == (
         'Engine "x": initialize failed: ValueError: bad')
