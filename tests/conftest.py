@@ -9,6 +9,8 @@ import uuid
 import psutil
 import pytest
 
+from tests.experiment_folders import RUN_ARTEFACTS, copy_experiment_folder  # noqa: F401 (for the tests)
+
 # jp_fetch, jp_serverapp, jp_server_config, ...: a real Jupyter server in the test process.
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -91,3 +93,15 @@ def live_server_quiet(live_server):
     """`live_server`, with whatever a test left running stopped after it."""
     yield live_server
     live_server.stop_all_simulations()
+
+
+@pytest.fixture(scope="session")
+def nrp_core_checkout() -> pathlib.Path:
+    """An nrp-core checkout for the conformance tests: $NRP_CORE_CHECKOUT, else ../shared/nrp-core
+    beside the repository; skips saying which, when there is none."""
+    configured = os.environ.get("NRP_CORE_CHECKOUT")
+    path = pathlib.Path(configured) if configured else REPO.parent / "shared" / "nrp-core"
+    if not (path / "examples").is_dir():
+        source = "$NRP_CORE_CHECKOUT" if configured else "the default"
+        pytest.skip(f"no nrp-core checkout at {path} ({source}); set NRP_CORE_CHECKOUT to one")
+    return path

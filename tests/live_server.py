@@ -9,7 +9,6 @@ broker; the `live_server` fixture in tests/conftest.py shares one per test sessi
 import json
 import os
 import pathlib
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +16,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+from tests.experiment_folders import copy_experiment_folder
 
 TOKEN = "nrp-test-token"
 
@@ -131,5 +132,5 @@ def experiments_root(root: pathlib.Path, experiments: pathlib.Path, names=None) 
     target.mkdir(parents=True, exist_ok=True)
     for source in sorted(experiments.iterdir()):
         if source.is_dir() and (names is None or source.name in names):
-            shutil.copytree(source, target / source.name, dirs_exist_ok=True)
+            copy_experiment_folder(source, target / source.name, dirs_exist_ok=True)
     return root

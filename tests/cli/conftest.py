@@ -1,13 +1,12 @@
 """`jupyter nrp` runs as a real subprocess here; the shared server comes from tests/client."""
 
 import os
-import shutil
 import subprocess
 
 import pytest
 
 from tests.client.conftest import connection, server  # noqa: F401 (fixtures shared with the client tests)
-from tests.conftest import BIN_DIR, EXPERIMENTS
+from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
 
 JUPYTER = str(BIN_DIR / "jupyter")
 
@@ -29,8 +28,7 @@ def cli_env(tmp_path, no_leftover_processes):
 def project_dir(tmp_path):
     """A directory as a user has it: experiments/tf_exchange under the current directory."""
     root = tmp_path / "project"
-    shutil.copytree(EXPERIMENTS / "tf_exchange", root / "experiments" / "tf_exchange",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.log", "*.zip"))
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", root / "experiments" / "tf_exchange", ignore=("*.zip",))
     return root
 
 

@@ -6,9 +6,8 @@ Each is a copy of tf_exchange with one thing changed, written where a server fin
 
 import json
 import pathlib
-import shutil
 
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 
 # Steps slowly for an hour of simulation time: stays `started` until stopped, and pauses at once.
 RUNS_UNTIL_STOPPED = "client_runs_until_stopped"
@@ -38,8 +37,7 @@ WITH_OTHER_SCRIPT = "client_other_script"
 
 def _copy_tf_exchange(root: pathlib.Path, name: str) -> pathlib.Path:
     target = pathlib.Path(root) / "experiments" / name
-    shutil.copytree(EXPERIMENTS / "tf_exchange", target, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.log", "*.zip"))
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", target, dirs_exist_ok=True, ignore=("*.zip",))
     return target
 
 

@@ -3,7 +3,6 @@ and leave no engine process behind."""
 
 import json
 import os
-import shutil
 import sys
 import textwrap
 import time
@@ -14,7 +13,7 @@ from engines.config import load_simulation_config
 from engines.errors import ConfigError, EngineError, FunctionError
 from engines.lifecycle import SimulationState
 from engines.manager import SimulationManager
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 
 pytestmark = [pytest.mark.usefixtures("no_leftover_processes"), pytest.mark.timeout(60)]
 
@@ -25,7 +24,7 @@ TF_HEADER = "from nrp_core import *\nfrom nrp_core.data.nrp_json import *\nfrom 
 def experiment(tmp_path):
     """A copy of tf_exchange that a test may break."""
     target = tmp_path / "tf_exchange"
-    shutil.copytree(EXPERIMENTS / "tf_exchange", target)
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", target)
     return target
 
 

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from engines.client import NrpCore
-from tests.conftest import EXPERIMENTS, REPO, core_processes
+from tests.conftest import EXPERIMENTS, REPO, TEST_MARKER_VARIABLE, core_processes
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -35,8 +35,18 @@ def listening_ports(processes) -> set[int]:
     return ports
 
 
-def ports_in_use() -> set[int]:
-    return {c.laddr.port for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+def ports_held_by_test(marker: str) -> set[int]:
+    """Ports listened on by any live process this test started, whatever its command: its environment
+    carries the test's marker. Other processes on the machine may take the same port numbers as soon
+    as they are free (engines' default ports among them), so they do not count."""
+    held = set()
+    for process in psutil.process_iter():
+        try:
+            if process.pid != os.getpid() and process.environ().get(TEST_MARKER_VARIABLE) == marker:
+                held |= {c.laddr.port for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return held
 
 
 def wait_until(condition, within_s: float, what: str):
@@ -64,7 +74,7 @@ def test_after_a_normal_shutdown_no_process_or_port_is_left(config, no_leftover_
     client.shutdown()
 
     assert not [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not ports & ports_in_use()
+    assert not ports & ports_held_by_test(no_leftover_processes)
 
 
 DRIVER = textwrap.dedent("""
@@ -93,7 +103,7 @@ def test_a_client_killed_with_sigkill_takes_nrpcoresim_and_engines_with_it(confi
         driver.wait()
 
         wait_until(lambda: not core_processes(no_leftover_processes), 3.0, "NRPCoreSim and engines exit")
-        assert not ports & ports_in_use()
+        assert not ports & ports_held_by_test(no_leftover_processes)
     finally:
         if driver.poll() is None:
             driver.kill()

@@ -2,11 +2,10 @@
 is set (no_leftover_processes) so that its kernels, NRPCoreSim and the engines all carry it."""
 
 import json
-import shutil
 
 import pytest
 
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.gateway.gateway import KernelGateway, gateway_server
 
 # A main script that prints, then fails on its own line 3 after one step.
@@ -20,14 +19,14 @@ def root(tmp_path):
     """The server's root: tf_exchange and tf_exchange_datatransfer as shipped, `long_exchange` (tf_exchange with a timeout
     that never comes) and `raising_exchange` (a main script that raises)."""
     experiments = tmp_path / "root" / "experiments"
-    shutil.copytree(EXPERIMENTS / "tf_exchange", experiments / "tf_exchange")
-    shutil.copytree(EXPERIMENTS / "tf_exchange_datatransfer", experiments / "tf_exchange_datatransfer")
-    shutil.copytree(EXPERIMENTS / "tf_exchange", experiments / "long_exchange")
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", experiments / "tf_exchange")
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange_datatransfer", experiments / "tf_exchange_datatransfer")
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", experiments / "long_exchange")
     config_path = experiments / "long_exchange" / "simulation_config.json"
     config = json.loads(config_path.read_text())
     config["SimulationTimeout"] = 1000
     config_path.write_text(json.dumps(config))
-    shutil.copytree(EXPERIMENTS / "tf_exchange", experiments / "raising_exchange")
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", experiments / "raising_exchange")
     (experiments / "raising_exchange" / "main_script.py").write_text(RAISING_SCRIPT)
     return tmp_path / "root"
 

@@ -7,7 +7,6 @@ to it through subprocesses only.
 
 import os
 import pathlib
-import shutil
 import socket
 import subprocess
 import time
@@ -15,6 +14,8 @@ import uuid
 
 import psutil
 import pytest
+
+from tests.conftest import copy_experiment_folder
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 REAL_VENV = REPO_ROOT / ".venv-nrp-client"
@@ -78,7 +79,7 @@ class ServerUnderTest:
             pytest.skip(f"experiments/{name} does not exist yet")
         target = self.folder / name
         if not target.exists():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.log", "__pycache__"))
+            copy_experiment_folder(source, target)
         return str(target)
 
 

@@ -1,21 +1,20 @@
 """Fixtures for kernel_ext: experiments in tmp_path and a real NrpCore (NRPCoreSim + engines) on them."""
 
 import json
-import shutil
 import time
 
 import pytest
 
 from engines.client import NrpCore
 from kernel_ext.core_launch import free_localhost_port
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 
 TF_EXCHANGE = EXPERIMENTS / "tf_exchange"
 
 
 def make_experiment(directory, *, timeout=None, timestep=None, script=None, drop=()):
     """A copy of tf_exchange in `directory`, with its config and main script changed as asked."""
-    shutil.copytree(TF_EXCHANGE, directory)
+    copy_experiment_folder(TF_EXCHANGE, directory)
     config_path = directory / "simulation_config.json"
     config = json.loads(config_path.read_text())
     if timeout is not None:

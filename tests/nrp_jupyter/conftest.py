@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, mosquitto_executable
-
 
 
 SLOW_ENGINE = """
@@ -34,7 +33,7 @@ def experiments_root(jp_root_dir):
     root = jp_root_dir / "experiments"
     root.mkdir()
     for name in ("tf_exchange", "status_function"):
-        shutil.copytree(EXPERIMENTS / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.log"))
+        copy_experiment_folder(EXPERIMENTS / name, root / name)
     slow = root / "slow_exchange"
     shutil.copytree(root / "tf_exchange", slow)
     (slow / "engine_1.py").write_text(SLOW_ENGINE)
@@ -48,8 +47,7 @@ def experiments_root(jp_root_dir):
 def datatransfer_experiment(experiments_root):
     """tf_exchange_datatransfer in the server's storage, without what earlier runs left in it."""
     folder = experiments_root / "tf_exchange_datatransfer"
-    shutil.copytree(EXPERIMENTS / folder.name, folder,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
+    copy_experiment_folder(EXPERIMENTS / folder.name, folder, ignore=("*.log*", "*.zip", "data"))
     return folder
 
 

@@ -5,7 +5,6 @@ import asyncio
 import base64
 import json
 import logging
-import shutil
 import threading
 import time
 
@@ -16,7 +15,7 @@ from nrp_jupyter.data_bridge import DataBridge
 from nrp_jupyter.mqtt import parse_broker
 from nrp_jupyter.status_publisher import StatusPublisher
 from nrp_protobuf import engine_grpc_pb2, nrpgenericproto_pb2, wrappers_pb2
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.mqtt_helpers import BackgroundLoop, set_nodelay
 
 pytestmark = pytest.mark.timeout(60)
@@ -203,8 +202,7 @@ def test_a_prefix_narrows_the_bridge_to_its_own_topics(bridge_factory, engine_si
 def experiments_root(jp_root_dir):
     root = jp_root_dir / "experiments"
     root.mkdir()
-    shutil.copytree(EXPERIMENTS / "tf_exchange_datatransfer", root / "tf_exchange_datatransfer",
-                    ignore=shutil.ignore_patterns("__pycache__", "data", "*.log"))
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange_datatransfer", root / "tf_exchange_datatransfer", ignore=("data",))
     return root
 
 

@@ -8,11 +8,10 @@ runtime_error names the file, and the line when it is known.
 """
 
 import json
-import shutil
 
 import pytest
 
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.conftest import wait_message
 
 pytestmark = pytest.mark.timeout(120)
@@ -20,8 +19,7 @@ pytestmark = pytest.mark.timeout(120)
 
 def copy_experiment(experiments_root, source: str, name: str):
     folder = experiments_root / name
-    shutil.copytree(EXPERIMENTS / source, folder,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip", "data"))
+    copy_experiment_folder(EXPERIMENTS / source, folder, ignore=("*.log*", "*.zip", "data"))
     return folder
 
 

@@ -2,13 +2,12 @@
 a restart (a crash included), with nothing of a crashed server left running."""
 
 import json
-import shutil
 import signal
 import time
 
 import pytest
 
-from tests.conftest import EXPERIMENTS, core_processes
+from tests.conftest import EXPERIMENTS, copy_experiment_folder, core_processes
 from tests.live_server import LiveServer
 from tests.nrp_jupyter.mqtt_helpers import Subscriber
 
@@ -18,7 +17,7 @@ pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_leftover_pro
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "root"
-    shutil.copytree(EXPERIMENTS / "tf_exchange", root / "experiments" / "tf_exchange")
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", root / "experiments" / "tf_exchange")
     config = json.loads((root / "experiments/tf_exchange/simulation_config.json").read_text())
     config["SimulationTimeout"] = 1000
     (root / "experiments/tf_exchange/simulation_config.json").write_text(json.dumps(config))

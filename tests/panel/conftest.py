@@ -1,14 +1,13 @@
 """Fixtures of the control panel tests: recorded widget messages, a local frame server, and
 experiments for the shared live server."""
 
-import shutil
 import threading
 import time
 
 import comm
 import pytest
 
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.panel.frame_server import FrameServer
 
 
@@ -129,7 +128,7 @@ def panel_experiments(live_server):
     storage = live_server.root / "experiments"
     slow = storage / "panel_slow"
     if not slow.exists():
-        shutil.copytree(EXPERIMENTS / "tf_exchange", slow)
+        copy_experiment_folder(EXPERIMENTS / "tf_exchange", slow)
         config = (slow / "simulation_config.json").read_text().replace('"SimulationTimeout": 1,',
                                                                          '"SimulationTimeout": 600,')
         (slow / "simulation_config.json").write_text(config)
@@ -141,7 +140,7 @@ def panel_experiments(live_server):
             "    time.sleep(0.02)\n")
     raises = storage / "panel_raises"
     if not raises.exists():
-        shutil.copytree(EXPERIMENTS / "tf_exchange", raises)
+        copy_experiment_folder(EXPERIMENTS / "tf_exchange", raises)
         (raises / "main_script.py").write_text(
             "for _ in range(3):\n"
             "    nrp.run_loop(1)\n"

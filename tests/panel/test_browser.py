@@ -2,13 +2,12 @@
 buttons drive a real simulation."""
 
 import pathlib
-import shutil
 import time
 
 import nbformat
 import pytest
 
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.live_server import experiments_root
 from tests.panel.test_data_series import PIXELS, datapack_frames
 
@@ -31,7 +30,7 @@ def lab(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("lab")
     root = experiments_root(tmp_path / "root", EXPERIMENTS, names=["tf_exchange"])
     slow = root / "experiments" / "panel_slow"
-    shutil.copytree(EXPERIMENTS / "tf_exchange", slow)
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", slow)
     config = slow / "simulation_config.json"
     config.write_text(config.read_text().replace('"SimulationTimeout": 1,', '"SimulationTimeout": 600,'))
     (slow / "main_script.py").write_text("import time\nwhile True:\n    nrp.run_loop(1)\n    time.sleep(0.02)\n")

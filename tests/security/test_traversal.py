@@ -2,11 +2,10 @@
 '..', absolute paths, and symbolic links that lead out are all refused with a 4xx, and nothing is
 launched."""
 
-import shutil
 
 import pytest
 
-from tests.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS, copy_experiment_folder
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.timeout(120)
 def outside(experiments_root, tmp_path):
     """A complete experiment outside the storage, and links to it and to its files from inside."""
     target = tmp_path / "outside" / "tf_exchange"
-    shutil.copytree(EXPERIMENTS / "tf_exchange", target, ignore=shutil.ignore_patterns("__pycache__", "*.log"))
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange", target)
     (experiments_root / "escape").symlink_to(target, target_is_directory=True)
     inside = experiments_root / "tf_exchange"
     (inside / "linked_config.json").symlink_to(target / "simulation_config.json")

@@ -1,13 +1,12 @@
 """tf_exchange_datatransfer run by NRPCoreSim standalone: the TF's numeric datapacks reach MQTT (a real
 mosquitto) and the data files, one per step, with increasing values."""
 
-import shutil
 import subprocess
 
 import pytest
 
 from nrp_protobuf import engine_grpc_pb2, nrpgenericproto_pb2, wrappers_pb2
-from tests.conftest import BIN_DIR, EXPERIMENTS
+from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.mqtt_helpers import free_port
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_leftover_processes")]
@@ -24,8 +23,7 @@ def unpack(payload: bytes, message_type):
 
 def test_the_experiment_streams_and_dumps_engine_1s_time(tmp_path, core_env, mosquitto, subscriber):
     experiment = tmp_path / "tf_exchange_datatransfer"
-    shutil.copytree(EXPERIMENTS / "tf_exchange_datatransfer", experiment,
-                    ignore=shutil.ignore_patterns("__pycache__", "data"))
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange_datatransfer", experiment, ignore=("data",))
     result = subprocess.run([str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json",
                              "-o", f'EngineConfigs.2.MQTTBroker="{mosquitto.address}"'],
                             cwd=experiment, env=core_env, capture_output=True, text=True, timeout=50)
@@ -50,8 +48,7 @@ def test_the_experiment_streams_and_dumps_engine_1s_time(tmp_path, core_env, mos
 
 def test_without_a_broker_the_experiment_still_runs_and_dumps_files(tmp_path, core_env):
     experiment = tmp_path / "tf_exchange_datatransfer"
-    shutil.copytree(EXPERIMENTS / "tf_exchange_datatransfer", experiment,
-                    ignore=shutil.ignore_patterns("__pycache__", "data"))
+    copy_experiment_folder(EXPERIMENTS / "tf_exchange_datatransfer", experiment, ignore=("data",))
     broker = f"127.0.0.1:{free_port()}"
     result = subprocess.run([str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json",
                              "-o", f'EngineConfigs.2.MQTTBroker="{broker}"'],

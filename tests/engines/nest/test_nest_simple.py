@@ -1,12 +1,11 @@
 """nest_simple through NRPCoreSim standalone: a transceiver function reads and sets NEST status."""
 
 import re
-import shutil
 import subprocess
 
 import pytest
 
-from tests.conftest import BIN_DIR, EXPERIMENTS
+from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes")
 
@@ -22,7 +21,7 @@ def run_nrpcoresim(*args, cwd, env):
 def nest_simple(tmp_path):
     """A copy of the experiment, to break in place."""
     directory = tmp_path / "nest_simple"
-    shutil.copytree(EXPERIMENTS / "nest_simple", directory)
+    copy_experiment_folder(EXPERIMENTS / "nest_simple", directory)
     return directory
 
 

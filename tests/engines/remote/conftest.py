@@ -12,7 +12,6 @@ of one of this machine's other interfaces, so that nothing assumes localhost.
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import BIN_DIR, EXPERIMENTS
+from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
 
 EXPERIMENT = EXPERIMENTS / "tf_exchange_remote"
 COMMANDS = {"python_json": "nrp-python-json-engine", "python_grpc": "nrp-python-grpc-engine",
@@ -121,7 +120,7 @@ class RemoteEngines:
 def experiment(tmp_path) -> Path:
     """A copy of experiments/tf_exchange_remote, where both the engines and NRPCoreSim run."""
     folder = tmp_path / "tf_exchange_remote"
-    shutil.copytree(EXPERIMENT, folder, ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip"))
+    copy_experiment_folder(EXPERIMENT, folder, ignore=("*.log*", "*.zip"))
     return folder
 
 

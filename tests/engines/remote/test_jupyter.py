@@ -8,6 +8,7 @@ import uuid
 import psutil
 import pytest
 
+from tests.conftest import copy_experiment_folder
 from tests.engines.remote.conftest import (EXPERIMENT, RemoteEngines, free_port, point_config_at,
                                            received_steps)
 
@@ -19,7 +20,7 @@ def served_experiment(live_server_quiet):
     """A copy of tf_exchange_remote in the server's storage, under a name of its own."""
     experiment_id = f"tf_exchange_remote_{uuid.uuid4().hex[:8]}"
     folder = live_server_quiet.root / "experiments" / experiment_id
-    shutil.copytree(EXPERIMENT, folder, ignore=shutil.ignore_patterns("__pycache__", "*.log*", "*.zip"))
+    copy_experiment_folder(EXPERIMENT, folder, ignore=("*.log*", "*.zip"))
     yield experiment_id, folder
     shutil.rmtree(folder, ignore_errors=True)
 
