@@ -25,6 +25,21 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from engines.errors import ConfigError
 
+#: How much of a client's value a message repeats: a 5 MB value costs the client 5 MB once, not twice.
+MAX_SHOWN = 60
+
+
+def clipped(text: str) -> str:
+    """`text` cut to MAX_SHOWN characters, with its length said."""
+    if len(text) <= MAX_SHOWN:
+        return text
+    return f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+
+
+def shown(value: object) -> str:
+    """`value` for a message: its repr, clipped."""
+    return clipped(repr(value))
+
 
 class NrpError(Exception):
     """Base of every error the extension raises on purpose.
@@ -68,9 +83,9 @@ class ExperimentNotFound(ClientError):
 
     http_status = 404
 
-    def __init__(self, experiment_id: str, where: str | None = None):
-        place = f" in {where}" if where else ""
-        super().__init__(f"The experiment '{experiment_id}' was not found{place}")
+    def __init__(self, experiment_id: str):
+        # The client knows the storage by its ids only; its place on the server's disk is not theirs.
+        super().__init__(f"The experiment '{experiment_id}' was not found in the experiment storage")
         self.experiment_id = experiment_id
 
 
@@ -82,7 +97,7 @@ class InvalidExperimentId(ClientError):
     """
 
     def __init__(self, experiment_id: object, reason: str):
-        super().__init__(f"Invalid experiment ID {experiment_id!r}: {reason}")
+        super().__init__(f"Invalid experiment ID {shown(experiment_id)}: {reason}")
         self.experiment_id = experiment_id
         self.reason = reason
 
@@ -131,7 +146,7 @@ class StateTransitionError(NrpError):
 
     @classmethod
     def invalid_state(cls, requested: object) -> StateTransitionError:
-        return cls(f"Invalid state requested: ({requested})")
+        return cls(f"Invalid state requested: ({clipped(str(requested))})")
 
 
 class TooManySimulations(NrpError):

@@ -20,7 +20,9 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web, websocket
 
 from . import __version__
-from .errors import NrpError
+from .errors import NrpError, shown
+from .limits import MAX_ID_DIGITS
+from .limits import simulation_id as parse_simulation_id
 
 AUTH_RESOURCE = "nrp:simulations"
 _SIMULATION = r"(?P<simulation_id>\d+)"
@@ -96,13 +98,13 @@ class SimulationHandler(NrpHandler):
     @authorized
     @nrp_errors
     async def get(self, simulation_id):
-        self.write_json(self.simulations.get(int(simulation_id)).to_nrp_json())
+        self.write_json(self.simulations.get(parse_simulation_id(simulation_id)).to_nrp_json())
 
     @web.authenticated
     @authorized
     @nrp_errors
     async def delete(self, simulation_id):
-        await self.simulations.delete(int(simulation_id), user=self.user_name)
+        await self.simulations.delete(parse_simulation_id(simulation_id), user=self.user_name)
         self.set_status(204)
         self.finish()
 
@@ -112,13 +114,13 @@ class SimulationStateHandler(NrpHandler):
     @authorized
     @nrp_errors
     async def get(self, simulation_id):
-        self.write_json({"state": self.simulations.get(int(simulation_id)).state.value})
+        self.write_json({"state": self.simulations.get(parse_simulation_id(simulation_id)).state.value})
 
     @web.authenticated
     @authorized(action="execute")
     @nrp_errors
     async def put(self, simulation_id):
-        record = await self.simulations.set_state(int(simulation_id), self.request.body, user=self.user_name)
+        record = await self.simulations.set_state(parse_simulation_id(simulation_id), self.request.body, user=self.user_name)
         self.write_json({"state": record.state.value})
 
 
@@ -127,7 +129,7 @@ class SimulationLogsHandler(NrpHandler):
     @authorized
     @nrp_errors
     async def get(self, simulation_id):
-        self.write_json(self.simulations.logs(int(simulation_id)))
+        self.write_json(self.simulations.logs(parse_simulation_id(simulation_id)))
 
 
 class SimulationDetailsHandler(NrpHandler):
@@ -138,7 +140,7 @@ class SimulationDetailsHandler(NrpHandler):
     @authorized
     @nrp_errors
     async def get(self, simulation_id):
-        self.write_json(self.simulations.get(int(simulation_id)).describe())
+        self.write_json(self.simulations.get(parse_simulation_id(simulation_id)).describe())
 
 
 class VersionHandler(NrpHandler):
@@ -187,8 +189,9 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
         if not authorized_:
             raise web.HTTPError(403)
         wanted = self.get_argument("simulation", None)
-        if wanted is not None and not wanted.isdigit():
-            raise web.HTTPError(400, f"simulation must be a simulation id, not {wanted!r}")
+        if wanted is not None and not (wanted.isdigit() and len(wanted) <= MAX_ID_DIGITS):
+            raise web.HTTPError(400, f"simulation must be a simulation id of at most {MAX_ID_DIGITS} digits, "
+                                     f"not {shown(wanted)}")
 
     @ws_authenticated
     async def get(self, *args, **kwargs):

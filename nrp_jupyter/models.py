@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nrp_jupyter.errors import ClientError, InvalidExperimentId, StateTransitionError
+from nrp_jupyter.errors import ClientError, InvalidExperimentId, StateTransitionError, shown
 from nrp_jupyter.lifecycle import SimulationState, Transition
+from nrp_jupyter.limits import decode_body
 from nrp_jupyter.storage import relative_path_problem
 
 # NRP stamps creation dates in Zurich time; frontends display them as they come.
@@ -151,12 +152,7 @@ class StateRequest:
 
 def _json_object(body: object) -> dict[str, Any]:
     if isinstance(body, (bytes, bytearray, str)):
-        if not body.strip():
-            raise ClientError("The request body is empty; a JSON object is required")
-        try:
-            body = json.loads(body)
-        except ValueError as error:
-            raise ClientError(f"The request body is not valid JSON: {error}") from None
+        body = decode_body(body)
     if not isinstance(body, dict):
         raise ClientError(f"The request body must be a JSON object, not {_json_type(body)}")
     return body
@@ -169,7 +165,7 @@ def _file_name(fields: dict[str, Any], key: str, default: str) -> str:
         return default
     problem = relative_path_problem(value)
     if problem is not None:
-        raise ClientError(f"{key} {value!r} is not a file inside the experiment: it {problem}")
+        raise ClientError(f"{key} {shown(value)} is not a file inside the experiment: it {problem}")
     return value
 
 

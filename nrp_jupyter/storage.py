@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from nrp_jupyter.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
+from nrp_jupyter.limits import path_length_problem
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +75,13 @@ def resolve_inside(root: Path, parts: tuple[str, ...], place: str) -> Path:
             continue
         links += 1
         if links > _MAX_SYMLINKS:
-            raise PathEscape(f"too many symbolic links under {root}")
+            raise PathEscape(f"too many symbolic links under {place}")
         target = os.readlink(candidate)
         if os.path.isabs(target):
             try:
                 inside = PurePosixPath(os.path.normpath(target)).relative_to(root).parts
             except ValueError:
-                raise PathEscape(f"the symbolic link {candidate} leads out of {place}") from None
+                raise PathEscape(f"the symbolic link {candidate.relative_to(root)} leads out of {place}") from None
             current = root
             pending[:0] = inside
         else:
@@ -99,6 +100,9 @@ def relative_path_problem(value: object) -> str | None:
         return f"must be a string, not {type(value).__name__}"
     if not value:
         return "must not be empty"
+    too_long = path_length_problem(value)
+    if too_long is not None:
+        return too_long
     if "\0" in value:
         return "must not contain a NUL byte"
     if "\\" in value:
@@ -142,7 +146,7 @@ class ExperimentStorage:
             # Only a link back to the root gets here; the root holds experiments, it is not one.
             raise InvalidExperimentId(experiment_id, "names the experiment storage itself")
         if not folder.is_dir():
-            raise ExperimentNotFound(experiment_id, str(self.root))
+            raise ExperimentNotFound(experiment_id)
         return folder
 
     def list_experiments(self, max_depth: int = 3) -> list[str]:
