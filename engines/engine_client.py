@@ -47,6 +47,8 @@ class EngineClient(ABC):
         self.launcher = launcher
         self.registration = registration
         self.address: str = config.get("ServerAddress", "")
+        # Whether the launched engine tells the registration server where it listens; set at launch.
+        self.registers = False
         # Set by `note_capabilities` when the engine serves the one-round-trip step extension.
         self.combined_step = False
         self.unresponsive = False
@@ -68,12 +70,12 @@ class EngineClient(ABC):
         return not self.launcher.launches_process
 
     def await_ready(self) -> None:
-        """Waits for the engine to register (when launched here) or to listen at its ServerAddress
-        (when started elsewhere), then connects to it."""
+        """Waits for the engine to register (when launched here and registering) or to listen at
+        its ServerAddress (when started elsewhere), then connects to it."""
         if self.started_elsewhere:
             self.launcher.wait_listening(REMOTE_CONNECT_TIMEOUT_S, hint=self.start_command_hint(),
                                          abandon=self._abandoned)
-        else:
+        elif self.registers:
             address = self.registration.wait_for(self.name, LAUNCH_TIMEOUT_S,
                                                  lambda: self.launcher.exit_code() is None)
             if address is None:
@@ -92,16 +94,22 @@ class EngineClient(ABC):
         return " ".join([*program, f"--engine={self.name}", f"--serverurl={address}"])
 
     def _command(self) -> list[str]:
+        """`EngineProcCmd EngineProcStartParams...` and the arguments nrp-core appends for this
+        engine type (see protocols/engine_arguments.py)."""
         command = split_command(self.config.get("EngineProcCmd", ""))
         if not command:
             raise EngineLaunchError(self.name, "EngineProcCmd is empty")
+        self.registers = self._registers(command)
         command += [str(param) for param in self.config.get("EngineProcStartParams", [])]
-        command += [f"--engine={self.name}", f"--serverurl={self.config.get('ServerAddress', '')}",
-                    f"--regservurl={self.registration.address}"]
-        return command + self._extra_arguments()
+        return command + self._launch_arguments()
 
-    def _extra_arguments(self) -> list[str]:
-        return []
+    @abstractmethod
+    def _registers(self, command: list[str]) -> bool:
+        """Whether the engine `command` starts will register its address."""
+
+    @abstractmethod
+    def _launch_arguments(self) -> list[str]:
+        """What nrp-core's client of this engine type appends to the engine's command line."""
 
     def initialize_config(self) -> dict:
         """What an engine's initialize request carries: its config and the time unit (ns)."""

@@ -20,6 +20,14 @@ from ..datapacks import (DataPack, DataPackIdentifier, JsonDataPack, ProtobufDat
                          protobuf_datapack_class, protobuf_package_of)
 from ..engine_client import CRASH_GRACE_S, EngineClient
 from ..errors import EngineCrashed, EngineError, EngineLaunchError
+from .engine_arguments import grpc_engine_arguments, registers_its_port
+from .port_claim import claim_server_address
+
+# The `json` of shutdown and reset requests. nrp-core's client sends `nlohmann::json().dump()`,
+# "null", with shutdown, and an empty ResetRequest with reset, whose "" nrp-core's own python_grpc
+# server cannot parse (json.loads("") raises, so the reset fails there). "null" is what every
+# server takes: nrp-core's Python servers decode it to None, its C++ servers and ours ignore it.
+NO_JSON = "null"
 
 
 class GrpcEngineClient(EngineClient):
@@ -32,6 +40,16 @@ class GrpcEngineClient(EngineClient):
         self._step_stub: step_grpc.EngineStepServiceStub | None = None
         self._packages = set(config.get("ProtobufPackages", []))
         load_payload_modules()
+
+    def _registers(self, command: list[str]) -> bool:
+        return registers_its_port(command)
+
+    def _launch_arguments(self) -> list[str]:
+        if self.registers:
+            return [*grpc_engine_arguments(self.config, self.address), f"--regservurl={self.registration.address}"]
+        # As nrp-core: the configured address if it is free now, else a free port of its host.
+        self.address = claim_server_address(self.name, self.address)
+        return grpc_engine_arguments(self.config, self.address)
 
     def connect(self, timeout_s: float) -> None:
         self._channel = grpc.insecure_channel(self.address)
@@ -73,10 +91,10 @@ class GrpcEngineClient(EngineClient):
             self._step_stub = step_grpc.EngineStepServiceStub(self._channel)
 
     def reset(self) -> None:
-        self._call("reset", pb.ResetRequest())
+        self._call("reset", pb.ResetRequest(json=NO_JSON))
 
     def shutdown(self) -> None:
-        self._call("shutdown", pb.ShutdownRequest())
+        self._call("shutdown", pb.ShutdownRequest(json=NO_JSON))
 
     def close(self) -> None:
         if self._channel is not None:

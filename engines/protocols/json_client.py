@@ -15,6 +15,7 @@ from ..datapacks import (JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonD
                          ProtobufDataPack)
 from ..engine_client import CRASH_GRACE_S, EngineClient
 from ..errors import EngineCrashed, EngineError, EngineLaunchError
+from .engine_arguments import json_engine_arguments
 from .registration import set_nodelay
 
 _HEADERS = {"Content-Type": "application/json"}
@@ -27,9 +28,11 @@ class JsonEngineClient(EngineClient):
         super().__init__(config, launcher, registration)
         self._connection: http.client.HTTPConnection | None = None
 
-    def _extra_arguments(self) -> list[str]:
-        options = self.config.get("ServerOptions", "")
-        return [f"--options={options}"] if options else []
+    def _registers(self, command: list[str]) -> bool:
+        return True  # the JSON protocol's launch always goes through the registration server
+
+    def _launch_arguments(self) -> list[str]:
+        return json_engine_arguments(self.config, self.registration.address)
 
     def connect(self, timeout_s: float) -> None:
         host, _, port = self.address.rpartition(":")
@@ -73,10 +76,10 @@ class JsonEngineClient(EngineClient):
         self.note_capabilities(self._post("/initialize", self.initialize_config()))
 
     def reset(self) -> None:
-        self._post("/reset", "reset")
+        self._post("/reset", "reset")  # the JSON string "reset", as nrp-core's client sends
 
     def shutdown(self) -> None:
-        self._post("/shutdown", None)
+        self._post("/shutdown", None)  # JSON null, as nrp-core's client sends
 
     def close(self) -> None:
         if self._connection is not None:

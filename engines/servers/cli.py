@@ -1,6 +1,12 @@
 """Command line of the engine server processes, as nrp-core launches them:
 
     <server> --engine=NAME --serverurl=HOST:PORT [--regservurl=HOST:PORT] [--options=STR]
+             [--protobuf_plugins_path=DIR --protobuf_plugins=JSON_LIST]
+
+nrp-core passes --options to python_json and py_sim engines, and the two --protobuf_plugins flags
+to gRPC engines other than python_grpc; these servers accept them all. --regservurl makes the
+server register the address it bound, which is a free port when --serverurl's is taken; without
+it the server serves at --serverurl or exits.
 
 Both `--x=v` and `--x v` work. Unknown arguments (an experiment's EngineProcStartParams may add
 some) are kept and reported, not fatal.
@@ -34,6 +40,10 @@ def parse_args(argv: list[str] | None, *, prog: str, default_serverurl: str) -> 
                         help="HOST:PORT of the registration server to POST the bound address to")
     parser.add_argument("--options", default="",
                         help="ServerOptions, a Python dict literal of gunicorn settings")
+    parser.add_argument("--protobuf_plugins_path", default=None,
+                        help="where nrp-core's protobuf plugins are; messages are built in here")
+    parser.add_argument("--protobuf_plugins", default=None,
+                        help="the engine's ProtobufPackages as a JSON list; all shipped ones load here")
     known, unknown = parser.parse_known_args(argv)
     return ServerArgs(known.engine, known.serverurl, known.regservurl, known.options, tuple(unknown))
 
