@@ -1,0 +1,1 @@
+"""Tests of scripts/nrp-core-conformance and its modules (scripts/conformance/)."""
