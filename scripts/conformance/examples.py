@@ -24,8 +24,9 @@ ENGINE_NAMES = {
     "edlut_grpc_engine": "EDLUT", "unity_grpc_engine": "Unity", "spinnaker": "SpiNNaker",
     "tvb_json": "TVB", "opensim_json": "OpenSim",
 }
-# Engines whose gRPC server binds its ServerAddress with SO_REUSEPORT: two simulations given the
-# same address would share it, so checks naming the same one never run together.
+# gRPC engines are reached at their ServerAddress. nrp-core's cannot serve elsewhere when it is
+# taken (ours move to a free port), so checks naming one address run one at a time, each example
+# getting the addresses it names, as it would on nrp-core.
 GRPC_ENGINES = {"python_grpc", "datatransfer_grpc_engine"}
 GRPC_DEFAULT_ADDRESS = "localhost:9004"
 # Modules that the example's files get from this project or from the example itself.

@@ -70,8 +70,8 @@ def test_checks_that_name_one_grpc_address_share_a_resource(nrp_core_checkout):
     proto = standalone_check(config_named(nrp_core_checkout, "examples/generic_proto_test/simulation_config.json"))
     json_engines = standalone_check(config_named(nrp_core_checkout, "examples/tf_exchange/simulation_config.json"))
 
-    # Both bind localhost:1234 (gRPC servers reuse ports, so they would share it); JSON engines
-    # move to a free port when theirs is taken.
+    # Both name localhost:1234 for a gRPC engine; JSON engines' addresses are only wishes in
+    # nrp-core too (they register the one they bind).
     assert grpc.resources & proto.resources
     assert not json_engines.resources
 
