@@ -33,6 +33,8 @@ setup(
         # The embedded MQTT broker, for runs without an external one. It pins websockets==15.0.1.
         "amqtt>=0.12,<0.13",
         "tzdata",
+        # nrp-core's environment has it, and its experiments' scripts use it (generic_proto_test).
+        "numpy>=1.26,<2.4",
     ],
     extras_require={
         "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10", "openapi-spec-validator>=0.7",
@@ -44,7 +46,9 @@ setup(
                  # Experiment kernels on a Jupyter Kernel Gateway (tests/gateway).
                  "jupyter_kernel_gateway>=3.0,<4",
                  # Runs the suite on every core, each worker with a live server of its own.
-                 "pytest-xdist>=3.6"],
+                 "pytest-xdist>=3.6",
+                 # What nrp-core's own python_json engine server runs on (scripts/conformance/real_engines.py).
+                 "flask>=3.0,<4", "gunicorn>=22", "requests>=2.31"],
         # The simulators behind py_sim (MuJoCo, PyBullet, Gymnasium) and the NEST engine. pybullet needs
         # numpy without declaring it; numpy 2.4 breaks several simulators' wheels.
         "sims": ["mujoco>=3.2", "pybullet>=3.2.6", "gymnasium>=1.0", "nest-simulator>=3.8", "numpy>=1.26,<2.4"],
