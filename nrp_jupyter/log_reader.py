@@ -1,5 +1,6 @@
-"""A simulation's logs, for `GET /simulation/<id>/logs`: the live files while it runs, the
-archive in the experiment's folder once it has stopped."""
+"""A simulation's logs, for `GET /simulation/<id>/logs`: the live files while it runs, its newest
+archive once it has stopped (in the experiment's folder, or in the storage's runs area when the
+experiment folder was gone at the stop)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import zipfile
 MAX_BYTES_PER_FILE = 256 * 1024
 
 
-def read_logs(simulation_dir: str | None, experiment_dir: pathlib.Path, simulation_id: int) -> list[dict]:
+def read_logs(simulation_dir: str | None, archive_folders: list[pathlib.Path], simulation_id: int) -> list[dict]:
     if simulation_dir and pathlib.Path(simulation_dir).is_dir():
         files = sorted(pathlib.Path(simulation_dir).glob("*.log")) + sorted(pathlib.Path(simulation_dir).glob(".*.log"))
         return [{"name": path.name, "content": _tail(path.read_bytes())} for path in files if path.is_file()]
-    archives = sorted(experiment_dir.glob(f"*_simulation_{simulation_id}.log.zip"))
+    archives = sorted((path for folder in archive_folders
+                       for path in folder.glob(f"*_simulation_{simulation_id}.log.zip")), key=lambda path: path.name)
     if not archives:
         return []
     with zipfile.ZipFile(archives[-1]) as archive:

@@ -86,7 +86,7 @@ class SimulationService:
 
     def logs(self, simulation_id: int) -> dict:
         record = self.get(simulation_id)
-        files = read_logs(record.simulation_dir, self._storage.resolve(record.experiment_id), simulation_id)
+        files = read_logs(record.simulation_dir, self._storage.archive_folders(record.experiment_id), simulation_id)
         return {"simulationID": simulation_id, "files": files}
 
     # -- launch ----------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class SimulationService:
         sid = record.simulation_id
         return KernelRunner(self._km, kernel_name=self.settings.kernel_name,
                             on_event=lambda event: self._on_event(sid, event),
-                            output_file=pathlib.Path(record.simulation_dir) / f"simulation_{sid}.log",
+                            output_file=pathlib.Path(record.simulation_dir) / simulation_log_name(sid),
                             secrets=self.settings.secrets)
 
     async def _start_kernel(self, record: Simulation, run: _Run) -> None:
@@ -346,6 +346,7 @@ class SimulationService:
                                  count=2)
         if record.simulation_dir:
             simulation_dir = pathlib.Path(record.simulation_dir)
+            _note_failure(record, simulation_dir / simulation_log_name(sid))
             # Zipping a run's data files can take a while: not on the server's event loop.
             if await asyncio.to_thread(archive_run, self._storage, record, simulation_dir):
                 self._storage.remove(simulation_dir)
@@ -395,10 +396,11 @@ class SimulationService:
 
 
 def archive_run(storage: ExperimentStorage, record: Simulation, simulation_dir: pathlib.Path) -> bool:
-    """Zips a simulation's logs and its datatransfer engines' files into its experiment's folder.
+    """Zips a simulation's logs and its datatransfer engines' files into its experiment's folder
+    (or the storage's runs area, when the experiment folder is gone).
 
-    False if the data could not be archived: the simulation directory must then be kept, since
-    removing it would delete the run's results. A log archive that fails is only logged.
+    False if the logs or the data could not be archived: the simulation directory must then be
+    kept, since removing it would delete the run's results.
     """
     sid = record.simulation_id
     if not simulation_dir.is_dir():
@@ -406,8 +408,9 @@ def archive_run(storage: ExperimentStorage, record: Simulation, simulation_dir: 
     stamp = storage.archive_stamp()
     try:
         storage.archive_logs(simulation_dir, record.experiment_id, sid, stamp=stamp)
-    except NrpError as error:  # the experiment's folder may be gone; the run still ends
-        log.warning("simulation %d: logs not archived: %s", sid, error)
+    except NrpError as error:
+        log.warning("simulation %d: logs not archived (%s); they stay in %s", sid, error, simulation_dir)
+        return False
     data_directories = _data_directories(simulation_dir / record.experiment_configuration)
     try:
         archive = storage.archive_data(simulation_dir, data_directories, record.experiment_id, sid, stamp=stamp)
@@ -433,6 +436,29 @@ def _data_directories(config_path: pathlib.Path) -> list[str]:
         return [DEFAULT_DATA_DIRECTORY]
     return [engine.get("dataDirectory", DEFAULT_DATA_DIRECTORY) for engine in config.get("EngineConfigs", [])
             if engine.get("EngineType") == DATATRANSFER_ENGINE]
+
+
+def simulation_log_name(simulation_id: int) -> str:
+    """The log of the kernel's output (the main script's prints among it), in the simulation directory."""
+    return f"simulation_{simulation_id}.log"
+
+
+def _note_failure(record: Simulation, log_file: pathlib.Path) -> None:
+    """Writes why the simulation failed at the end of its log, so that its archive says it too:
+    a script that does not compile fails before it prints anything."""
+    if not record.reason:
+        return
+    lines = [f"simulation {record.simulation_id} failed: {record.reason}"]
+    error = record.runtime_error or {}
+    if error.get("fileName"):
+        lines.append(f"  {error['fileName']}, line {error.get('line_number', '?')}: {error.get('msg')}")
+        if error.get("line_text"):
+            lines.append(f"    {error['line_text']}")
+    try:
+        with open(log_file, "a", encoding="utf-8") as output:
+            output.write("\n".join(lines) + "\n")
+    except OSError as failure:
+        log.warning("simulation %d: could not note its failure in %s: %s", record.simulation_id, log_file, failure)
 
 
 def _reason(record: Simulation, default: str) -> str:

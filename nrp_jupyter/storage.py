@@ -39,6 +39,9 @@ EXCLUDED_DIRS = ("logs", "__pycache__")
 LOG_FILES = "*.log"  # matches `.name.log` too: fnmatch gives no special meaning to a leading dot
 LOG_DIR = "logs"
 SIMULATION_DIR_PREFIX = "nrp."
+# Where a run's archives go when its experiment folder was moved or removed while it ran:
+# `<storage>/nrp_runs/<experiment id>/`, so that no run loses its logs.
+RUNS_AREA = "nrp_runs"
 # Same bound as the kernel's (ELOOP); a cycle of links inside the root ends here.
 _MAX_SYMLINKS = 40
 # Folders list_experiments never descends into: tools' caches, and NRP's own excluded folders.
@@ -205,7 +208,7 @@ class ExperimentStorage:
         The logs are the `*.log` and `.*.log` files at the top of `simulation_dir` and every file
         below its `logs/` folder. `stamp` (from `archive_stamp()`) names the archive; it lets the
         logs and the data of one stop share their time. Returns None if there are no logs or
-        `simulation_dir` is gone. Raises `ExperimentNotFound` if the experiment folder is gone,
+        `simulation_dir` is gone. The archive goes into `archive_folder(experiment_id)`. Raises
         `GeneralError` if writing fails.
         """
         simulation_dir = Path(simulation_dir)
@@ -251,9 +254,46 @@ class ExperimentStorage:
         """The local time that names the archives of one stop: `YYYY-mm-dd_HH-MM-SS`, as NRP's."""
         return datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
+    def archive_folder(self, experiment_id: str) -> Path:
+        """Where the archives of a run of `experiment_id` go: its experiment folder, or, if that is
+        gone, `nrp_runs/<experiment_id>` in the storage (made when needed)."""
+        try:
+            return self.resolve(experiment_id)
+        except ExperimentNotFound:
+            pass
+        folder = self._runs_area(experiment_id)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise GeneralError(f"could not make {RUNS_AREA}/{experiment_id} in the experiment storage: "
+                               f"{error.strerror}") from error
+        log.warning("the experiment folder %s is gone; its run is archived into %s", experiment_id, folder)
+        return folder
+
+    def archive_folders(self, experiment_id: str) -> list[Path]:
+        """The folders that may hold archives of runs of `experiment_id`: its own, and its place in
+        the runs area; those that exist."""
+        folders = []
+        with contextlib.suppress(ExperimentNotFound, InvalidExperimentId):
+            folders.append(self.resolve(experiment_id))
+        with contextlib.suppress(InvalidExperimentId):
+            runs = self._runs_area(experiment_id)
+            if runs.is_dir():
+                folders.append(runs)
+        return folders
+
+    def _runs_area(self, experiment_id: str) -> Path:
+        problem = relative_path_problem(experiment_id)
+        if problem is not None:
+            raise InvalidExperimentId(experiment_id, problem)
+        try:
+            return resolve_inside(self.root, (RUNS_AREA, *PurePosixPath(experiment_id).parts), "the experiment storage")
+        except PathEscape as escape:
+            raise InvalidExperimentId(experiment_id, str(escape)) from None
+
     def _write_archive(self, simulation_dir: Path, members: list[PurePosixPath], experiment_id: str,
                        simulation_id: int, suffix: str, stamp: str | None) -> Path:
-        folder = self.resolve(experiment_id)
+        folder = self.archive_folder(experiment_id)
         stamp = stamp or self.archive_stamp()
         archive = folder / f"{stamp}_simulation_{simulation_id}{suffix}"
         copy = 1

@@ -12,7 +12,7 @@ import pytest
 
 from nrp_jupyter.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
 from nrp_jupyter import storage as storage_module
-from nrp_jupyter.storage import ExperimentStorage, relative_path_problem
+from nrp_jupyter.storage import RUNS_AREA, ExperimentStorage, relative_path_problem
 
 CONFIG = '{"SimulationName": "test", "SimulationTimeout": 1}'
 
@@ -372,14 +372,16 @@ def test_archive_logs_never_overwrites(storage, layout, monkeypatch):
     assert all((layout / "husky" / name).is_file() for name in names)
 
 
-def test_archive_logs_when_the_experiment_is_gone(storage, layout):
+def test_archive_logs_when_the_experiment_is_gone_go_to_the_runs_area(storage, layout):
     simulation_dir = storage.clone("group/nested", 4)
     write(simulation_dir / "simulation_4.log")
     for path in sorted((layout / "group" / "nested").rglob("*"), reverse=True):
         path.unlink()
     (layout / "group" / "nested").rmdir()
-    with pytest.raises(ExperimentNotFound):
-        storage.archive_logs(simulation_dir, "group/nested", 4)
+    archive = storage.archive_logs(simulation_dir, "group/nested", 4)
+    assert archive.parent == layout.resolve() / RUNS_AREA / "group" / "nested"
+    assert zipfile.ZipFile(archive).namelist() == ["simulation_4.log"]
+    assert storage.archive_folders("group/nested") == [archive.parent]
 
 
 def test_cloning_leaves_archived_logs_behind(storage):
