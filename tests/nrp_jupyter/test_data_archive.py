@@ -10,7 +10,7 @@ import pytest
 
 from nrp_jupyter import simulations
 from nrp_jupyter import storage as storage_module
-from nrp_jupyter.errors import ExperimentNotFound, GeneralError
+from nrp_jupyter.errors import GeneralError
 from nrp_jupyter.storage import RUNS_AREA, ExperimentStorage
 
 pytestmark = pytest.mark.timeout(30)
