@@ -18,6 +18,9 @@ from .sandbox import Sandbox, free_port
 
 HERE = pathlib.Path(__file__).resolve().parent
 TRACEBACK = "Traceback (most recent call last)"
+# An error our NRPCoreSim ("[time] [logger] [ERROR] ...") or an engine ("time ERROR [engine] ...")
+# logged: a run that ends with status 0 must not have hit one on the way.
+ERROR_LOGGED = re.compile(r"^(\[[^]]*\] \[[^]]*\] \[(ERROR|CRITICAL)\]|\S+ \S+ (ERROR|CRITICAL) \[)", re.MULTILINE)
 ENDED = re.compile(r"simulation ended at t=\S+ s \((timeout|done)\)")
 # nrp-client writes NRPCoreSim's output (engines' included) to this file in the experiment folder.
 CLIENT_LOG = ".console_output.log"
@@ -41,6 +44,8 @@ def standalone_check(config: SimulationConfig) -> Check:
                                   f"\n{problem or completed.tail()}")
         if problem:
             return Outcome.failed(f"traceback in the engines' output: {problem.splitlines()[-1]}\n{problem}")
+        if error := ERROR_LOGGED.search(completed.output):
+            return Outcome.failed(f"error logged: {line_at(completed.output, error.start())}")
         if not ENDED.search(completed.output):
             return Outcome.failed(f"exited 0 without reaching its timeout\n{completed.tail()}")
         return left_running(sandbox) or Outcome.passed()
@@ -74,6 +79,8 @@ def client_check(config: SimulationConfig) -> Check:
         problem = traceback_in(server_output)
         if problem:
             return Outcome.failed(f"traceback in NRPCoreSim's log: {problem.splitlines()[-1]}\n{problem}")
+        if error := ERROR_LOGGED.search(server_output):
+            return Outcome.failed(f"error logged: {line_at(server_output, error.start())}")
         return left_running(sandbox) or Outcome.passed()
 
     return Check(name=f"client {config.label}", run=run, resources=resources(config),
@@ -112,6 +119,11 @@ def traceback_in(output: str) -> str | None:
                 end += 1
             return "\n".join(lines[start:end + 1])
     return None
+
+
+def line_at(text: str, position: int) -> str:
+    end = text.find("\n", position)
+    return text[position:end if end >= 0 else len(text)][:300]
 
 
 def last_error(output: str) -> str:
