@@ -24,7 +24,8 @@ Where it differs, on purpose:
   once, and a child that dies is reported at once (ChildProcessError with its exit code and the tail
   of its log) instead of being taken for a running server.
 - NRPCoreSim is never left running: `shutdown()` always ends the child (SIGTERM, SIGKILL after a
-  grace period), even when the shutdown request itself is refused; `close()`, `with NrpCore(...)`
+  grace period), even when the shutdown request itself is refused (NRPCoreSim exits after any
+  shutdown request anyway, as nrp-core's does, but may not have yet); `close()`, `with NrpCore(...)`
   and a `weakref.finalize` (which also runs at interpreter exit) do the same without raising.
 - Docker and docker-compose launchers are not supported (NotImplementedError).
 """
@@ -215,6 +216,14 @@ def _datapack(name: str, engine: str, payload: Message) -> DataPackMessage:
     return datapack
 
 
+def _answered(error: Exception) -> bool:
+    """Whether a request's error is the server's own answer rather than the lack of one."""
+    if isinstance(error, RuntimeError):
+        return True  # state "Failed" in a reply
+    cause = error if isinstance(error, grpc.RpcError) else error.__cause__
+    return isinstance(cause, grpc.RpcError) and cause.code() == grpc.StatusCode.CANCELLED
+
+
 def _release(process: ServerProcess, channel: grpc.Channel) -> None:
     """Finalizer: holds no reference to the client, so the client can be collected."""
     channel.close()
@@ -397,7 +406,9 @@ class NrpCore:
         except ChildProcessError:
             raise
         except (ConnectionError, RuntimeError, grpc.RpcError) as err:
-            if self._process.exit_code() is None:
+            # A refusal (CANCELLED) or a failure is the server's answer, raised even though the
+            # server exits after answering; no answer from a server that is gone is no error.
+            if _answered(err) or self._process.exit_code() is None:
                 error = err
             else:
                 log.info("NrpCore.shutdown: NRPCoreSim had already exited (%s)", self._process.exit_code())

@@ -339,6 +339,14 @@ class ProtobufDataPack(DataPack):
         return twin
 
 
+class ProtobufRawData(ProtobufDataPack):
+    """A protobuf payload without identity (no name, no engine), as status functions return it;
+    nrp-core's `<Package><Message>RawData` classes take no arguments."""
+
+    def __init__(self, data: Message | None = None):
+        super().__init__("", "", data)
+
+
 def _copy_json(value):
     # Faster than deepcopy for the plain trees JSON decoding produces, which is all a datapack holds.
     if isinstance(value, dict):
@@ -351,6 +359,18 @@ def _copy_json(value):
 def datapack_class_name(full_name: str) -> str:
     """`Dump.String` → `DumpStringDataPack`, nrp-core's naming of protobuf datapack classes."""
     return full_name.replace(".", "") + "DataPack"
+
+
+def raw_data_class_name(full_name: str) -> str:
+    """`Dump.String` → `DumpStringRawData`."""
+    return full_name.replace(".", "") + "RawData"
+
+
+@functools.cache
+def protobuf_raw_data_class(full_name: str) -> type[ProtobufRawData]:
+    """The raw data class (a status function's observation) for a protobuf message type."""
+    return type(raw_data_class_name(full_name), (ProtobufRawData,), {"message_type": message_class_for(full_name),
+                                                                     "__module__": __name__})
 
 
 @functools.cache

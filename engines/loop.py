@@ -55,8 +55,19 @@ class FTILoop:
         return self._restart()
 
     def reset(self) -> list:
-        """Resets every engine and the simulation time; returns the initial observations."""
+        """Resets every engine and the simulation time; returns the initial observations.
+
+        As in nrp-core, the client's datapacks not yet delivered (those sent with the reset request
+        among them) reach their engines before the engines reset, so an engine's reset can read
+        them; afterwards none is left for the next run."""
         self.drain()
+        pending, self._client_datapacks = self._client_datapacks, {}
+        deliveries = {}
+        for name, datapacks in pending.items():
+            engine = self.engines[name]
+            engine.check_outgoing(datapacks)
+            deliveries[name] = engine.submit(engine.set_datapacks, datapacks)
+        self._wait_all(deliveries)
         self._wait_all({name: engine.submit(engine.reset) for name, engine in self.engines.items()})
         self.processor.reset()
         return self._restart()
@@ -78,11 +89,15 @@ class FTILoop:
         return 0, (engine.get_datapacks(wanted) if wanted else [])
 
     def push_client_datapacks(self, datapacks: list[DataPack]) -> None:
-        """Datapacks sent by the client; each reaches its engine at the engine's next sync."""
+        """Datapacks sent by the client; each reaches its engine at the engine's next sync (or
+        before the engines reset). One addressed to no engine of the simulation is dropped with a
+        warning, as nrp-core keeps it where no engine ever takes it."""
         for datapack in datapacks:
             if datapack.engine_name not in self.engines:
-                raise NrpCoreError(f"datapack '{datapack.name}' is addressed to engine '{datapack.engine_name}', "
-                                   f"which is not in this simulation (engines: {', '.join(self.engines)})")
+                log.warning("datapack '%s' from the client is addressed to engine '%s', which is not in this "
+                            "simulation (engines: %s); dropped", datapack.name, datapack.engine_name,
+                            ", ".join(self.engines))
+                continue
             self._client_datapacks.setdefault(datapack.engine_name, []).append(datapack)
 
     def run_loop(self, duration_ns: int) -> CycleResult:

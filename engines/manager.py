@@ -77,10 +77,11 @@ class SimulationManager:
             return done, timeout_ns > 0 and self._loop.time_ns >= timeout_ns, trajectory
 
     def reset(self, datapacks: list[DataPack] = ()) -> list:
+        """Resets engines and time; `datapacks` reach their engines before the engines reset."""
         check_allowed(Request.RESET, self.state)
         with self._failing_on_error():
-            trajectory = self._loop.reset()
             self._loop.push_client_datapacks(list(datapacks))
+            trajectory = self._loop.reset()
             self.state = SimulationState.INITIALIZED
             return trajectory
 

@@ -65,7 +65,41 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     log_file = _configure_logging(options)
     _install_signal_handlers(slave=options.slave)
+    manager = None
+    try:
+        # Before the config is read (a second or so): a client waiting for this server learns of a
+        # bad address from our exit, not from a timeout.
+        if options.mode == "server" and not _can_listen_at(options.server_address):
+            return 2
+        manager = _load(options, log_file)
+        if manager is None:
+            return 2
+        if options.mode == "server":
+            return _serve(manager, options.server_address)
+        return _run_standalone(manager)
+    except Terminated:
+        # Also while the config loads: a client that gives up on us stops us at any point.
+        log.info("terminated; shutting down")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if manager is not None:
+            manager.teardown()
 
+
+def _can_listen_at(address: str) -> bool:
+    from .config.server_address import check_listen_address
+
+    try:
+        check_listen_address(address)
+    except ValueError as error:
+        log.error("cannot listen on %s: %s", address, error)
+        return False
+    return True
+
+
+def _load(options, log_file):
+    """The simulation manager for the config, or None after logging why the config is unusable."""
     from .config import load_simulation_config
     from .errors import NrpCoreError
     from .manager import SimulationManager
@@ -75,19 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         config = load_simulation_config(config_path, options.param)
     except NrpCoreError as error:
         log.error("%s", error)
-        return 2
+        return None
     engine_output = log_file if options.logoutput in ("all", "engines") else None
-    manager = SimulationManager(config, base_dir=config_path.parent, engine_output=engine_output)
-    try:
-        if options.mode == "server":
-            return _serve(manager, options.server_address)
-        return _run_standalone(manager)
-    except Terminated:
-        log.info("terminated; shutting down")
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        manager.teardown()
+    return SimulationManager(config, base_dir=config_path.parent, engine_output=engine_output)
 
 
 def _run_standalone(manager) -> int:
@@ -118,10 +142,12 @@ def _serve(manager, address: str) -> int:
     server.start()
     log.info("NrpCore server listening on %s", address)
     try:
-        requests.serve(until=threading.Event())
+        # Until a shutdown request (which stops the server itself) or a signal.
+        requests.serve()
     finally:
         requests.close()
-        server.stop(grace=0.5)
+        # Waited for, so that the answer to a shutdown request leaves before the process does.
+        server.stop(grace=0.5).wait(1.0)
     return 0
 
 

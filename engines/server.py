@@ -3,7 +3,13 @@
 Requests are queued and executed one at a time on the thread that calls `RequestQueue.serve`
 (the main thread), as nrp-core does; `stopLoop` is answered at once on the gRPC thread so that it
 can interrupt a running request. An illegal request ends with status CANCELLED; an exception
-during an action answers OK with state `Failed` and the error message.
+during an action answers OK with state `Failed` and the error message; datapacks that cannot be
+read end the request with INVALID_ARGUMENT before it is queued.
+
+A `shutdown` request ends the server whatever its outcome, as in nrp-core: refused in `Created`
+(CANCELLED) or not, the server stops listening before it answers and NRPCoreSim then exits. So a
+client that discards its connection with a shutdown request (nrp-client's `__del__` does) frees
+the address for the next server even when the request was refused.
 """
 
 from __future__ import annotations
@@ -19,11 +25,14 @@ from nrp_protobuf import nrp_server_pb2 as pb
 from nrp_protobuf import nrp_server_pb2_grpc as pb_grpc
 
 from .datapacks import load_payload_modules
-from .errors import IllegalRequest
+from .errors import IllegalRequest, NrpCoreError
 from .manager import SimulationManager
 from .trajectory import datapacks_from, trajectory_message
 
 log = logging.getLogger(__name__)
+
+# In-flight requests get this long to answer once the server stops (the shutdown reply among them).
+STOP_GRACE_S = 1.0
 
 
 class ShuttingDown(Exception):
@@ -35,21 +44,25 @@ class RequestQueue:
 
     def __init__(self):
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
         self.closed = threading.Event()
 
     def call(self, function):
-        if self.closed.is_set():
-            raise ShuttingDown()
         future: concurrent.futures.Future = concurrent.futures.Future()
-        self._jobs.put((function, future))
+        # Under the lock, so that no job slips in after close() has drained the queue.
+        with self._lock:
+            if self.closed.is_set():
+                raise ShuttingDown()
+            self._jobs.put((function, future))
         return future.result()
 
-    def serve(self, until: threading.Event) -> None:
-        while not until.is_set():
-            try:
-                function, future = self._jobs.get(timeout=0.1)
-            except queue.Empty:
-                continue
+    def serve(self) -> None:
+        """Runs requests on the calling thread until `close()`."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            function, future = job
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -60,20 +73,29 @@ class RequestQueue:
                     raise
 
     def close(self) -> None:
-        self.closed.set()
-        while True:
-            try:
-                _, future = self._jobs.get_nowait()
-            except queue.Empty:
-                return
+        """Refuses further requests, fails the queued ones and ends `serve`; safe to call twice."""
+        with self._lock:
+            self.closed.set()
+            pending = []
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    pending.append(job)
+            self._jobs.put(None)
+        for _, future in pending:
             if future.set_running_or_notify_cancel():
                 future.set_exception(ShuttingDown())
 
 
 class NrpCoreServicer(pb_grpc.NrpCoreServicer):
-    def __init__(self, manager: SimulationManager, requests: RequestQueue):
+    def __init__(self, manager: SimulationManager, requests: RequestQueue, end=lambda: None):
         self._manager = manager
         self._requests = requests
+        # Stops the server: called by a shutdown request before it answers.
+        self._end = end
 
     def _state(self) -> pb.SimStateMessage:
         return pb.SimStateMessage(currentState=self._manager.state.value, errorMsg=self._manager.error)
@@ -94,9 +116,8 @@ class NrpCoreServicer(pb_grpc.NrpCoreServicer):
         return pb.InitializeResponse(simState=self._state(), trajectory=trajectory_message(trajectory or []))
 
     def runLoop(self, request, context):  # noqa: N802 (the proto's name)
-        def run():
-            return self._manager.run_loop(request.numIterations, datapacks_from(request.dataPacks))
-        result, ok = self._execute(context, run)
+        datapacks = _datapacks_or_abort(request.dataPacks, context)
+        result, ok = self._execute(context, lambda: self._manager.run_loop(request.numIterations, datapacks))
         done, trajectory = result if ok else (False, [])
         return pb.RunLoopResponse(simState=self._state(), doneFlag=done, timeoutFlag=False,
                                   trajectory=trajectory_message(trajectory))
@@ -115,19 +136,41 @@ class NrpCoreServicer(pb_grpc.NrpCoreServicer):
         return pb.Response(simState=self._state())
 
     def reset(self, request, context):
-        trajectory, ok = self._execute(context, lambda: self._manager.reset(datapacks_from(request.dataPacks)))
+        datapacks = _datapacks_or_abort(request.dataPacks, context)
+        trajectory, ok = self._execute(context, lambda: self._manager.reset(datapacks))
         return pb.ResetResponse(simState=self._state(), trajectory=trajectory_message(trajectory or []))
 
     def shutdown(self, request, context):
-        self._execute(context, self._manager.shutdown)
+        try:
+            self._execute(context, self._manager.shutdown)
+        finally:
+            # Before the answer (an abort included) leaves: once the client has it, the address is free.
+            self._end()
         return pb.Response(simState=self._state())
 
 
+def _datapacks_or_abort(message: pb.DataPacks, context) -> list:
+    try:
+        return datapacks_from(message)
+    except NrpCoreError as error:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+
+
 def create_server(manager: SimulationManager, requests: RequestQueue, address: str) -> tuple[grpc.Server, int]:
-    """Builds the server; raises OSError naming the address if it cannot be bound."""
+    """Builds the server; raises OSError naming the address if it cannot be bound.
+
+    The address is exclusively ours: without SO_REUSEPORT a second NRPCoreSim given the same port
+    fails at once, instead of sharing it and answering some of the first one's clients.
+    """
     load_payload_modules()
-    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="nrpcore-rpc"))
-    pb_grpc.add_NrpCoreServicer_to_server(NrpCoreServicer(manager, requests), server)
+    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="nrpcore-rpc"),
+                         options=[("grpc.so_reuseport", 0)])
+
+    def end() -> None:
+        server.stop(STOP_GRACE_S)
+        requests.close()
+
+    pb_grpc.add_NrpCoreServicer_to_server(NrpCoreServicer(manager, requests, end), server)
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as error:

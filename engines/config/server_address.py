@@ -61,3 +61,14 @@ def check_started_elsewhere(engines: list, file: str | None) -> None:
         except ValueError as error:
             raise ConfigError(f"{engine['ServerAddress']!r} is not an address an engine started elsewhere "
                               f"can be reached at: {error}", file=file, path=path) from None
+
+
+def check_listen_address(address: str) -> None:
+    """ValueError saying what is wrong unless NRPCoreSim's gRPC server can be told to listen at
+    `address`: ``HOST:PORT``, ``[IPV6]:PORT`` or a ``unix:`` socket path. Whether HOST resolves and
+    the port is free is learnt only when the server binds."""
+    if isinstance(address, str) and address.startswith(("unix:", "unix-abstract:")):
+        if not address.partition(":")[2]:
+            raise ValueError("the unix socket path is empty")
+        return
+    parse_server_address(address)

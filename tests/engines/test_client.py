@@ -295,6 +295,22 @@ def test_shutdown_ends_the_child_even_when_refused(core, fake_server):
     assert not child.is_running()
 
 
+@pytest.mark.parametrize("answer", ["refused", "failed"])
+def test_shutdown_answered_by_a_server_that_exits_right_after_still_raises(core, fake_server, answer):
+    # NRPCoreSim exits after any shutdown request, as nrp-core's does: its answer is still the outcome.
+    def answer_then_exit(request, context):
+        core._process._popen.kill()
+        core._process._popen.wait(5)
+        if answer == "refused":
+            context.abort(grpc.StatusCode.CANCELLED, 'Simulation can\'t be shutdown from state "Created"')
+        return nrp_server_pb2.Response(simState=state("Failed", "engine python_1 did not shut down"))
+    fake_server.servicer.replies["shutdown"] = answer_then_exit
+    expected = (ConnectionError, "^Can't process request$") if answer == "refused" else (
+        RuntimeError, "did not shut down")
+    with pytest.raises(expected[0], match=expected[1]):
+        core.shutdown()
+
+
 def test_shutdown_tolerates_a_dead_server(core, fake_server):
     fake_server.stop()
     psutil.Process(core._process.pid).kill()

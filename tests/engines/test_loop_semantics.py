@@ -14,7 +14,7 @@ import pytest
 
 from engines.config import load_simulation_config
 from engines.datapacks import JsonDataPack
-from engines.errors import EngineError, NrpCoreError
+from engines.errors import EngineError
 from engines.lifecycle import SimulationState
 from engines.manager import SimulationManager
 from tests.engines.loop_experiments import (JOURNAL, MS, entries, grpc_engine, initial_state, json_engine,
@@ -443,16 +443,18 @@ def test_client_datapacks_reach_their_engine_once_at_its_next_sync(tmp_path, sim
     assert inboxes(last["a"]) == [None] * 6
 
 
-def test_client_datapack_for_an_unknown_engine_fails_the_request(tmp_path, simulation):
+def test_client_datapack_for_an_unknown_engine_is_dropped_with_a_warning(tmp_path, simulation, caplog):
+    # nrp-core keeps such a datapack where no engine ever takes it; its server suite sends one
+    # (set_proto_datapack("test", "test", ...)) and expects the run to go on.
     manager = simulation(write_experiment(tmp_path / "exp", [json_engine("a", 0.01), json_engine("b", 0.02)],
                                           STATUS_OF_BOTH, status="sf"))
     manager.initialize()
 
-    with pytest.raises(NrpCoreError, match="'nowhere'"):
-        manager.run_loop(1, datapacks=[JsonDataPack("inbox", "nowhere", {"x": 1})])
-    assert JOURNAL == []
-    manager.shutdown()
-    assert manager.state is SimulationState.CREATED
+    assert manager.run_loop(1, datapacks=[JsonDataPack("inbox", "nowhere", {"x": 1})]) == (False, [])
+    assert manager.state is SimulationState.STOPPED
+    assert [entry["iteration"] for entry in entries("sf")] == [0]
+    assert any("'nowhere'" in record.getMessage() and "dropped" in record.getMessage()
+               for record in caplog.records if record.levelname == "WARNING")
 
 
 @pytest.mark.parametrize("protocol", ["json", "grpc"])
