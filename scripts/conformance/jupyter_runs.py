@@ -36,6 +36,8 @@ def _runner(config: SimulationConfig):
         env = dict(sandbox.env)
         # The private server's connection files stay in the check's folder.
         env["JUPYTER_RUNTIME_DIR"] = str(sandbox.folder / "tmp" / "jupyter-runtime")
+        # ... and the experiment kernel's IPython profile and history.
+        env["IPYTHONDIR"] = str(sandbox.folder / "tmp" / "ipython")
         jupyter = str(sandbox.repo / ".venv" / "bin" / "jupyter")
         command = [jupyter, "nrp", "run", name, "--root-dir", str(root), "--timeout", str(RUN_TIMEOUT_S),
                    "--config", config.file]

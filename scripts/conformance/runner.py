@@ -11,6 +11,7 @@ ended and the run's temporary folder removed before it exits.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import pathlib
 import re
@@ -65,6 +66,7 @@ class Run:
         self._state = threading.Condition()
         self._print_lock = threading.Lock()
         self._root: pathlib.Path | None = None
+        self._numbers = itertools.count()  # next() on it is atomic under the GIL
 
     def execute(self) -> list[Result]:
         """Runs everything; KeyboardInterrupt (Ctrl-C, or SIGTERM turned into it) ends all checks'
@@ -127,9 +129,9 @@ class Run:
 
     def _run_one(self, check: Check) -> Result:
         started = time.monotonic()
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", check.name)[:80]
-        sandbox = Sandbox(self._root, f"{len(self.results):03d}-{slug}-{threading.get_ident()}", self.repo,
-                          self.cancelled)
+        # Short: programs put sockets under the sandbox's TMPDIR, and a socket path has ~107 bytes.
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", check.name)[:24]
+        sandbox = Sandbox(self._root, f"{next(self._numbers):03d}-{slug}", self.repo, self.cancelled)
         with self._state:
             self._active.add(sandbox)
         watchdog = threading.Timer(check.timeout_s, sandbox.expired.set)

@@ -193,6 +193,16 @@ def test_checkout_without_engine_unit_tests_lists_them_as_skipped(nrp_core_check
     assert all("full checkout" in check.skip for check in unit)
 
 
+def test_real_engine_checks_need_the_engine_servers_of_a_full_checkout(nrp_core_checkout):
+    from conformance.suites import real_engine_checks
+
+    checks = real_engine_checks(nrp_core_checkout)
+    if not (nrp_core_checkout / "nrp_python_json_engine").is_dir():
+        assert len(checks) == 1 and "full checkout" in checks[0].skip
+    else:  # each python_json/python_grpc-only example, with the servers launched by us and by hand
+        assert "real-engines-hand examples/tf_exchange/simulation_config.json" in {check.name for check in checks}
+
+
 @pytest.mark.timeout(180)
 def test_command_prints_a_line_per_check_and_the_counts(nrp_core_checkout, tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
