@@ -47,6 +47,7 @@ class NrpJupyterApp(ExtensionApp):
     launch_timeout = Float(60.0, config=True, help="""Seconds a launch may take (kernel start, NRPCoreSim
         and engine initialisation) before it fails.""")
     _broker = None
+    _service = None
 
     database_path = Unicode(config=True, help="""SQLite file holding the simulation records, kept across
         server restarts. Default: nrp_jupyter/simulations.sqlite in Jupyter's data directory.""")
@@ -77,6 +78,7 @@ class NrpJupyterApp(ExtensionApp):
 
         from . import topics
         from .data_bridge import DataBridge
+        from .errors import RecordsUnavailable
         from .mqtt import MqttPublisher
         from .registry import Registry
         from .simulations import Settings, SimulationService
@@ -84,9 +86,19 @@ class NrpJupyterApp(ExtensionApp):
         from .storage import ExperimentStorage
 
         root = pathlib.Path(self.serverapp.root_dir)
-        self._registry = Registry(self.database_path)
         self._storage = ExperimentStorage(root / (self.storage_dir or "experiments"),
                                           pathlib.Path(self.simulations_dir) if self.simulations_dir else None)
+        try:
+            self._registry = Registry(self.database_path)
+        except RecordsUnavailable as refusal:
+            # The extension stays loaded and says what is wrong on every route (503), rather than
+            # vanishing behind Jupyter's HTML 404s; nothing starts that could touch simulations.
+            self.log.error("nrp_jupyter: %s", refusal.message)
+            self.settings.update({"nrp_unavailable": refusal})
+            return
+        highest = self._storage.highest_archived_id()
+        if highest is not None:
+            self._registry.reserve_ids_below(highest + 1)
         broker = self.mqtt_broker or self._start_embedded_broker()
         node_id = topics.client_id(self.mqtt_prefix, "nrp_backend")
         # Connects in the background and reconnects by itself: the server never waits for the broker.
@@ -168,6 +180,8 @@ class NrpJupyterApp(ExtensionApp):
             self._publisher.status(sid, status)
 
     async def stop_extension(self):
+        if self._service is None:  # the records were unavailable: nothing was started
+            return
         await self._service.close()
         self._data_bridge.stop()
         self._mqtt.stop()

@@ -10,6 +10,7 @@
     ├── StateTransitionError      400  "State Transition error"
     ├── TooManySimulations        409  ""                the launch limit is reached
     ├── NotOwner                  401  ""                only the owner may change a simulation
+    ├── RecordsUnavailable        503  "General error"   the records database is damaged or foreign
     └── GeneralError              500  "General error"   "Internal server error: ..."
 
 The class attributes `http_status` and `error_type` are the one place where an error's HTTP status
@@ -173,6 +174,14 @@ class NotOwner(NrpError):
     def __init__(self) -> None:
         super().__init__("Insufficient permissions to apply changes. "
                          "Operation only allowed by simulation owner")
+
+
+class RecordsUnavailable(NrpError):
+    """The simulation records cannot be used: their database is damaged, foreign or too new. Every
+    route answers it until the operator acts; nothing of the file is replaced meanwhile."""
+
+    http_status = 503
+    error_type = "General error"
 
 
 class GeneralError(NrpError):

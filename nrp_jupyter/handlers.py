@@ -48,6 +48,9 @@ class NrpHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def simulations(self):
+        unavailable = self.settings.get("nrp_unavailable")
+        if unavailable is not None:
+            raise unavailable
         return self.settings["nrp_simulations"]
 
     @property
@@ -146,7 +149,10 @@ class SimulationDetailsHandler(NrpHandler):
 class VersionHandler(NrpHandler):
     @web.authenticated
     @authorized
+    @nrp_errors
     async def get(self):
+        # A server that cannot keep records is not a usable backend: health checks must see it.
+        _ = self.simulations
         self.write_json({"hbp_nrp_backend": __version__, "hbp_nrp_simserver": __version__,
                          "nrp_jupyter": __version__})
 
@@ -188,6 +194,9 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
                                                                        AUTH_RESOURCE))
         if not authorized_:
             raise web.HTTPError(403)
+        unavailable = self.settings.get("nrp_unavailable")
+        if unavailable is not None:
+            raise web.HTTPError(unavailable.http_status, unavailable.message)
         wanted = self.get_argument("simulation", None)
         if wanted is not None and not (wanted.isdigit() and len(wanted) <= MAX_ID_DIGITS):
             raise web.HTTPError(400, f"simulation must be a simulation id of at most {MAX_ID_DIGITS} digits, "

@@ -3,6 +3,9 @@
 Ids are handed out by a counter stored next to the records, so they follow NRP's 0, 1, 2, ... in
 creation order and are never reused, not after a DELETE and not after a restart. A record left in
 a running state by a server that went away is marked failed by `recover` at the next start.
+
+A file that is not a sound records database of ours (empty, damaged, another program's, or of a
+newer schema) is refused with `RecordsUnavailable`, untouched: it is never taken for a fresh one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nrp_jupyter.errors import GeneralError, SimulationNotFound
+from nrp_jupyter.errors import GeneralError, RecordsUnavailable, SimulationNotFound
 from nrp_jupyter.lifecycle import FINAL_STATES, SimulationState, Trigger, next_state
 from nrp_jupyter.models import Simulation, now_iso
 
@@ -66,6 +69,9 @@ class Registry:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
+        if self.path != MEMORY and Path(self.path).is_file() and Path(self.path).stat().st_size == 0:
+            # SQLite would take an empty file for a new database, and ids would start again at 0.
+            raise RecordsUnavailable(self._refusal("is empty (0 bytes): it was truncated"))
         try:
             if self.path != MEMORY:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -74,18 +80,39 @@ class Registry:
             raise GeneralError(f"could not open the simulation registry {self.path}: {error}") from error
         self._lock = threading.Lock()
         try:
+            self._check()
             self._migrate()
         except BaseException:
             self._connection.close()
             raise
 
+    def _refusal(self, problem: str) -> str:
+        return (f"The simulation records in {self.path} cannot be used: the file {problem}. It is left as "
+                f"it is. Move it aside (or restore a good copy) and restart the server; new records then "
+                f"start after the highest simulation ID found in the experiments' archives.")
+
+    def _check(self) -> None:
+        """Refuses a file that is not a sound records database of this program."""
+        try:
+            integrity = self._connection.execute("PRAGMA quick_check").fetchone()[0]
+            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in self._connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as error:
+            problem = "is not an SQLite database" if "not a database" in str(error) else f"is damaged ({error})"
+            raise RecordsUnavailable(self._refusal(problem)) from None
+        if integrity != "ok":
+            raise RecordsUnavailable(self._refusal(f"is damaged (SQLite's check: {integrity})"))
+        if version > SCHEMA_VERSION:
+            raise RecordsUnavailable(self._refusal(
+                f"has schema version {version}, and this nrp-jupyter reads up to version {SCHEMA_VERSION}"))
+        ours = {"simulations", "id_counter"}
+        if (version == 0 and tables) or (version > 0 and not ours <= tables):
+            raise RecordsUnavailable(self._refusal(
+                f"holds tables that are not nrp-jupyter's ({', '.join(sorted(tables)) or 'none'})"))
+
     def _migrate(self) -> None:
         with self._lock, self._transaction():
             version = self._connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise GeneralError(
-                    f"the simulation registry {self.path} has schema version {version}; this "
-                    f"nrp-jupyter reads up to version {SCHEMA_VERSION}")
             if version == 0:
                 for statement in _SCHEMA_V1.split(";"):
                     if statement.strip():
@@ -117,6 +144,11 @@ class Registry:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def reserve_ids_below(self, first_free: int) -> None:
+        """Never hand out an id below `first_free` (ids that archives in the storage already carry)."""
+        with self._lock, self._transaction():
+            self._connection.execute("UPDATE id_counter SET next_id = MAX(next_id, ?)", (first_free,))
 
     def allocate_id(self) -> int:
         """The next simulation id; it is used up even if no record is ever added with it."""

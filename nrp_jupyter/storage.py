@@ -18,6 +18,7 @@ import contextlib
 import fnmatch
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -39,6 +40,8 @@ EXCLUDED_DIRS = ("logs", "__pycache__")
 LOG_FILES = "*.log"  # matches `.name.log` too: fnmatch gives no special meaning to a leading dot
 LOG_DIR = "logs"
 SIMULATION_DIR_PREFIX = "nrp."
+# `<YYYY-mm-dd_HH-MM-SS>_simulation_<id>[_<copy>](.log.zip|_data.zip)`, as `_write_archive` names them.
+_ARCHIVE_NAME = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_simulation_(?P<id>\d{1,18})(?:_\d+)?(?:\.log|_data)\.zip")
 # Where a run's archives go when its experiment folder was moved or removed while it ran:
 # `<storage>/nrp_runs/<experiment id>/`, so that no run loses its logs.
 RUNS_AREA = "nrp_runs"
@@ -173,6 +176,23 @@ class ExperimentStorage:
             dirnames[:] = [name for name in dirnames
                            if not name.startswith(".") and name not in _SKIPPED_DIRS]
         return sorted(found)
+
+    def highest_archived_id(self, max_depth: int = 4) -> int | None:
+        """The highest simulation id that an archive in the storage carries (`*_simulation_<id>.log.zip`,
+        `..._data.zip`), experiments and runs area alike; None if there is none. Records that were
+        lost must not hand out these ids again: a new archive would sit beside an old one of the same id."""
+        highest = None
+        if not self.root.is_dir():
+            return highest
+        for folder, dirnames, filenames in os.walk(self.root, onerror=self._log_walk_error):
+            for name in filenames:
+                found = _ARCHIVE_NAME.fullmatch(name)
+                if found is not None:
+                    highest = max(highest if highest is not None else -1, int(found["id"]))
+            if len(Path(folder).relative_to(self.root).parts) >= max_depth:
+                dirnames.clear()
+            dirnames[:] = [name for name in dirnames if not name.startswith(".") and name not in _SKIPPED_DIRS]
+        return highest
 
     @staticmethod
     def _log_walk_error(error: OSError) -> None:

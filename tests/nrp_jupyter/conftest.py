@@ -115,7 +115,9 @@ def nrp(jp_fetch, jp_serverapp, jp_asyncio_loop):
                 await asyncio.sleep(0.05)
 
     yield Api()
-    jp_asyncio_loop.run_until_complete(jp_serverapp.web_app.settings["nrp_simulations"].close())
+    service = jp_serverapp.web_app.settings.get("nrp_simulations")
+    if service is not None:  # None when the extension could not open its records
+        jp_asyncio_loop.run_until_complete(service.close())
 
 
 async def wait_message(subscriber, topic, predicate=None, timeout=5.0, after=0.0):

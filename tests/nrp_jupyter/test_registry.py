@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from nrp_jupyter.errors import GeneralError, SimulationNotFound
+from nrp_jupyter.errors import GeneralError, RecordsUnavailable, SimulationNotFound
 from nrp_jupyter.lifecycle import SimulationState
 from nrp_jupyter.registry import SCHEMA_VERSION, Registry
 from nrp_jupyter.models import Simulation
@@ -133,10 +133,11 @@ def test_a_newer_schema_is_refused(tmp_path):
     connection.execute("PRAGMA user_version = 9")
     connection.commit()
     connection.close()
-    with pytest.raises(GeneralError) as caught:
+    with pytest.raises(RecordsUnavailable) as caught:
         Registry(path)
-    assert caught.value.message == (f"Internal server error: the simulation registry {path} has schema "
-                                    "version 9; this nrp-jupyter reads up to version 1")
+    assert caught.value.message.startswith(f"The simulation records in {path} cannot be used: the file has "
+                                           "schema version 9, and this nrp-jupyter reads up to version 1.")
+    assert caught.value.http_status == 503
 
 
 def test_a_database_whose_folder_cannot_be_made(tmp_path):
@@ -148,12 +149,56 @@ def test_a_database_whose_folder_cannot_be_made(tmp_path):
         f"Internal server error: could not open the simulation registry {blocker / 'nrp.sqlite'}: ")
 
 
+def refused(path) -> str:
+    before = path.read_bytes()
+    with pytest.raises(RecordsUnavailable) as caught:
+        Registry(path)
+    assert path.read_bytes() == before  # never replaced, never repaired
+    assert str(path) in caught.value.message and "Move it aside" in caught.value.message
+    return caught.value.message
+
+
 def test_a_file_that_is_not_a_database(tmp_path):
     path = tmp_path / "nrp.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(GeneralError) as caught:
-        Registry(path)
-    assert str(path) in caught.value.message
+    assert "is not an SQLite database" in refused(path)
+
+
+def test_an_empty_file_is_not_taken_for_a_new_database(tmp_path):
+    path = tmp_path / "nrp.sqlite"
+    with Registry(path) as registry:
+        registry.allocate_id()
+    path.write_bytes(b"")
+    assert "is empty (0 bytes)" in refused(path)
+
+
+def test_another_programs_database_is_refused(tmp_path):
+    path = tmp_path / "nrp.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    connection.close()
+    assert "holds tables that are not nrp-jupyter's (notes)" in refused(path)
+
+
+def test_a_database_with_damaged_pages_is_refused(tmp_path):
+    path = tmp_path / "nrp.sqlite"
+    with Registry(path) as registry:
+        for _ in range(300):
+            registry.add(make_simulation(registry.allocate_id(), reason="x" * 200))
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    # Scribble over the second page (the first table's b-tree root); the header stays valid.
+    data[page_size:page_size + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    assert "the file is damaged (" in refused(path)
+
+
+def test_ids_start_after_an_id_reserved_by_archives(registry):
+    registry.allocate_id()
+    registry.reserve_ids_below(12)
+    assert registry.allocate_id() == 12
+    registry.reserve_ids_below(5)  # never backwards
+    assert registry.allocate_id() == 13
 
 
 def test_recover_fails_every_running_record(registry):
