@@ -3,11 +3,10 @@ with the real nrp-client (server_suite.py), and nrp-core's own Python engine ser
 orchestrator (real_engines.py: `run_real_engines(checkout, experiment, config_file, started_by=...,
 workdir=..., timeout_s=...) -> RealEnginesResult(passed, reason, log)`).
 
-Their functions run in a child process (suite_child.py) inside the check's sandbox, so that what
-they start is ended with the check on a timeout or Ctrl-C.
-
-INTEGRATION POINT (server_suite.py): until it exists, or offers one of the functions below, its
-check is listed as SKIP saying so.
+server_suite.py builds its own Check (`checks(checkout)`), running in the check's sandbox and
+environment. run_real_engines runs in a child process (suite_child.py) inside the check's sandbox,
+so that what it starts is ended with the check on a timeout or Ctrl-C. Should either module be
+missing (a partial copy of the scripts), its check is listed as SKIP saying so.
 """
 
 from __future__ import annotations
