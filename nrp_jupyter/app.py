@@ -140,12 +140,15 @@ class NrpJupyterApp(ExtensionApp):
         """Records left running by a previous server are failed, their processes ended, their logs
         archived, and their failure published on MQTT."""
         from .kernel_runner import kill_process_tree
+        from .process_sweep import end_processes_of
         from .simulations import archive_run
 
         recovered = self._registry.recover("the Jupyter server stopped while the simulation was running")
         for record in recovered:
             if record.nrpcoresim_pid and _is_nrpcoresim(record.nrpcoresim_pid):
                 kill_process_tree(record.nrpcoresim_pid)
+            # What outlived the server, its kernel and whatever the simulation detached included.
+            end_processes_of(record.simulation_dir)
             if record.simulation_dir and pathlib.Path(record.simulation_dir).is_dir():
                 simulation_dir = pathlib.Path(record.simulation_dir)
                 try:

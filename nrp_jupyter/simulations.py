@@ -22,6 +22,7 @@ from .kernel_runner import KernelCommandError, KernelGone, KernelRunner, kill_pr
 from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
+from .process_sweep import MARKER_VARIABLE, end_processes_of
 from .status_publisher import StatusPublisher
 from .storage import ExperimentStorage
 
@@ -204,7 +205,8 @@ class SimulationService:
 
     def _kernel_env(self, record: Simulation) -> dict[str, str]:
         return {"KERNEL_NRP_SIMULATION_ID": str(record.simulation_id),
-                "KERNEL_NRP_SIMULATION_DIR": record.simulation_dir,
+                # Also the mark of every process the simulation starts (process_sweep).
+                MARKER_VARIABLE: record.simulation_dir,
                 "KERNEL_NRP_EXPERIMENT_CONFIG": record.experiment_configuration,
                 "KERNEL_NRP_MAIN_SCRIPT": record.main_script,
                 "KERNEL_NRP_MQTT_PREFIX": self.settings.mqtt_prefix,
@@ -342,6 +344,8 @@ class SimulationService:
             del self._runs[sid]
             log.info("simulation %d: script and NRPCoreSim stopped in %.3f s, kernel shut down in %.3f s",
                      sid,                      stopped - began, time.monotonic() - stopped)
+        # Whatever the simulation started and detached (setsid, double fork) ends with it.
+        await asyncio.to_thread(end_processes_of, record.simulation_dir)
         self._publisher.progress(sid, "Shutting down Simulation", "Archiving the logs and data", index=1,
                                  count=2)
         if record.simulation_dir:
