@@ -18,6 +18,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 
 import grpc
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # In-flight requests get this long to answer once the server stops (the shutdown reply among them).
 STOP_GRACE_S = 1.0
+LISTENER_CLOSE_TIMEOUT_S = 2.0
 
 
 class ShuttingDown(Exception):
@@ -149,6 +151,22 @@ class NrpCoreServicer(pb_grpc.NrpCoreServicer):
         return pb.Response(simState=self._state())
 
 
+def _await_listener_closed(port: int) -> None:
+    """Returns once this process no longer listens on `port`: gRPC closes its listening socket
+    asynchronously, now and then some milliseconds after `stop()` has returned."""
+    import psutil
+
+    me = psutil.Process()
+    deadline = time.monotonic() + LISTENER_CLOSE_TIMEOUT_S
+    while any(connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port
+              for connection in me.net_connections("inet")):
+        if time.monotonic() > deadline:
+            log.warning("the server still listens on port %d %.1f s after it stopped", port,
+                        LISTENER_CLOSE_TIMEOUT_S)
+            return
+        time.sleep(0.002)
+
+
 def _datapacks_or_abort(message: pb.DataPacks, context) -> list:
     try:
         return datapacks_from(message)
@@ -169,6 +187,8 @@ def create_server(manager: SimulationManager, requests: RequestQueue, address: s
     def end() -> None:
         server.stop(STOP_GRACE_S)
         requests.close()
+        if not address.startswith(("unix:", "unix-abstract:")):
+            _await_listener_closed(port)
 
     pb_grpc.add_NrpCoreServicer_to_server(NrpCoreServicer(manager, requests, end), server)
     try:

@@ -48,6 +48,8 @@ class Recorder:
 
     def __init__(self):
         self.nrp = None
+        # Clients a scenario made besides `nrp`; ended with it.
+        self.others: list = []
         self.steps: list[dict] = []
 
     def __call__(self, label: str, call, *args, **kwargs):
@@ -165,10 +167,59 @@ def async_run_and_stop(nrp_core, target: Target, record: Recorder) -> None:
     record("shutdown", nrp.shutdown)
 
 
+def handover_after_refused_shutdown(nrp_core, target: Target, record: Recorder) -> None:
+    """nrp-core's server suite, test after test: a client dropped before initialize sends a shutdown
+    (refused in Created) and no signal; the next client at the same address must reach its own
+    server. The two differ in SimulationTimeout, which the second run's trajectory shows."""
+    first = record.construct(nrp_core, target, args="-o SimulationTimeout=0.05")
+    record.others.append(first)
+    record("first_shutdown", first.shutdown)
+    record.nrp = None
+    second = record("construct_second", nrp_core, target.address, experiment_folder=target.experiment_folder,
+                    config_file=target.config_file, server_timeout=20, args="-o SimulationTimeout=0.1")
+    if second is None:
+        raise ScenarioAborted(record.steps[-1]["message"])
+    record.nrp = second
+    record.steps[-1].update(value=type(second).__name__, state=second.current_state())
+    record("initialize", second.initialize)
+    record("run_until_timeout", second.run_until_timeout)
+    record("shutdown", second.shutdown)
+
+
+def datapacks_before_reset(nrp_core, target: Target, record: Recorder) -> None:
+    """Datapacks not yet delivered (one waiting for its engine's sync, one sent with reset, one for
+    an engine the simulation lacks) and what the engines saw when they reset."""
+    nrp = record.construct(nrp_core, target)
+    record("initialize", nrp.initialize)
+    record("run_loop", nrp.run_loop, 1)
+    nrp.set_json_datapack("actions", "two", {"waiting": True})
+    record("run_loop_two_not_synced", nrp.run_loop, 1)
+    nrp.set_json_datapack("actions", "one", {"test_reset": 987})
+    nrp.set_proto_datapack("test", "test", wrappers_pb2.Int32Value(value=555))
+    record("reset", nrp.reset)
+    record("run_loop_after_reset", nrp.run_loop, 2)
+    record("shutdown", nrp.shutdown)
+
+
+def raw_data_trajectory(nrp_core, target: Target, record: Recorder) -> None:
+    nrp = record.construct(nrp_core, target)
+    record("initialize", nrp.initialize)
+    record("run_until_timeout", nrp.run_until_timeout)
+    record("shutdown", nrp.shutdown)
+
+
+def unusable_address(nrp_core, target: Target, record: Recorder) -> None:
+    """nrp-core's test_constructor_errors: server_timeout=1, as there (nrp-client reports a server
+    that died within its timeout as no error at all)."""
+    record("construct", nrp_core, "garbage_address", experiment_folder=target.experiment_folder,
+           config_file=target.config_file, server_timeout=1)
+
+
 SCENARIOS = {scenario.__name__: scenario for scenario in (
     lifecycle, illegal_requests, shutdown_in_created, requests_after_shutdown, server_dies_at_start,
     datapacks_and_done, status_until_timeout,
-    reset_with_datapacks, async_run_and_stop)}
+    reset_with_datapacks, async_run_and_stop,
+    handover_after_refused_shutdown, datapacks_before_reset, raw_data_trajectory, unusable_address)}
 
 
 def run(name: str, nrp_core, target: Target, server_alive, release) -> dict:
@@ -184,4 +235,6 @@ def run(name: str, nrp_core, target: Target, server_alive, release) -> dict:
         if record.nrp is not None:
             result["server_alive_at_end"] = server_alive(record.nrp)
             release(record.nrp)
+        for other in record.others:
+            release(other)
     return result

@@ -118,9 +118,11 @@ def test_illegal_requests(client, nrp_server):
 def test_shutdown_in_created(client, nrp_server):
     result = client.run("shutdown_in_created", nrp_server, "tf_exchange")
     refused(steps(result)["shutdown"], "Created")
-    # nrp-client sends SIGTERM only after a successful shutdown request, so its NRPCoreSim keeps
-    # running (the driver ends it); ours ends NRPCoreSim whatever the request's outcome.
-    assert result["server_alive_at_end"] is (client.kind == "real")
+    # Ours ends NRPCoreSim whatever the request's outcome. nrp-client signals it only after a
+    # successful request; NRPCoreSim then exits by itself, as nrp-core's does, a moment later
+    # (test_nrpcore_server_conformance.py checks the next server gets the address).
+    if client.kind == "ours":
+        assert result["server_alive_at_end"] is False
 
 
 def test_requests_after_shutdown(client, nrp_server):
