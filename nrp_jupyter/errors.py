@@ -6,7 +6,8 @@
     │   ├── ExperimentNotFound    404  "Client error"    no such experiment folder
     │   ├── InvalidExperimentId   400  "Client error"    traversal, absolute path, empty, NUL
     │   ├── InvalidConfig         400  "Client error"    the experiment's config fails validation
-    │   └── SimulationNotFinal    409  "Client error"    e.g. DELETE of a simulation still running
+    │   ├── SimulationNotFinal    409  "Client error"    e.g. DELETE of a simulation still running
+    │   └── StoppedWhileLaunching 409  "Client error"    a stop arrived before the launch ended
     ├── StateTransitionError      400  "State Transition error"
     ├── TooManySimulations        409  ""                the launch limit is reached
     ├── NotOwner                  401  ""                only the owner may change a simulation
@@ -129,6 +130,17 @@ class SimulationNotFinal(ClientError):
     def removal(cls, simulation_id: int, state: str) -> SimulationNotFinal:
         """The refusal to delete the record of a simulation that has not ended."""
         return cls(f"The simulation {simulation_id} is '{state}'; stop it before removing it")
+
+
+class StoppedWhileLaunching(ClientError):
+    """The answer to a launch that a stop overtook: the simulation exists, stopped, with its logs."""
+
+    http_status = 409
+
+    def __init__(self, simulation_id: int, step: str):
+        super().__init__(f"The simulation {simulation_id} was stopped while it was being launched "
+                         f"({step.lower()})")
+        self.simulation_id = simulation_id
 
 
 class StateTransitionError(NrpError):

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
-                     SimulationNotFound, TooManySimulations)
+                     SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
 from .kernel_runner import KernelCommandError, KernelGone, KernelRunner, kill_process_tree
 from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
 from .log_reader import read_logs
@@ -58,6 +58,26 @@ class _Run:
         self.stopped = asyncio.Event()
 
 
+class _LaunchStopped(Exception):
+    """A stop request overtook the launch (raised inside `_initialize`)."""
+
+
+async def _unless_stopped(awaitable, stop: asyncio.Event):
+    """`awaitable`'s result, unless `stop` is set first: then it is cancelled and _LaunchStopped raised."""
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    raise _LaunchStopped
+
+
 class SimulationService:
     def __init__(self, *, registry, storage, kernel_manager, publisher: StatusPublisher, settings: Settings):
         self._registry = registry
@@ -68,6 +88,8 @@ class SimulationService:
         self._records: dict[int, Simulation] = {record.simulation_id: record for record in registry.list()}
         self._runs: dict[int, _Run] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        # Set by a stop request for a simulation still being launched: the launch gives up at once.
+        self._launch_stops: dict[int, asyncio.Event] = {}
         self._background: set[asyncio.Task] = set()
 
     # -- queries -------------------------------------------------------------------------------
@@ -104,8 +126,12 @@ class SimulationService:
                             mqtt_prefix=self.settings.mqtt_prefix, state=State.CREATED)
         self._records[record.simulation_id] = record
         self._registry.add(record)
-        async with self._lock(record.simulation_id):
-            await self._initialize(record)
+        self._launch_stops[record.simulation_id] = asyncio.Event()
+        try:
+            async with self._lock(record.simulation_id):
+                await self._initialize(record)
+        finally:
+            del self._launch_stops[record.simulation_id]
         return record
 
     def _check_experiment(self, experiment_dir: pathlib.Path, request: LaunchRequest) -> None:
@@ -145,21 +171,31 @@ class SimulationService:
         sid = record.simulation_id
         steps = ["Copying the experiment", "Starting the experiment kernel", "Initializing nrp-core"]
         publish = self._publisher.progress
-        publish(sid, "Launching simulation", steps[0], index=0, count=len(steps))
+        stop = self._launch_stops[sid]
+        step = steps[0]
+        publish(sid, "Launching simulation", step, index=0, count=len(steps))
         record.simulation_dir = str(self._storage.clone(record.experiment_id, sid))
         self._save(record)
         run = self._runs[sid] = _Run(self._kernel_runner(record))
+        timeout_s = self.settings.launch_timeout_s
         try:
-            publish(sid, "Launching simulation", steps[1], index=1, count=len(steps))
-            await self._start_kernel(record, run)
+            step = steps[1]
+            publish(sid, "Launching simulation", step, index=1, count=len(steps))
+            await _unless_stopped(self._start_kernel(record, run), stop)
             runner = run.runner
             record.kernel_id = runner.kernel_id
             self._save(record)
-            publish(sid, "Launching simulation", steps[2], index=2, count=len(steps))
-            await runner.bootstrap(self.settings.launch_timeout_s)
-            outcome = await asyncio.wait_for(asyncio.shield(run.initialized), self.settings.launch_timeout_s)
-        except (asyncio.TimeoutError, KernelGone, KernelCommandError, OSError, RuntimeError) as error:
-            outcome = {"event": "failed", "reason": f"the experiment kernel could not be started: {error}"}
+            step = steps[2]
+            publish(sid, "Launching simulation", step, index=2, count=len(steps))
+            await _unless_stopped(runner.bootstrap(timeout_s), stop)
+            outcome = await _unless_stopped(asyncio.wait_for(asyncio.shield(run.initialized), timeout_s), stop)
+        except _LaunchStopped:
+            await self._abandon_launch(record, run, step)
+        except asyncio.TimeoutError:
+            outcome = {"event": "failed", "reason": f"{step} did not end within the launch timeout "
+                                                    f"({timeout_s:g} s)"}
+        except (KernelGone, KernelCommandError, OSError, RuntimeError) as error:
+            outcome = {"event": "failed", "reason": f"{step} failed: {error}"}
         publish(sid, "Launching simulation", done=True)
         if outcome["event"] == "initialized":
             record.nrpcoresim_pid = outcome.get("nrpcoresim_pid")
@@ -177,6 +213,16 @@ class SimulationService:
             raise ClientError(f"The experiment '{record.experiment_id}' could not be loaded "
                               f"(simulation {sid} failed): {reason}")
         raise GeneralError(f"the simulation could not be initialized: {reason}")
+
+    async def _abandon_launch(self, record: Simulation, run: _Run, step: str) -> None:
+        """A stop overtook the launch at `step`: no cooperative stop (the kernel may be busy starting
+        NRPCoreSim, an engine may hang in initialize), everything of the simulation ends now."""
+        log.info("simulation %d: stopped while launching (%s)", record.simulation_id, step)
+        run.stopped.set()
+        self._publisher.progress(record.simulation_id, "Launching simulation", done=True)
+        await self._release(record)
+        self._transition(record, Trigger.STOPPED)
+        raise StoppedWhileLaunching(record.simulation_id, step)
 
     def _kernel_runner(self, record: Simulation) -> KernelRunner:
         sid = record.simulation_id
@@ -220,7 +266,14 @@ class SimulationService:
         request = StateRequest.from_body(body)
         if record.owner != user:
             raise NotOwner()
+        launch_stop = self._launch_stops.get(simulation_id)
+        if launch_stop is not None and request.state == State.STOPPED.value:
+            # Stop wins over a launch, a hung one included: the launch holds the lock until it ends,
+            # so it is told to give up rather than waited for.
+            launch_stop.set()
         async with self._lock(simulation_id):
+            if launch_stop is not None and launch_stop.is_set() and record.state is State.STOPPED:
+                return record
             transition = requested_transition(record.state, request.state)
             if transition.silent:
                 return record

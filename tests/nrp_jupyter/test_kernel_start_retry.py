@@ -60,7 +60,7 @@ async def test_a_kernel_that_always_dies_fails_the_launch_after_two_tries(nrp, j
     code, body, _ = await nrp.launch()
 
     assert code == 500 and body["type"] == "General error", body
-    assert "the experiment kernel could not be started" in body["message"]
+    assert "Starting the experiment kernel failed" in body["message"]
     assert attempts.read_text().splitlines() == ["attempt", "attempt"]
     code, simulations, _ = await nrp.call("GET", "simulation")
     assert [simulation["state"] for simulation in simulations] == ["failed"]

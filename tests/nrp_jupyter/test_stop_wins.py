@@ -1,0 +1,107 @@
+"""Black box: a stop overtakes a launch at any step, an engine hung in its initialize included; it
+answers within 1 s, the launch answers 409, and nothing of the simulation is left. A launch that
+times out says which step did not end."""
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from nrp_jupyter.process_sweep import processes_of
+
+pytestmark = pytest.mark.timeout(90)
+
+HUNG_IN_INITIALIZE = """
+import time
+from nrp_core.engines.python_json import EngineScript
+
+
+class Script(EngineScript):
+    def initialize(self):
+        time.sleep(3600)
+
+    def runLoop(self, timestep_ns):
+        pass
+"""
+
+
+@pytest.fixture
+def hung_experiment(experiments_root):
+    target = experiments_root / "hung_in_initialize"
+    target.mkdir()
+    for item in (experiments_root / "tf_exchange").iterdir():
+        if item.is_file():
+            target.joinpath(item.name).write_bytes(item.read_bytes())
+    target.joinpath("engine_1.py").write_text(HUNG_IN_INITIALIZE)
+    return "hung_in_initialize"
+
+
+def service(jp_serverapp):
+    return jp_serverapp.web_app.settings["nrp_simulations"]
+
+
+async def wait_for(condition, within_s, what):
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.02)
+
+
+def engine_processes(record) -> list:
+    return [process for process in processes_of(record.simulation_dir)
+            if any("nrp-python-json-engine" in part for part in process.cmdline())]
+
+
+async def assert_nothing_left(jp_fetch, record, tmp_path):
+    await wait_for(lambda: not processes_of(record.simulation_dir), 2.0, "the simulation's processes end")
+    assert json.loads((await jp_fetch("api", "kernels")).body) == []
+    assert not list((tmp_path / "simulations").glob("nrp.*"))
+
+
+async def test_stop_during_a_hung_engine_initialize_answers_within_1_s(nrp, jp_fetch, jp_serverapp, tmp_path,
+                                                                        hung_experiment, experiments_root):
+    launch = asyncio.ensure_future(nrp.launch(hung_experiment))
+    await wait_for(lambda: service(jp_serverapp).list(), 10, "the launch records the simulation")
+    record = service(jp_serverapp).list()[0]
+    await wait_for(lambda: record.simulation_dir and len(engine_processes(record)) == 2, 30,
+                   "NRPCoreSim starts both engines")
+
+    began = time.monotonic()
+    code, answer, _ = await nrp.put_state(record.simulation_id, "stopped")
+    took = time.monotonic() - began
+
+    assert (code, answer) == (200, {"state": "stopped"})
+    assert took < 1.0
+    code, answer, _ = await launch
+    assert code == 409, answer
+    assert answer["message"] == (f"The simulation {record.simulation_id} was stopped while it was being "
+                                 f"launched (initializing nrp-core)")
+    assert await nrp.state(record.simulation_id) == "stopped"
+    await assert_nothing_left(jp_fetch, record, tmp_path)
+    assert list((experiments_root / hung_experiment).glob(f"*_simulation_{record.simulation_id}.log.zip"))
+
+
+async def test_stop_while_the_kernel_starts(nrp, jp_fetch, jp_serverapp, tmp_path):
+    launch = asyncio.ensure_future(nrp.launch("tf_exchange"))
+    await wait_for(lambda: service(jp_serverapp).list(), 10, "the launch records the simulation")
+    record = service(jp_serverapp).list()[0]
+
+    code, answer, _ = await nrp.put_state(record.simulation_id, "stopped")
+
+    assert (code, answer) == (200, {"state": "stopped"})
+    code, answer, _ = await launch
+    assert code == 409, answer
+    assert "was stopped while it was being launched" in answer["message"]
+    await assert_nothing_left(jp_fetch, record, tmp_path)
+
+
+@pytest.mark.parametrize("nrp_config", [{"launch_timeout": 4}])
+async def test_a_launch_that_times_out_names_the_step(nrp, jp_fetch, jp_serverapp, tmp_path, hung_experiment):
+    code, answer, _ = await nrp.launch(hung_experiment)
+
+    assert code == 500, answer
+    assert "Initializing nrp-core did not end within the launch timeout (4 s)" in answer["message"]
+    [record] = service(jp_serverapp).list()
+    assert record.state.value == "failed"
+    await assert_nothing_left(jp_fetch, record, tmp_path)
