@@ -33,8 +33,9 @@ Contract (what callers may rely on):
   marker variable) has ended, the suite's ports are free again, and the temporary folder is removed
   before the function returns or raises.
 - Time: about 40 s on a quiet machine; `timeout_s` (default 600) bounds the whole run.
-- Concurrency: the suite uses fixed ports (`resources` of its Check names them), so two runs must
-  not overlap; otherwise it is safe to call from any thread.
+- Concurrency: the suite uses fixed ports (`resources` of its Check names them). Runs on one machine
+  take turns: a run waits (within `timeout_s`, and `should_stop`) for another one, in any process,
+  to release those ports, through a lock file per port in /tmp.
 
 `checks(checkout)` wraps the run as one conformance Check for `scripts/nrp-core-conformance` (see
 suites.py): PASS when every test passed and nothing was left running, FAIL listing the failing
@@ -47,6 +48,7 @@ it as the driver.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -65,6 +67,8 @@ SERVER_SUITE = pathlib.PurePosixPath("nrp_simulation/tests/server.py")
 EXAMPLE = pathlib.PurePosixPath("examples/status_function_test")
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MARK_VARIABLE = "NRP_SERVER_SUITE_MARK"
+# Where runs of the suite on one machine take turns per port (a fixed place, whatever TMPDIR says).
+LOCK_DIR = "/tmp"
 DEFAULT_TIMEOUT_S = 600.0
 # Printed by the driver at the start of a line; the client may print anything around it.
 _TAG = "@@nrp-server-suite@@ "
@@ -136,14 +140,19 @@ def run_server_suite(checkout: pathlib.Path | str, *, repo: pathlib.Path | str =
         if not needed.exists():
             raise SuiteUnavailable(f"{what} is missing: {needed}")
     ports = suite_ports(checkout)
-    busy = [port for port in ports if not _wait_port_free(port, 0.0)]
-    if busy:
-        raise SuiteUnavailable(f"port(s) {', '.join(map(str, busy))} that server.py uses are taken by another "
-                               "process; it would talk to that process instead of ours")
+    started = time.monotonic()
+    with _ports_lock(ports, timeout_s, should_stop):
+        busy = [port for port in ports if not _wait_port_free(port, 0.0)]
+        if busy:
+            raise SuiteUnavailable(f"port(s) {', '.join(map(str, busy))} that server.py uses are taken by "
+                                   "another process; it would talk to that process instead of ours")
+        return _run(example, suite, client_python, our_bin, ports, workdir, env, timeout_s, should_stop, started)
 
+
+def _run(example, suite, client_python, our_bin, ports, workdir, env, timeout_s, should_stop,
+         started) -> SuiteRun:
     marker = uuid.uuid4().hex
     folder = pathlib.Path(tempfile.mkdtemp(prefix="nrp-server-suite-", dir=workdir))
-    started = time.monotonic()
     try:
         experiment = folder / "status_function_test"
         shutil.copytree(example, experiment, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -157,7 +166,7 @@ def run_server_suite(checkout: pathlib.Path | str, *, repo: pathlib.Path | str =
             driver = subprocess.Popen([str(client_python), str(pathlib.Path(__file__).resolve()), str(experiment)],
                                       cwd=experiment, env=process_env, stdin=subprocess.DEVNULL, stdout=output,
                                       stderr=subprocess.STDOUT, start_new_session=True)
-        outcome = _wait(driver, timeout_s, should_stop)
+        outcome = _wait(driver, timeout_s - (time.monotonic() - started), should_stop)
         text = output_path.read_text(errors="replace")
         leftovers = _end_marked(marker, driver)
         for port in ports:
@@ -205,6 +214,34 @@ def checks(checkout: pathlib.Path) -> list:
 
 
 # -- running ----------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _ports_lock(ports: list[int], timeout_s: float, should_stop: Callable[[], bool]):
+    """Holds a machine-wide lock per port: between two tests of a run the port is free for a moment,
+    and a second run (another process, another runner) must not take it then."""
+    import fcntl
+
+    files = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        for port in ports:
+            lock = open(pathlib.Path(LOCK_DIR) / f"nrp-server-suite-{port}.lock", "a")  # noqa: SIM115
+            files.append(lock)
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if should_stop():
+                        raise SuiteCancelled("stopped while waiting for another run of the suite") from None
+                    if time.monotonic() > deadline:
+                        raise SuiteUnavailable(f"another run of the server suite holds port {port}") from None
+                    time.sleep(0.2)
+        yield
+    finally:
+        for lock in files:
+            lock.close()  # closing releases the lock
+
 
 def _environment(base: dict[str, str] | None, our_bin: pathlib.Path, folder: pathlib.Path,
                  marker: str) -> dict[str, str]:
