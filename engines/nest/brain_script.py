@@ -64,7 +64,7 @@ class BrainScript(ScriptBase):
         return self._thread.call(read_status, self._datapacks[name])
 
     def _setDataPack(self, name: str, data: Any) -> None:
-        self._checkRegistered(name)
+        self._checkRegistered(name, "set data on")
         try:
             self._thread.call(write_status, self._datapacks[name], data)
         except Exception as exc:

@@ -25,6 +25,7 @@ class Script(EngineScript):
     def reset(self):
         self._count = 0
         self._done_at = 0
+        self._time_ns = 0  # the server rewinds it only once reset() returns
         self._publish()
 
     def shutdown(self):

@@ -22,4 +22,5 @@ class Script(GrpcEngineScript):
         print("Engine 1 is shutting down")
 
     def reset(self):
+        self._time_ns = 0  # the server rewinds it only once reset() returns
         self._publish()

@@ -16,4 +16,5 @@ class Script(EngineScript):
         print("Engine 1 is shutting down")
 
     def reset(self):
-        self._setDataPack("datapack1", {"time": self._time_ns, "timestep": 0})
+        # The engine time is still the old one here: it goes back to 0 once reset() returns.
+        self._setDataPack("datapack1", {"time": 0, "timestep": 0})

@@ -15,7 +15,8 @@ The contract, for scripts/nrp-core-conformance and the tests:
 - `config_file`: the config to run; every python_json and python_grpc engine in it is served by
   nrp-core's server. A config with other engine types is refused (result not passed, reason says so).
 - `started_by="launcher"`: each such engine's EngineProcCmd becomes nrp-core's server program,
-  started by our launcher with the arguments nrp-core's launcher passes. `started_by="hand"`: the
+  started by our launcher with the arguments nrp-core's launcher passes, and its ServerAddress a
+  free port (so that runs side by side never meet at an example's fixed port). `started_by="hand"`: the
   engines become `EmptyLaunchCommand` with a free `ServerAddress`, and this function starts the
   servers itself before the simulation (and stops them after).
 - The simulation runs initialize, run_loop(steps), reset, run_loop(steps), shutdown.
@@ -166,6 +167,10 @@ def _overlay_command(server: EngineServer) -> list[str]:
 def _launch_through_config(config: dict, servers: dict[str, EngineServer]) -> None:
     for engine in config["EngineConfigs"]:
         engine["EngineProcCmd"] = shlex.join(_overlay_command(servers[engine["EngineType"]]))
+        # nrp-core's JSON server registers its address before it binds it, having checked the port
+        # with a connection: with the examples' fixed ports (9002, 1234...), a run beside another
+        # could reach the other's engine. A free port per run keeps runs apart.
+        engine["ServerAddress"] = f"127.0.0.1:{_free_port()}"
 
 
 def _start_by_hand(config: dict, servers: dict[str, EngineServer], folder: pathlib.Path,

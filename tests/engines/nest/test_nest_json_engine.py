@@ -98,8 +98,9 @@ def test_a_status_nest_refuses_names_the_datapack(simple_engine, data, expected)
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("route, body, expected", [
     ("/get_datapacks", {"nope": {"engine_name": "nest", "type": NLOHMANN_TYPE}},
-     'datapack "nope" is not registered in engine "nest"'),
-    ("/set_datapacks", setting(nope={"rate": 1.0}), 'datapack "nope" is not registered in engine "nest"'),
+     "[nest] Attempting to get data from an unregistered DataPack (nope)"),
+    ("/set_datapacks", setting(nope={"rate": 1.0}),
+     "[nest] Attempting to set data on an unregistered DataPack (nope)"),
     ("/get_datapacks", request("noise", engine="nest_2"),
      'datapack "noise" is addressed to engine "nest_2", this is engine "nest"'),
 ], ids=["get-unregistered", "set-unregistered", "wrong-engine"])

@@ -61,7 +61,7 @@ def test_a_tf_asking_for_an_unregistered_datapack_fails_naming_it(nest_simple, c
     result = run_nrpcoresim(cwd=nest_simple, env=core_env)
 
     assert result.returncode == 1
-    assert 'datapack "volts" is not registered in engine "nest"' in result.stderr
+    assert "[nest] Attempting to get data from an unregistered DataPack (volts)" in result.stderr
 
 
 @pytest.mark.timeout(120)
