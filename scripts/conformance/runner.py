@@ -32,11 +32,12 @@ from .suites import real_engine_checks, server_suite_checks
 
 
 def build_checks(checkout: pathlib.Path) -> list[Check]:
-    """Every check for `checkout`, in report order: examples (standalone, then the client, per
-    config), templates through `jupyter nrp run`, nrp-core's server suite, its engine servers under
-    our orchestrator, and its engine-server unit tests."""
+    """Every check for `checkout`, in start order: nrp-core's server suite first (the longest, so
+    that the rest runs beside it), examples (standalone, then the client, per config), templates
+    through `jupyter nrp run`, nrp-core's engine servers under our orchestrator, and its
+    engine-server unit tests."""
     configs = find_configs(checkout)
-    checks: list[Check] = []
+    checks: list[Check] = list(server_suite_checks(checkout))
     for config in configs:
         if config.out_of_scope:
             checks.append(Check(name=f"example {config.label}", skip=f"out of scope: {config.out_of_scope}"))
@@ -44,7 +45,6 @@ def build_checks(checkout: pathlib.Path) -> list[Check]:
         checks.append(standalone_check(config))
         checks.append(client_check(config))
     checks += jupyter_run_checks(configs)
-    checks += server_suite_checks(checkout)
     checks += real_engine_checks(checkout)
     checks += unit_test_checks(checkout)
     return checks
