@@ -34,6 +34,8 @@ STATUS_TIMES = ("realTime", "simulationTime", "simulationTimeLeft")
 # nrp-core's datatransfer engine and where it writes its file dumps unless told otherwise.
 DATATRANSFER_ENGINE = "datatransfer_grpc_engine"
 DEFAULT_DATA_DIRECTORY = "data"
+# The experiment kernel's Jupyter runtime directory, inside its simulation directory.
+KERNEL_RUNTIME_DIR = ".jupyter_runtime"
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,10 @@ class SimulationService:
                 "KERNEL_NRP_MAIN_SCRIPT": record.main_script,
                 "KERNEL_NRP_MQTT_PREFIX": self.settings.mqtt_prefix,
                 "KERNEL_NRP_MQTT_BROKER": self.settings.engine_broker,
-                "KERNEL_NRP_STATUS_INTERVAL": str(self.settings.status_interval_s)}
+                "KERNEL_NRP_STATUS_INTERVAL": str(self.settings.status_interval_s),
+                # A runtime directory of its own: the server's holds jpserver-<pid>.json, with its
+                # token, which experiment code has no business finding.
+                "JUPYTER_RUNTIME_DIR": str(pathlib.Path(record.simulation_dir) / KERNEL_RUNTIME_DIR)}
 
     # -- state changes from REST -------------------------------------------------------------
 

@@ -22,8 +22,12 @@ LEAKY_VARIABLES = {"JUPYTER_TOKEN": TOKEN, "NRP_TEST_SERVICE_URL": f"http://127.
 
 MAIN_SCRIPT = """
 import json, os
+from jupyter_core.paths import jupyter_runtime_dir
+from jupyter_server.serverapp import list_running_servers
 with open({path!r}, "w") as dump:
     json.dump(dict(os.environ), dump)
+with open({path!r} + ".servers", "w") as dump:
+    json.dump({{"runtime_dir": jupyter_runtime_dir(), "servers": list(list_running_servers())}}, dump)
 try:
     while True:
         nrp.run_loop()
@@ -84,6 +88,18 @@ def test_the_experiment_kernel_does_not_get_the_token(server):
     environment = json.loads(server.dump.read_text())
     assert environment["KERNEL_NRP_SIMULATION_ID"] == simulation_id  # the script ran in the kernel
     assert leaks(environment) == []
+
+
+def test_the_experiment_kernel_finds_no_running_server_and_no_server_file(server, tmp_path):
+    code, launched = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
+    simulation_id = str(launched["simulationID"])
+    assert server.call("PUT", "simulation", simulation_id, "state", body={"state": "started"})[0] == 200
+    server.wait_state(simulation_id, "completed", timeout=60)
+    seen = json.loads(server.dump.with_name(server.dump.name + ".servers").read_text())
+    assert seen["servers"] == []
+    # The server's own runtime directory does hold its jpserver file: the kernel is just not sent there.
+    assert list((tmp_path / "runtime").glob("jpserver-*.json"))
+    assert not seen["runtime_dir"].startswith(str(tmp_path / "runtime"))
 
 
 def test_credential_variables_and_values_carrying_a_secret_are_left_out():
