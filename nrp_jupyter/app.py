@@ -46,6 +46,9 @@ class NrpJupyterApp(ExtensionApp):
     status_interval = Float(1.0, config=True, help="Seconds between two status messages of a simulation.")
     launch_timeout = Float(60.0, config=True, help="""Seconds a launch may take (kernel start, NRPCoreSim
         and engine initialisation) before it fails.""")
+    kernel_output_limit = Int(32 * 1024 * 1024, config=True, help="""Bytes of an experiment kernel's output
+        (the main script's prints) its simulation log keeps; beyond them output is dropped and the log
+        says how much.""")
     _broker = None
     _service = None
 
@@ -116,6 +119,7 @@ class NrpJupyterApp(ExtensionApp):
             settings=Settings(kernel_name=self.kernel_name, max_simulations=self.max_simulations,
                               status_interval_s=self.status_interval, stop_grace_s=self.stop_grace,
                               launch_timeout_s=self.launch_timeout, mqtt_prefix=self.mqtt_prefix,
+                              output_limit_bytes=self.kernel_output_limit,
                               engine_broker=self.kernel_mqtt_broker or broker,
                               # An experiment's code must not get the token that drives the server.
                               secrets=(self.serverapp.identity_provider.token,)))

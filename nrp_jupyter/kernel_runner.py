@@ -32,6 +32,7 @@ from tornado.web import HTTPError
 from .gateway_channels import GatewayChannels
 from .kernel_environment import inherited_environment, unreachable_broker_warning
 from .kernel_errors import GatewayError, KernelCommandError, KernelGone
+from .output_log import OutputLog
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +50,21 @@ GATEWAY_SHUTDOWN_RETRY_S = 15.0
 GATEWAY_SHUTDOWN_RETRY_INTERVAL_S = 0.5
 # Kernel states a gateway announces on iopub when the kernel process is gone.
 DEAD_KERNEL_STATES = {"restarting", "dead"}
+# Bytes of a kernel's output its simulation log keeps (NrpJupyterApp.kernel_output_limit).
+DEFAULT_OUTPUT_LIMIT = 32 * 1024 * 1024
 
 
 class KernelRunner:
     """Runs one simulation's kernel and reports its events through `on_event(event: dict)`."""
 
     def __init__(self, kernel_manager, *, kernel_name: str, on_event: Callable[[dict], None],
-                 output_file: pathlib.Path | None = None, secrets: tuple[str, ...] = ()):
+                 output_file: pathlib.Path | None = None, output_limit: int = DEFAULT_OUTPUT_LIMIT,
+                 secrets: tuple[str, ...] = ()):
         self._km = kernel_manager
         self._secrets = secrets
         self._kernel_name = kernel_name
         self._on_event = on_event
-        self._output_file = output_file
+        self._output = OutputLog(output_file, output_limit) if output_file is not None else None
         self.kernel_id: str | None = None
         self.on_gateway = False
         self._client = None
@@ -188,9 +192,8 @@ class KernelRunner:
             log.exception("handling kernel event %r failed", event)
 
     def _record_output(self, text: str) -> None:
-        if self._output_file is not None and text:
-            with contextlib.suppress(OSError), open(self._output_file, "a") as output:
-                output.write(text)
+        if self._output is not None:
+            self._output.write(text)
 
     async def _watch_liveness(self) -> None:
         interval = GATEWAY_LIVENESS_INTERVAL_S if self.on_gateway else LIVENESS_INTERVAL_S
@@ -240,6 +243,8 @@ class KernelRunner:
                 self._client.stop_channels()
         await self._shut_down_kernel()
         _kill(children)
+        if self._output is not None:
+            self._output.close()
 
     async def _shut_down_kernel(self) -> None:
         # The simulation is over: nothing in the kernel needs a graceful exit. On a gateway this is

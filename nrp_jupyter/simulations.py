@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
-from .kernel_runner import KernelCommandError, KernelGone, KernelRunner, kill_process_tree
+from .kernel_runner import DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelGone, KernelRunner, kill_process_tree
 from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
@@ -45,6 +45,7 @@ class Settings:
     status_interval_s: float = 1.0
     stop_grace_s: float = 1.0
     launch_timeout_s: float = 60.0
+    output_limit_bytes: int = DEFAULT_OUTPUT_LIMIT
     mqtt_prefix: str = ""
     engine_broker: str = ""
     # Kept out of experiment kernels' environments (the server's token).
@@ -231,6 +232,7 @@ class SimulationService:
         return KernelRunner(self._km, kernel_name=self.settings.kernel_name,
                             on_event=lambda event: self._on_event(sid, event),
                             output_file=pathlib.Path(record.simulation_dir) / simulation_log_name(sid),
+                            output_limit=self.settings.output_limit_bytes,
                             secrets=self.settings.secrets)
 
     async def _start_kernel(self, record: Simulation, run: _Run) -> None:
