@@ -10,6 +10,9 @@ The experiment is at fault when
         names the engine and, when the engine knows it, the script (`(script F)`) or the file and
         line (`in F, line N, in <function>`): a missing world file, a brain that raises
     a transceiver, preprocessing or status function did not load (`F, line N: ...`)
+    the config names an engine program that cannot be started (its EngineProcCmd, unless it is
+        one of this installation's own engine programs), or an engine started elsewhere
+        (EmptyLaunchCommand) that does not answer at its ServerAddress
     the config or the main script cannot be read
 and the infrastructure otherwise: NRPCoreSim or an engine process that does not start, crashes
 or times out, a broken connection.
@@ -28,6 +31,7 @@ import re
 from dataclasses import dataclass
 
 from engines.errors import ConfigError
+from engines.protocols.engine_arguments import REGISTERING_PROGRAMS
 
 from .error_reports import ErrorType, RuntimeErrorReport, core_failure_message, loading_report
 from .errors import ScriptLoadError
@@ -40,6 +44,9 @@ _ENGINE = re.compile(r'Engine "(?P<engine>[^"]+)": ')
 _ENGINE_REFUSAL = re.compile(
     r'Engine "(?P<engine>[^"]+)": initialize failed'
     r'(?: in (?P<file>[^,:]+), line (?P<line>\d+)(?:, in [^:]+)?| \(script (?P<script>[^)]+)\))?: ')
+# An engine the config makes the simulation start, or reach, that is not there (engines/launchers.py).
+_ENGINE_SETUP = re.compile(r'Engine "(?P<engine>[^"]+)": (?:cannot start \'(?P<program>[^\']+)\'|'
+                           r'nothing answers at its ServerAddress)')
 # A datapack processing function that did not load (engines/functions.py).
 _FUNCTION_FAILURE = re.compile(r'(?P<file>[^\s,:"]+\.py)(?:, line (?P<line>\d+|None))?: ')
 
@@ -96,6 +103,11 @@ def _core_failure(message: str, *, script_name: str, config_name: str, simulatio
     if function is not None and not engines:
         line = int(function["line"]) if function["line"] not in (None, "None") else None
         return LoadingFailure(_report(message, function["file"], line, simulation_dir), Cause.EXPERIMENT)
+    setup = _ENGINE_SETUP.match(message)
+    if setup is not None and os.path.basename(setup["program"] or "") not in REGISTERING_PROGRAMS:
+        # The config's EngineProcCmd or ServerAddress is wrong, or the engine it names is not
+        # running: the experiment's to fix. A missing engine program of our own is the installation's.
+        return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT, engine=setup["engine"])
     engine = engines[0]["engine"] if engines else None
     return LoadingFailure(_report(message, script_name), Cause.INFRASTRUCTURE, engine=engine)
 

@@ -112,6 +112,42 @@ def test_failures_outside_the_engines_are_the_infrastructure(tmp_path, error):
     assert failure.report.fileName == "main_script.py"
 
 
+def launch_error(start) -> str:
+    """What a launcher of engines/launchers.py raises, as NRPCoreSim passes it on."""
+    from engines.errors import EngineLaunchError
+
+    with pytest.raises(EngineLaunchError) as caught:
+        start()
+    return str(caught.value)
+
+
+def test_an_engine_program_the_config_names_that_does_not_exist_is_the_experiment(tmp_path):
+    from engines.launchers import BasicFork
+
+    message = launch_error(lambda: BasicFork("python_2").start(["my-engine-not-installed"], [], None))
+    failure = classify(core_failure(message), tmp_path)
+    assert (failure.cause, failure.engine) == (Cause.EXPERIMENT, "python_2")
+    assert failure.report.fileName == "simulation_config.json"
+    assert "my-engine-not-installed" in failure.report.msg
+
+
+def test_an_engine_started_elsewhere_that_does_not_answer_is_the_experiment(tmp_path):
+    from engines.launchers import EmptyLaunchCommand
+    from tests.live_server import free_port
+
+    launcher = EmptyLaunchCommand("python_2", f"127.0.0.1:{free_port()}")
+    message = launch_error(lambda: launcher.wait_listening(0.2))
+    failure = classify(core_failure(message), tmp_path)
+    assert (failure.cause, failure.engine, failure.report.fileName) == (
+        Cause.EXPERIMENT, "python_2", "simulation_config.json")
+
+
+def test_one_of_our_own_engine_programs_missing_is_the_installation(tmp_path):
+    message = 'Engine "python_2": cannot start \'nrp-python-json-engine\': No such file or directory'
+    failure = classify(core_failure(message), tmp_path)
+    assert (failure.cause, failure.report.fileName) == (Cause.INFRASTRUCTURE, "main_script.py")
+
+
 @pytest.mark.parametrize("message, line", [("tf_1.py, line 3: NameError: name 'x' is not defined", 3),
                                            ("tf_1.py, line None: KeyError: 'k'", -1),
                                            ("tf_1.py: function 'transceiver_function' is not defined", -1)])

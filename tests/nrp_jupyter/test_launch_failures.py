@@ -114,7 +114,7 @@ async def test_a_transceiver_function_that_does_not_load_is_a_client_error_namin
     assert error["line_text"] == "import module_that_is_not_there"
 
 
-async def test_an_engine_that_cannot_be_started_is_a_server_error_naming_it(
+async def test_an_engine_program_the_config_names_that_does_not_exist_is_a_client_error(
         nrp, subscriber, experiments_root, tmp_path):
     folder = copy_experiment(experiments_root, "tf_exchange", "engine_not_installed")
     config = json.loads((folder / "simulation_config.json").read_text())
@@ -123,10 +123,9 @@ async def test_an_engine_that_cannot_be_started_is_a_server_error_naming_it(
 
     code, body, error = await launch_failure(nrp, subscriber, "engine_not_installed", tmp_path)
 
-    assert (code, body["type"]) == (500, "General error")
-    assert body["message"].startswith("Internal server error: the simulation could not be initialized: ")
+    assert (code, body["type"]) == (400, "Client error")
     assert 'Engine "python_2"' in body["message"] and "nrp-engine-that-is-not-installed" in body["message"]
-    assert (error["error_type"], error["fileName"]) == ("Loading", "main_script.py")
+    assert (error["error_type"], error["fileName"]) == ("Loading", "simulation_config.json")
 
 
 async def test_a_broken_main_script_still_launches_and_fails_after_as_in_nrp(
