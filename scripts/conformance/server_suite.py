@@ -221,26 +221,33 @@ def _ports_lock(ports: list[int], timeout_s: float, should_stop: Callable[[], bo
     and a second run (another process, another runner) must not take it then."""
     import fcntl
 
-    files = []
+    held = []
     deadline = time.monotonic() + timeout_s
     try:
         for port in ports:
-            lock = open(pathlib.Path(LOCK_DIR) / f"nrp-server-suite-{port}.lock", "a")  # noqa: SIM115
-            files.append(lock)
+            path = pathlib.Path(LOCK_DIR) / f"nrp-server-suite-{port}.lock"
             while True:
+                lock = open(path, "a")  # noqa: SIM115 (held until the run ends)
                 try:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
                 except BlockingIOError:
+                    lock.close()
                     if should_stop():
                         raise SuiteCancelled("stopped while waiting for another run of the suite") from None
                     if time.monotonic() > deadline:
                         raise SuiteUnavailable(f"another run of the server suite holds port {port}") from None
                     time.sleep(0.2)
+                    continue
+                # The holder before us removes the file as it leaves: a lock on that file is no lock.
+                if path.exists() and os.stat(path).st_ino == os.fstat(lock.fileno()).st_ino:
+                    held.append((path, lock))
+                    break
+                lock.close()
         yield
     finally:
-        for lock in files:
-            lock.close()  # closing releases the lock
+        for path, lock in held:
+            path.unlink(missing_ok=True)  # removed while still held, so no one can lock it meanwhile
+            lock.close()
 
 
 def _environment(base: dict[str, str] | None, our_bin: pathlib.Path, folder: pathlib.Path,
