@@ -19,6 +19,7 @@ import threading
 
 from .datapacks import DataPack
 from .engine_client import EngineClient
+from .engine_progress import INITIALIZE, tracked
 from .errors import EngineError, NrpCoreError
 from .processor import CycleResult, DataPackProcessor
 
@@ -51,7 +52,8 @@ class FTILoop:
 
     def initialize(self) -> list:
         """Initialises every engine (concurrently) and returns the initial observations."""
-        self._wait_all({name: engine.submit(engine.initialize) for name, engine in self.engines.items()})
+        self._wait_all({name: engine.submit(tracked(name, INITIALIZE, engine.initialize))
+                         for name, engine in self.engines.items()})
         return self._restart()
 
     def reset(self) -> list:

@@ -18,6 +18,7 @@ import time
 from .config import argument_passing_policy
 from .datapacks import DataPack
 from .engine_client import EngineClient, make_engine_client
+from .engine_progress import LAUNCH, tracked
 from .errors import ConfigError
 from .functions import FunctionEntry, load_functions
 from .launchers import make_launcher
@@ -166,7 +167,7 @@ class SimulationManager:
         # Processes start from this (long-lived) thread; then all engines come up concurrently.
         for engine in self._engines:
             engine.start(self.engine_output, cwd=self.base_dir)
-        self._wait_all(engine.submit(engine.await_ready) for engine in self._engines)
+        self._wait_all(engine.submit(tracked(engine.name, LAUNCH, engine.await_ready)) for engine in self._engines)
         self._loop = FTILoop(self._engines, processor)
         return self._loop
 

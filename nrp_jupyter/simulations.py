@@ -196,7 +196,7 @@ class SimulationService:
             await self._abandon_launch(record, run, step)
         except asyncio.TimeoutError:
             outcome = {"event": "failed", "reason": f"{step} did not end within the launch timeout "
-                                                    f"({timeout_s:g} s)"}
+                                                    f"({timeout_s:g} s){_unfinished_engines(record)}"}
         except (KernelGone, KernelCommandError, OSError, RuntimeError) as error:
             outcome = {"event": "failed", "reason": f"{step} failed: {error}"}
         publish(sid, "Launching simulation", done=True)
@@ -500,6 +500,23 @@ def _data_directories(config_path: pathlib.Path) -> list[str]:
         return [DEFAULT_DATA_DIRECTORY]
     return [engine.get("dataDirectory", DEFAULT_DATA_DIRECTORY) for engine in config.get("EngineConfigs", [])
             if engine.get("EngineType") == DATATRANSFER_ENGINE]
+
+
+def _unfinished_engines(record: Simulation) -> str:
+    """Which engines NRPCoreSim's log shows still launching or initializing, for a launch that
+    timed out: `: engine 'python_1' did not finish its initialize`, or nothing."""
+    from engines.engine_progress import unfinished
+    from kernel_ext.core_launch import nrpcore_log_name
+
+    log_file = pathlib.Path(record.simulation_dir) / nrpcore_log_name(str(record.simulation_id))
+    try:
+        text = log_file.read_text(errors="replace")
+    except OSError:
+        return ""
+    steps = unfinished(text)
+    if not steps:
+        return ""
+    return ": " + ", ".join(f"engine '{engine}' did not finish its {step}" for engine, step in steps)
 
 
 def simulation_log_name(simulation_id: int) -> str:

@@ -1,6 +1,6 @@
 """Black box: a stop overtakes a launch at any step, an engine hung in its initialize included; it
 answers within 1 s, the launch answers 409, and nothing of the simulation is left. A launch that
-times out says which step did not end."""
+times out says which step did not end, and which engine."""
 
 import asyncio
 import json
@@ -101,7 +101,9 @@ async def test_a_launch_that_times_out_names_the_step(nrp, jp_fetch, jp_serverap
     code, answer, _ = await nrp.launch(hung_experiment)
 
     assert code == 500, answer
-    assert "Initializing nrp-core did not end within the launch timeout (4 s)" in answer["message"]
+    assert ("Initializing nrp-core did not end within the launch timeout (4 s): engine 'python_1' did not "
+            "finish its initialize") in answer["message"]
+    assert "python_2" not in answer["message"]
     [record] = service(jp_serverapp).list()
     assert record.state.value == "failed"
     await assert_nothing_left(jp_fetch, record, tmp_path)
