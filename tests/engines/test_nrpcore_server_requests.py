@@ -13,10 +13,8 @@ nrp_simulation/tests/server.py, relies on each point), driven by engines.client 
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
-import textwrap
 
 import grpc
 import pytest
@@ -24,79 +22,9 @@ import pytest
 from engines.client import NrpCore
 from nrp_protobuf import engine_grpc_pb2, enginetest_pb2, nrp_server_pb2, nrp_server_pb2_grpc
 from tests.conftest import BIN_DIR
+from tests.interop.server_request_experiment import write_experiment
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_leftover_processes")]
-
-ENGINE = '''
-from nrp_core.engines.python_json import EngineScript
-
-
-class Script(EngineScript):
-    def initialize(self):
-        self._registerDataPack("actions")
-        self._registerDataPack("state")
-        self._publish(reset_saw=None)
-
-    def runLoop(self, timestep_ns):
-        self._publish(reset_saw=None)
-
-    def reset(self):
-        # What the client sent with (or before) the reset request is already here.
-        self._publish(reset_saw=self._getDataPack("actions"))
-
-    def _publish(self, reset_saw):
-        self._setDataPack("state", {"engine": self._name, "reset_saw": reset_saw})
-
-    def shutdown(self):
-        pass
-'''
-
-STATUS = '''
-from nrp_core import *
-from nrp_core.data.nrp_json import JsonRawData
-from nrp_core.data.nrp_protobuf import DumpStringRawData, EngineTestTestPayloadRawData
-
-
-@SimulationIteration(keyword="i")
-@StatusFunction()
-def status(i):
-    text = DumpStringRawData()
-    text.data.string_stream = "step %d" % i
-    number = EngineTestTestPayloadRawData()
-    number.data.integer = i
-    return i == 2, [JsonRawData({"i": i}), number, text]
-'''
-
-TF = '''
-from nrp_core import *
-
-
-@EngineDataPack(keyword="a", id=DataPackIdentifier("state", "one"))
-@EngineDataPack(keyword="b", id=DataPackIdentifier("state", "two"))
-@TransceiverFunction("two")
-def observe(a, b):
-    return []
-'''
-
-
-def write_experiment(folder, *, status: bool) -> str:
-    folder.mkdir()
-    (folder / "engine.py").write_text(textwrap.dedent(ENGINE))
-    (folder / "tf.py").write_text(textwrap.dedent(TF))
-    config = {
-        "SimulationName": "server_requests", "SimulationTimeout": 1,
-        "EngineConfigs": [
-            {"EngineType": "python_json", "EngineName": "one", "PythonFileName": "engine.py", "EngineTimestep": 0.01},
-            {"EngineType": "python_json", "EngineName": "two", "PythonFileName": "engine.py", "EngineTimestep": 0.02},
-        ],
-        "DataPackProcessingFunctions": [{"Name": "observe", "FileName": "tf.py"}],
-    }
-    if status:
-        (folder / "status.py").write_text(textwrap.dedent(STATUS))
-        config["StatusFunction"] = {"Name": "status", "FileName": "status.py"}
-    (folder / "simulation_config.json").write_text(json.dumps(config))
-    return str(folder)
-
 
 def free_address() -> str:
     with socket.socket() as sock:
@@ -127,7 +55,7 @@ def states(trajectory: list) -> dict:
 # -- shutdown ---------------------------------------------------------------------------------------
 
 def test_refused_shutdown_still_ends_the_server_and_frees_the_address_before_the_answer(tmp_path, core_env):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     address = free_address()
     server = start_server(experiment, address, core_env)
     channel, stub = connected_stub(address)
@@ -146,7 +74,7 @@ def test_refused_shutdown_still_ends_the_server_and_frees_the_address_before_the
 
 
 def test_shutdown_refused_by_a_server_that_then_exits_still_raises(tmp_path):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     nrp = NrpCore(free_address(), experiment_folder=experiment, server_timeout=30)
     try:
         with pytest.raises(ConnectionError, match="^Can't process request$"):
@@ -157,7 +85,7 @@ def test_shutdown_refused_by_a_server_that_then_exits_still_raises(tmp_path):
 
 
 def test_the_next_server_takes_the_address_right_after_a_refused_shutdown(tmp_path, core_env):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     address = free_address()
     first = start_server(experiment, address, core_env)
     channel, stub = connected_stub(address)
@@ -189,14 +117,14 @@ def test_an_unusable_address_ends_nrpcoresim_before_the_config_is_read(tmp_path,
 
 
 def test_client_with_an_unusable_address_fails_at_once(tmp_path):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     with pytest.raises(ChildProcessError, match="exited with code 2") as raised:
         NrpCore("garbage_address", experiment_folder=experiment, server_timeout=30)
     assert "cannot listen on garbage_address" in str(raised.value)
 
 
 def test_a_port_another_server_listens_on_is_not_shared(tmp_path, core_env):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     with socket.socket() as holder:
         # As a gRPC server with default options binds: it would let another such socket share the port.
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -211,7 +139,7 @@ def test_a_port_another_server_listens_on_is_not_shared(tmp_path, core_env):
 # -- datapacks from the client ----------------------------------------------------------------------
 
 def test_datapack_for_an_engine_not_in_the_simulation_is_dropped(tmp_path):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.set_proto_datapack("test", "test", enginetest_pb2.TestPayload(integer=555))
         nrp.initialize()
@@ -223,7 +151,7 @@ def test_datapack_for_an_engine_not_in_the_simulation_is_dropped(tmp_path):
 
 
 def test_datapacks_sent_with_reset_reach_the_engines_before_they_reset(tmp_path):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.initialize()
         nrp.run_loop(2)
@@ -234,7 +162,7 @@ def test_datapacks_sent_with_reset_reach_the_engines_before_they_reset(tmp_path)
 
 
 def test_datapacks_waiting_for_their_engines_sync_are_delivered_before_the_reset(tmp_path):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.initialize()
         nrp.run_loop(1)
@@ -246,7 +174,7 @@ def test_datapacks_waiting_for_their_engines_sync_are_delivered_before_the_reset
 
 
 def test_an_unreadable_datapack_is_refused_and_the_simulation_goes_on(tmp_path, core_env):
-    experiment = write_experiment(tmp_path / "exp", status=False)
+    experiment = write_experiment(tmp_path / "exp", )
     address = free_address()
     server = start_server(experiment, address, core_env)
     channel, stub = connected_stub(address)
@@ -275,7 +203,7 @@ def test_an_unreadable_datapack_is_refused_and_the_simulation_goes_on(tmp_path, 
 def test_status_function_returns_protobuf_raw_data_in_order(tmp_path):
     from nrp_protobuf import dump_pb2
 
-    experiment = write_experiment(tmp_path / "exp", status=True)
+    experiment = write_experiment(tmp_path / "exp", raw_data_status=True)
     with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.initialize()
         done, timed_out, trajectory = nrp.run_until_timeout()

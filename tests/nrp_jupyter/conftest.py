@@ -43,6 +43,17 @@ def experiments_root(jp_root_dir):
     return root
 
 
+def experiment_variant(experiments_root, name: str, **files: str) -> str:
+    """A copy of tf_exchange named `name` in the storage, with `files` (name with `.` as `_`, e.g.
+    engine_1_py=...) replaced; returns its experiment id."""
+    target = experiments_root / name
+    copy_experiment_folder(experiments_root / "tf_exchange", target)
+    for file_key, text in files.items():
+        stem, _, suffix = file_key.rpartition("_")
+        (target / f"{stem}.{suffix}").write_text(text)
+    return name
+
+
 @pytest.fixture
 def datatransfer_experiment(experiments_root):
     """tf_exchange_datatransfer in the server's storage, without what earlier runs left in it."""

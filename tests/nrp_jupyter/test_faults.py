@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from tests.nrp_jupyter.conftest import wait_message
+from tests.nrp_jupyter.conftest import experiment_variant, wait_message
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,13 +32,7 @@ class Script(EngineScript):
 
 @pytest.fixture
 def hanging_experiment(experiments_root):
-    target = experiments_root / "hanging"
-    target.mkdir()
-    for item in (experiments_root / "tf_exchange").iterdir():
-        if item.is_file():
-            target.joinpath(item.name).write_bytes(item.read_bytes())
-    target.joinpath("engine_1.py").write_text(HANGING_ENGINE)
-    return "hanging"
+    return experiment_variant(experiments_root, "hanging", engine_1_py=HANGING_ENGINE)
 
 
 def service(jp_serverapp):

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from nrp_jupyter.process_sweep import processes_of
+from tests.nrp_jupyter.conftest import experiment_variant
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -28,13 +29,7 @@ class Script(EngineScript):
 
 @pytest.fixture
 def hung_experiment(experiments_root):
-    target = experiments_root / "hung_in_initialize"
-    target.mkdir()
-    for item in (experiments_root / "tf_exchange").iterdir():
-        if item.is_file():
-            target.joinpath(item.name).write_bytes(item.read_bytes())
-    target.joinpath("engine_1.py").write_text(HUNG_IN_INITIALIZE)
-    return "hung_in_initialize"
+    return experiment_variant(experiments_root, "hung_in_initialize", engine_1_py=HUNG_IN_INITIALIZE)
 
 
 def service(jp_serverapp):
