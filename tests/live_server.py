@@ -10,7 +10,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ import urllib.error
 import urllib.request
 
 from tests.experiment_folders import copy_experiment_folder
+from tests.ports import free_port
 
 TOKEN = "nrp-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LiveServer:

@@ -183,7 +183,7 @@ def test_a_wrong_token(server, cli_env, tmp_path):
 
 @pytest.mark.timeout(60)
 def test_an_unreachable_server(cli_env, tmp_path):
-    from tests.live_server import free_port
+    from tests.ports import free_port
 
     port = free_port()
     result = run_cli("run", "tf_exchange", "--url", f"http://127.0.0.1:{port}/", cwd=tmp_path, env=cli_env)

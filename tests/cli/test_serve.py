@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from tests.cli.conftest import run_cli, start_cli
-from tests.live_server import free_port
+from tests.ports import free_port
 
 TOKEN = "serve-test-token"
 

@@ -8,7 +8,7 @@ import pytest
 
 from nrp_jupyter.client import (BadRequest, Connection, Forbidden, NotFound, NrpError, ServerUnreachable,
                                 StateTransitionError)
-from tests.live_server import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

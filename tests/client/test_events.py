@@ -6,7 +6,7 @@ import pytest
 
 from nrp_jupyter.client import Connection, Forbidden, NrpError, ServerUnreachable, launch
 from tests.client import experiments
-from tests.live_server import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -7,7 +7,6 @@ whose replies each test scripts. The interop suite (tests/interop) drives the re
 import inspect
 import json
 import os
-import socket
 import stat
 import sys
 import textwrap
@@ -22,6 +21,7 @@ import pytest
 from engines import client as client_module
 from engines.client import NrpCore, UnknownPayloadType, read_trajectory, server_command
 from nrp_protobuf import nrp_server_pb2, nrp_server_pb2_grpc, wrappers_pb2, dump_pb2
+from tests.ports import free_address
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -125,12 +125,6 @@ def no_children_left():
     assert not alive, f"processes left running: {[p.cmdline() for p in alive]}"
 
 
-def free_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"localhost:{sock.getsockname()[1]}"
-
-
 def state(name: str, error: str = "") -> nrp_server_pb2.SimStateMessage:
     return nrp_server_pb2.SimStateMessage(currentState=name, errorMsg=error)
 
@@ -207,7 +201,7 @@ def test_dead_child_is_reported_at_once_with_exit_code_and_log(tmp_path):
         """)
     start = time.monotonic()
     with pytest.raises(ChildProcessError) as raised:
-        double(executable)(free_address(), experiment_folder=str(tmp_path), server_timeout=10)
+        double(executable)(free_address("localhost"), experiment_folder=str(tmp_path), server_timeout=10)
     assert time.monotonic() - start < 2
     message = str(raised.value)
     assert "exited with code 3" in message
@@ -218,13 +212,13 @@ def test_dead_child_is_reported_at_once_with_exit_code_and_log(tmp_path):
 def test_dead_child_without_log_file(tmp_path):
     executable = _script(tmp_path / "NRPCoreSim", "exit 1\n")
     with pytest.raises(ChildProcessError, match="exited with code 1"):
-        double(executable)(free_address(), log_output="", server_timeout=10)
+        double(executable)(free_address("localhost"), log_output="", server_timeout=10)
 
 
 def test_unreachable_server_times_out_and_child_is_stopped(sleeper):
     start = time.monotonic()
     with pytest.raises(TimeoutError, match="^Timeout while connecting to NRP Server.$"):
-        double(sleeper[0])(free_address(), log_output="", server_timeout=0.5)
+        double(sleeper[0])(free_address("localhost"), log_output="", server_timeout=0.5)
     assert 0.5 <= time.monotonic() - start < 3
     # no_children_left checks the sleeper was ended
 

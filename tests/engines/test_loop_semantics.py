@@ -3,7 +3,6 @@ engine processes: sync points, time steps, PF → TF → SF order, datapack fres
 timeouts, stop, reset, client datapacks, engine crashes and engines started by the user."""
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from engines.lifecycle import SimulationState
 from engines.manager import SimulationManager
 from tests.engines.loop_experiments import (JOURNAL, MS, entries, grpc_engine, initial_state, json_engine,
                                             probe_engine, write_experiment)
+from tests.ports import free_address
 
 pytestmark = [pytest.mark.usefixtures("no_leftover_processes"), pytest.mark.timeout(60)]
 
@@ -488,12 +488,6 @@ def test_a_run_request_waits_for_the_steps_it_started(tmp_path, simulation):
         manager.run_loop(3)
     assert caught.value.engine == "a"
     assert manager.state is SimulationState.FAILED
-
-
-def free_address() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
 @pytest.fixture

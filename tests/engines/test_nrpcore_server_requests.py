@@ -23,14 +23,9 @@ from engines.client import NrpCore
 from nrp_protobuf import engine_grpc_pb2, enginetest_pb2, nrp_server_pb2, nrp_server_pb2_grpc
 from tests.conftest import BIN_DIR
 from tests.interop.server_request_experiment import write_experiment
+from tests.ports import free_address
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_leftover_processes")]
-
-def free_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"localhost:{sock.getsockname()[1]}"
-
 
 def port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
@@ -56,7 +51,7 @@ def states(trajectory: list) -> dict:
 
 def test_refused_shutdown_still_ends_the_server_and_frees_the_address_before_the_answer(tmp_path, core_env):
     experiment = write_experiment(tmp_path / "exp", )
-    address = free_address()
+    address = free_address("localhost")
     server = start_server(experiment, address, core_env)
     channel, stub = connected_stub(address)
     try:
@@ -75,7 +70,7 @@ def test_refused_shutdown_still_ends_the_server_and_frees_the_address_before_the
 
 def test_shutdown_refused_by_a_server_that_then_exits_still_raises(tmp_path):
     experiment = write_experiment(tmp_path / "exp", )
-    nrp = NrpCore(free_address(), experiment_folder=experiment, server_timeout=30)
+    nrp = NrpCore(free_address("localhost"), experiment_folder=experiment, server_timeout=30)
     try:
         with pytest.raises(ConnectionError, match="^Can't process request$"):
             nrp.shutdown()
@@ -86,7 +81,7 @@ def test_shutdown_refused_by_a_server_that_then_exits_still_raises(tmp_path):
 
 def test_the_next_server_takes_the_address_right_after_a_refused_shutdown(tmp_path, core_env):
     experiment = write_experiment(tmp_path / "exp", )
-    address = free_address()
+    address = free_address("localhost")
     first = start_server(experiment, address, core_env)
     channel, stub = connected_stub(address)
     with pytest.raises(grpc.RpcError):
@@ -140,7 +135,7 @@ def test_a_port_another_server_listens_on_is_not_shared(tmp_path, core_env):
 
 def test_datapack_for_an_engine_not_in_the_simulation_is_dropped(tmp_path):
     experiment = write_experiment(tmp_path / "exp", )
-    with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
+    with NrpCore(free_address("localhost"), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.set_proto_datapack("test", "test", enginetest_pb2.TestPayload(integer=555))
         nrp.initialize()
         assert nrp.run_loop(1) == (False, [])
@@ -152,7 +147,7 @@ def test_datapack_for_an_engine_not_in_the_simulation_is_dropped(tmp_path):
 
 def test_datapacks_sent_with_reset_reach_the_engines_before_they_reset(tmp_path):
     experiment = write_experiment(tmp_path / "exp", )
-    with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
+    with NrpCore(free_address("localhost"), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.initialize()
         nrp.run_loop(2)
         nrp.set_json_datapack("actions", "one", {"test_reset": 987})
@@ -163,7 +158,7 @@ def test_datapacks_sent_with_reset_reach_the_engines_before_they_reset(tmp_path)
 
 def test_datapacks_waiting_for_their_engines_sync_are_delivered_before_the_reset(tmp_path):
     experiment = write_experiment(tmp_path / "exp", )
-    with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
+    with NrpCore(free_address("localhost"), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.initialize()
         nrp.run_loop(1)
         # At 10 ms only "one" syncs; "two" (20 ms steps) would take it at 20 ms.
@@ -175,7 +170,7 @@ def test_datapacks_waiting_for_their_engines_sync_are_delivered_before_the_reset
 
 def test_an_unreadable_datapack_is_refused_and_the_simulation_goes_on(tmp_path, core_env):
     experiment = write_experiment(tmp_path / "exp", )
-    address = free_address()
+    address = free_address("localhost")
     server = start_server(experiment, address, core_env)
     channel, stub = connected_stub(address)
     try:
@@ -204,7 +199,7 @@ def test_status_function_returns_protobuf_raw_data_in_order(tmp_path):
     from nrp_protobuf import dump_pb2
 
     experiment = write_experiment(tmp_path / "exp", raw_data_status=True)
-    with NrpCore(free_address(), experiment_folder=experiment, server_timeout=30) as nrp:
+    with NrpCore(free_address("localhost"), experiment_folder=experiment, server_timeout=30) as nrp:
         nrp.initialize()
         done, timed_out, trajectory = nrp.run_until_timeout()
     assert (done, timed_out) == (True, False)

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from tests.conftest import BIN_DIR, EXPERIMENTS
+from tests.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes")
 
@@ -77,12 +78,9 @@ def test_two_simulations_of_the_same_config_run_side_by_side(core_env):
 @pytest.mark.timeout(60)
 def test_slave_server_ignores_sigint_and_exits_cleanly_on_sigterm(core_env, tmp_path):
     import signal
-    import socket
     import time
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([str(BIN_DIR / "NRPCoreSim"), "-c", "simulation_config.json", "-m", "server",
                                "--server_address", f"localhost:{port}", "--slave"],
                               cwd=EXPERIMENTS / "tf_exchange", env=core_env, stdout=subprocess.DEVNULL,

@@ -13,16 +13,9 @@ import pytest
 
 from engines.client import NrpCore
 from tests.conftest import EXPERIMENTS, REPO, TEST_MARKER_VARIABLE, core_processes
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.timeout(60)]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def listening_ports(processes) -> set[int]:

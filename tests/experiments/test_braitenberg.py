@@ -16,7 +16,7 @@ import pytest
 from engines.client import NrpCore
 from tests.conftest import BIN_DIR, EXPERIMENTS
 from tests.engines.simulators.test_whole_stack import result_in, run_through_rest
-from tests.live_server import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes")
 

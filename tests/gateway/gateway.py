@@ -18,7 +18,8 @@ import urllib.request
 import psutil
 
 from tests.conftest import TEST_MARKER_VARIABLE
-from tests.live_server import LiveServer, free_port
+from tests.live_server import LiveServer
+from tests.ports import free_port
 
 
 class KernelGateway:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.gateway.gateway import KernelGateway, gateway_server
-from tests.live_server import free_port
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("no_leftover_processes")]
 

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from tests.conftest import copy_experiment_folder
+from tests.ports import free_port
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 REAL_VENV = REPO_ROOT / ".venv-nrp-client"
@@ -44,12 +45,6 @@ def real_client_python() -> str:
     if os.environ.get("CI"):
         pytest.fail(f"the real nrp-client is required on CI: {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_is_free(port: int) -> bool:

@@ -133,7 +133,7 @@ def test_an_engine_program_the_config_names_that_does_not_exist_is_the_experimen
 
 def test_an_engine_started_elsewhere_that_does_not_answer_is_the_experiment(tmp_path):
     from engines.launchers import EmptyLaunchCommand
-    from tests.live_server import free_port
+    from tests.ports import free_port
 
     launcher = EmptyLaunchCommand("python_2", f"127.0.0.1:{free_port()}")
     message = launch_error(lambda: launcher.wait_listening(0.2))

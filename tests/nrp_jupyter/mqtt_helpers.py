@@ -25,14 +25,9 @@ import pytest
 
 from nrp_jupyter.broker import EmbeddedBroker
 from nrp_jupyter.mqtt import parse_broker
+from tests.ports import free_port
 
 HOST = "127.0.0.1"
-
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 def accepts_tcp(host: str, port: int) -> bool:

@@ -9,7 +9,9 @@ import pytest
 from nrp_jupyter.broker import EmbeddedBroker
 from nrp_jupyter.mqtt import MqttPublisher
 
-from .mqtt_helpers import HOST, Subscriber, accepts_tcp, free_port
+from tests.ports import free_port
+
+from .mqtt_helpers import HOST, Subscriber, accepts_tcp
 
 
 def port_of(address: str) -> int:

@@ -9,7 +9,8 @@ import time
 import paho.mqtt.publish as publish
 import pytest
 
-from tests.nrp_jupyter.mqtt_helpers import HOST, Subscriber, accepts_tcp, free_port, mosquitto_executable
+from tests.nrp_jupyter.mqtt_helpers import HOST, Subscriber, accepts_tcp, mosquitto_executable
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(120)
 

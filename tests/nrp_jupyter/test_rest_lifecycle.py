@@ -6,7 +6,8 @@ import time
 import pytest
 
 from tests.nrp_jupyter.conftest import wait_message
-from tests.nrp_jupyter.mqtt_helpers import Subscriber, free_port
+from tests.nrp_jupyter.mqtt_helpers import Subscriber
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(120)
 

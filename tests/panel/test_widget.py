@@ -1,14 +1,13 @@
 """The widget's traits and message handlers in plain pytest (DummyComm), against a local
 frame server that stands in for the Jupyter server."""
 
-import socket
-
 import pytest
 
 from nrp_jupyter.client import Simulation
 from nrp_jupyter.panel import ControlPanel
 from tests.panel.conftest import panel_threads, wait_for
 from tests.panel.frame_server import frame, status
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -75,9 +74,7 @@ def test_an_unknown_simulation_ends_the_updates_naming_it(frame_server, panels, 
 
 
 def test_an_unreachable_server_is_retried_and_close_ends_the_thread(panels, connections):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     panel = panels(Simulation(connections(f"http://127.0.0.1:{port}/", "t"), 1))
     wait_for(lambda: "no connection to the server" in panel.notice and "retrying in" in panel.notice,
              what="the retry notice")

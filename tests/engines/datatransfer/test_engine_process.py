@@ -10,7 +10,8 @@ from nrp_protobuf import nrp_jupyter_engine_pb2_grpc
 from nrp_protobuf import nrpgenericproto_pb2, wrappers_pb2
 from tests.engines.datatransfer.conftest import (ENGINE, datapack, datatransfer_config, initialize, set_datapacks,
                                                  step)
-from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, free_port, mosquitto_executable
+from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, mosquitto_executable
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

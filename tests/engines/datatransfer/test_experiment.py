@@ -7,7 +7,7 @@ import pytest
 
 from nrp_protobuf import engine_grpc_pb2, nrpgenericproto_pb2, wrappers_pb2
 from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
-from tests.nrp_jupyter.mqtt_helpers import free_port
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_leftover_processes")]
 

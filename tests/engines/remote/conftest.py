@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
+from tests.ports import free_port
 
 EXPERIMENT = EXPERIMENTS / "tf_exchange_remote"
 COMMANDS = {"python_json": "nrp-python-json-engine", "python_grpc": "nrp-python-grpc-engine",
@@ -46,14 +47,6 @@ def machine_host(request) -> str:
     if address is None:
         pytest.skip("this machine has no network interface besides loopback")
     return address
-
-
-def free_port(host: str) -> int:
-    """A port free at `host` ("127.0.0.1", "[::1]") a moment ago."""
-    bare = host.strip("[]")
-    with socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET) as probe:
-        probe.bind((bare, 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from tests.conftest import BIN_DIR
-from tests.engines.remote.conftest import free_port, point_config_at, received_steps, run_nrpcoresim
+from tests.engines.remote.conftest import point_config_at, received_steps, run_nrpcoresim
+from tests.ports import free_port
 
 
 def has_ipv6_loopback() -> bool:

@@ -2,13 +2,13 @@
 
 import http.server
 import json
-import socket
 import threading
 
 import pytest
 
 from engines.servers.cli import join_address, parse_args, parse_server_options, split_address
 from engines.servers.registration import RegistrationError, register
+from tests.ports import free_port
 
 
 def test_both_flag_forms_and_unknown_arguments():
@@ -84,18 +84,12 @@ def test_registration_retries_until_accepted(flaky_registrar):
     assert waits == [0.25]
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_registration_fails_loudly_after_all_attempts():
     waits = []
     with pytest.raises(RegistrationError, match=r"after 10 attempts: ConnectionRefusedError"):
-        register(f"127.0.0.1:{unused_port()}", "e", "h:1", wait=lambda d: waits.append(d) or False)
+        register(f"127.0.0.1:{free_port()}", "e", "h:1", wait=lambda d: waits.append(d) or False)
     assert waits == [1.0] * 9
 
 
 def test_registration_stops_waiting_when_the_engine_stops():
-    assert register(f"127.0.0.1:{unused_port()}", "e", "h:1", wait=lambda d: True) is False
+    assert register(f"127.0.0.1:{free_port()}", "e", "h:1", wait=lambda d: True) is False

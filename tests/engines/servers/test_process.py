@@ -18,6 +18,7 @@ import pytest
 from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
 from tests.engines.servers import scripts
 from tests.engines.servers.conftest import Engine, JsonClient, engine_config, engine_env
+from tests.ports import free_port
 
 PROTOCOLS = ["json", "grpc"]
 SCRIPT_FOR = {"json": scripts.TF_EXCHANGE, "grpc": scripts.GRPC_TF_EXCHANGE}
@@ -85,9 +86,7 @@ def test_taken_port_falls_back_to_a_free_one_and_registers_it(start_engine, prot
 
 @pytest.mark.timeout(30)
 def test_the_requested_port_is_used_when_free(start_engine):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     engine = start_engine(serverurl=f"127.0.0.1:{port}")
     assert engine.address == f"127.0.0.1:{port}"
 

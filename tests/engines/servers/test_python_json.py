@@ -8,6 +8,7 @@ import pytest
 
 from tests.engines.servers import scripts
 from tests.engines.servers.conftest import NLOHMANN_TYPE, engine_config
+from tests.ports import free_port
 
 STEP = 10_000_000  # 10 ms in ns
 
@@ -280,9 +281,7 @@ def test_shutdown_before_initialize_just_exits(start_engine, json_client):
 
 @pytest.mark.timeout(30)
 def test_engines_starting_together_on_one_port_all_come_up(start_engine):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     # Both engines of a config that leaves ServerAddress at its default race for the same port.
     engines = [start_engine(name=f"python_{i}", serverurl=f"127.0.0.1:{port}") for i in range(2)]
     assert len({engine.address for engine in engines}) == 2
