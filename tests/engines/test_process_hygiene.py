@@ -14,6 +14,7 @@ import pytest
 from engines.client import NrpCore
 from tests.conftest import EXPERIMENTS, REPO, TEST_MARKER_VARIABLE, core_processes
 from tests.ports import free_port
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -40,14 +41,6 @@ def ports_held_by_test(marker: str) -> set[int]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return held
-
-
-def wait_until(condition, within_s: float, what: str):
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within_s} s: {what}")
-        time.sleep(0.05)
 
 
 def engine_processes(marker: str) -> list[psutil.Process]:
@@ -95,7 +88,7 @@ def test_a_client_killed_with_sigkill_takes_nrpcoresim_and_engines_with_it(confi
         driver.send_signal(signal.SIGKILL)
         driver.wait()
 
-        wait_until(lambda: not core_processes(no_leftover_processes), 3.0, "NRPCoreSim and engines exit")
+        eventually(lambda: not core_processes(no_leftover_processes), 3.0, "NRPCoreSim and engines exit")
         assert not ports & ports_held_by_test(no_leftover_processes)
     finally:
         if driver.poll() is None:
@@ -134,4 +127,4 @@ def test_an_engine_crashing_mid_run_fails_the_request_naming_it_and_shutdown_cle
         assert client.current_state() == "Failed"
     finally:
         client.shutdown()
-    wait_until(lambda: not core_processes(no_leftover_processes), 3.0, "everything exits after shutdown")
+    eventually(lambda: not core_processes(no_leftover_processes), 3.0, "everything exits after shutdown")

@@ -9,16 +9,9 @@ import pytest
 
 from tests.conftest import core_processes
 from tests.nrp_jupyter.mqtt_helpers import Subscriber
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-    return value
 
 
 def set_state(server, simulation_id: int, state: str) -> None:
@@ -51,7 +44,7 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
         assert {process.pid for process in core} <= kernel_tree
 
         set_state(server, sid, "started")
-        wait_until(lambda: any(s["simulationTime"] > 0 for s in statuses(subscriber, sid, 0)), 10,
+        eventually(lambda: any(s["simulationTime"] > 0 for s in statuses(subscriber, sid, 0)), 10,
                    "no status with simulation time went out")
         set_state(server, sid, "paused")
         paused_at = time.monotonic()
@@ -60,10 +53,10 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
             found = [s for s in statuses(subscriber, sid, paused_at + 0.5) if s["state"] == "paused"]
             return found[-2:] if len(found) >= 2 else None
 
-        later = wait_until(paused_statuses, 10, "no periodic status while paused")
+        later = eventually(paused_statuses, 10, "no periodic status while paused")
         assert later[0]["simulationTime"] == later[1]["simulationTime"] > 0
         set_state(server, sid, "started")
-        wait_until(lambda: statuses(subscriber, sid, paused_at)[-1]["simulationTime"]
+        eventually(lambda: statuses(subscriber, sid, paused_at)[-1]["simulationTime"]
                    > later[1]["simulationTime"], 10, "the resumed simulation does not advance")
         set_state(server, sid, "stopped")
 
@@ -73,7 +66,7 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
         assert {"Launching simulation", "Initializing Simulation", "Shutting down Simulation"} <= {
             p["task"] for p in progress}
 
-    wait_until(lambda: gateway.kernels() == [], 10, "the kernel is still on the gateway")
+    eventually(lambda: gateway.kernels() == [], 10, "the kernel is still on the gateway")
     assert not kernel.is_running()
     assert list((server.tmp_path / "simulations").iterdir()) == []
     code, logs = server.call("GET", "simulation", str(sid), "logs")
@@ -110,7 +103,7 @@ def test_two_simulations_at_once_one_streaming_data_one_with_a_runtime_error(ser
         assert subscriber.received(f"nrp_simulation/{completing}/data/engine_time")
         set_state(server, raising, "stopped")
         set_state(server, completing, "stopped")
-    wait_until(lambda: gateway.kernels() == [], 10, "kernels are still on the gateway")
+    eventually(lambda: gateway.kernels() == [], 10, "kernels are still on the gateway")
     # Its file dumps, written on the gateway's side of the shared directory, were archived at stop.
     assert list((root / "experiments/tf_exchange_datatransfer").glob(f"*_simulation_{completing}_data.zip"))
     # What the kernel printed came over its websocket into the simulation's own log.
@@ -136,8 +129,8 @@ def test_a_kernel_killed_on_the_gateway_fails_its_simulation(server, gateway, no
         assert error["msg"] == "The experiment kernel died unexpectedly"
     assert reported_after < 15
     # The server shut the restarted kernel down; NRPCoreSim and the engines saw their parent go.
-    wait_until(lambda: gateway.kernels() == [], 10, "the restarted kernel is still on the gateway")
-    wait_until(lambda: not core_processes(no_leftover_processes), 10, "NRPCoreSim outlived its kernel")
+    eventually(lambda: gateway.kernels() == [], 10, "the restarted kernel is still on the gateway")
+    eventually(lambda: not core_processes(no_leftover_processes), 10, "NRPCoreSim outlived its kernel")
     code, records = server.call("GET", "simulation")
     assert [(r["simulationID"], r["state"]) for r in records] == [(sid, "failed")]
 

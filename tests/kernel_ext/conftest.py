@@ -1,13 +1,12 @@
 """Fixtures for kernel_ext: experiments in tmp_path and a real NrpCore (NRPCoreSim + engines) on them."""
 
 import json
-import time
 
 import pytest
 
-from engines.client import NrpCore
-from kernel_ext.core_launch import free_localhost_port
+from engines.nrpcore_client import NrpCore
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
+from tests.ports import free_address
 
 TF_EXCHANGE = EXPERIMENTS / "tf_exchange"
 
@@ -29,14 +28,6 @@ def make_experiment(directory, *, timeout=None, timestep=None, script=None, drop
     return directory
 
 
-def wait_until(condition, within_s, what):
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within_s} s: {what}")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def start_core(tmp_path, no_leftover_processes):
     """Starts an initialised NrpCore on a tf_exchange copy; every core is shut down at the end."""
@@ -44,7 +35,7 @@ def start_core(tmp_path, no_leftover_processes):
 
     def start(**changes):
         directory = make_experiment(tmp_path / f"sim{len(cores)}", **changes)
-        core = NrpCore(f"localhost:{free_localhost_port()}", experiment_folder=str(directory),
+        core = NrpCore(free_address("localhost"), experiment_folder=str(directory),
                        config_file="simulation_config.json", log_output="nrpcore_test.log")
         cores.append(core)
         core.initialize()

@@ -7,7 +7,7 @@ import pytest
 
 from kernel_ext.errors import NRPSimulationTimeout, NRPStopExecution
 from kernel_ext.wrapper import TIMEOUT_MESSAGE, NrpCoreWrapper
-from tests.kernel_ext.conftest import wait_until
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -99,7 +99,7 @@ def test_pause_blocks_the_next_run_loop_and_resume_continues(start_core):
     core, config = start_core(timeout=1000)
     nrp = started(NrpCoreWrapper(core, config))
     loop = LoopThread(nrp)
-    wait_until(lambda: nrp.timesteps_count > 20, 5, "the loop runs")
+    eventually(lambda: nrp.timesteps_count > 20, 5, "the loop runs")
     nrp._pause()
     time.sleep(0.05)  # a run_loop(1) in flight finishes its one step
     frozen = nrp.timesteps_count
@@ -107,7 +107,7 @@ def test_pause_blocks_the_next_run_loop_and_resume_continues(start_core):
     assert nrp.timesteps_count == frozen
     assert not nrp.in_flight and loop.thread.is_alive()
     nrp._resume()
-    wait_until(lambda: nrp.timesteps_count > frozen + 20, 5, "the loop continues after resume")
+    eventually(lambda: nrp.timesteps_count > frozen + 20, 5, "the loop continues after resume")
     nrp._stop_execution(5)
     loop.thread.join(2)
     assert isinstance(loop.error, NRPStopExecution)
@@ -131,7 +131,7 @@ def test_stop_cuts_a_long_run_loop_short(start_core):
     core, config = start_core(timeout=10000)
     nrp = started(NrpCoreWrapper(core, config))
     loop = LoopThread(nrp, iterations=100000, repeat=False)
-    wait_until(lambda: nrp.in_flight, 5, "run_loop(100000) is forwarded")
+    eventually(lambda: nrp.in_flight, 5, "run_loop(100000) is forwarded")
     time.sleep(0.3)
     requested = time.monotonic()
     assert nrp._stop_execution(5)
@@ -151,7 +151,7 @@ def test_stop_requested_just_before_a_run_is_forwarded_still_interrupts_it(start
     core, config = start_core(timeout=10000)
     nrp = started(NrpCoreWrapper(core, config))
     loop = LoopThread(nrp, iterations=100000, repeat=False)
-    wait_until(lambda: nrp.in_flight, 5, "run_loop(100000) is forwarded")
+    eventually(lambda: nrp.in_flight, 5, "run_loop(100000) is forwarded")
     requested = time.monotonic()
     assert nrp._stop_execution(5)
     loop.thread.join(5)
@@ -176,14 +176,14 @@ def test_real_time_counts_only_time_inside_run_loop(start_core):
     time.sleep(0.3)
     assert nrp.real_time == after_run  # nor time blocked in pause
     nrp._resume()
-    wait_until(lambda: nrp.timesteps_count > 100, 5, "the loop runs")
+    eventually(lambda: nrp.timesteps_count > 100, 5, "the loop runs")
     nrp._stop_execution(5)
     loop.thread.join(2)
 
     # While a run is in flight, its time so far counts.
     nrp = started(NrpCoreWrapper(core, config))
     loop = LoopThread(nrp, iterations=100000, repeat=False)
-    wait_until(lambda: nrp.in_flight, 5, "a long run is forwarded")
+    eventually(lambda: nrp.in_flight, 5, "a long run is forwarded")
     first = nrp.real_time
     time.sleep(0.2)
     second = nrp.real_time

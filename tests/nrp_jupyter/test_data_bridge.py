@@ -1,7 +1,6 @@
 """The datapack stream: datatransfer engines' MQTT data, decoded and batched by the server's data bridge,
 pushed to the /events WebSocket as {"simulationID", "topic": "data/<datapack>", "payload"}."""
 
-import asyncio
 import base64
 import json
 import logging
@@ -17,6 +16,7 @@ from nrp_jupyter.status_publisher import StatusPublisher
 from nrp_protobuf import engine_grpc_pb2, nrpgenericproto_pb2, wrappers_pb2
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.mqtt_helpers import BackgroundLoop, set_nodelay
+from tests.waiting import eventually_async
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -206,13 +206,6 @@ def experiments_root(jp_root_dir):
     return root
 
 
-async def wait_until(condition, timeout=20.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not hold within {timeout} s"
-        await asyncio.sleep(0.02)
-
-
 class Received:
     def __init__(self):
         self.messages = []
@@ -228,7 +221,7 @@ class Received:
 
 async def test_a_launched_experiment_streams_its_datapacks_to_the_events_socket(nrp, jp_serverapp, jp_ws_fetch):
     bridge = jp_serverapp.extension_manager.extension_points["nrp_jupyter"].app._data_bridge
-    await wait_until(bridge.subscribed.is_set, what="the data bridge's subscription")
+    await eventually_async(bridge.subscribed.is_set, 20, what="the data bridge's subscription")
     received = Received()
     connection = await jp_ws_fetch("nrp", "events", on_message_callback=received)
     code, launched, _ = await nrp.launch("tf_exchange_datatransfer")
@@ -236,8 +229,8 @@ async def test_a_launched_experiment_streams_its_datapacks_to_the_events_socket(
     simulation_id = launched["simulationID"]
     assert (await nrp.put_state(simulation_id, "started"))[0] == 200
     # 100 steps of 10 ms: the TF sends engine 1's time at every sync.
-    await wait_until(lambda: len(received.samples(simulation_id, "engine_time")) >= 100,
-                     what="100 engine_time samples on the socket")
+    await eventually_async(lambda: len(received.samples(simulation_id, "engine_time")) >= 100, 20,
+                           what="100 engine_time samples on the socket")
     await nrp.wait_state(simulation_id, "completed")
     connection.close()
 

@@ -10,6 +10,7 @@ import pytest
 
 from nrp_jupyter.process_sweep import processes_of
 from tests.nrp_jupyter.conftest import experiment_variant
+from tests.waiting import eventually_async
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -36,20 +37,14 @@ def service(jp_serverapp):
     return jp_serverapp.web_app.settings["nrp_simulations"]
 
 
-async def wait_for(condition, within_s, what):
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.02)
-
-
 def engine_processes(record) -> list:
     return [process for process in processes_of(record.simulation_dir)
             if any("nrp-python-json-engine" in part for part in process.cmdline())]
 
 
 async def assert_nothing_left(jp_fetch, record, tmp_path):
-    await wait_for(lambda: not processes_of(record.simulation_dir), 2.0, "the simulation's processes end")
+    await eventually_async(lambda: not processes_of(record.simulation_dir), 2.0,
+                           "the simulation's processes end")
     assert json.loads((await jp_fetch("api", "kernels")).body) == []
     assert not list((tmp_path / "simulations").glob("nrp.*"))
 
@@ -57,10 +52,10 @@ async def assert_nothing_left(jp_fetch, record, tmp_path):
 async def test_stop_during_a_hung_engine_initialize_answers_within_1_s(nrp, jp_fetch, jp_serverapp, tmp_path,
                                                                         hung_experiment, experiments_root):
     launch = asyncio.ensure_future(nrp.launch(hung_experiment))
-    await wait_for(lambda: service(jp_serverapp).list(), 10, "the launch records the simulation")
+    await eventually_async(lambda: service(jp_serverapp).list(), 10, "the launch records the simulation")
     record = service(jp_serverapp).list()[0]
-    await wait_for(lambda: record.simulation_dir and len(engine_processes(record)) == 2, 30,
-                   "NRPCoreSim starts both engines")
+    await eventually_async(lambda: record.simulation_dir and len(engine_processes(record)) == 2, 30,
+                           "NRPCoreSim starts both engines")
 
     began = time.monotonic()
     code, answer, _ = await nrp.put_state(record.simulation_id, "stopped")
@@ -79,7 +74,7 @@ async def test_stop_during_a_hung_engine_initialize_answers_within_1_s(nrp, jp_f
 
 async def test_stop_while_the_kernel_starts(nrp, jp_fetch, jp_serverapp, tmp_path):
     launch = asyncio.ensure_future(nrp.launch("tf_exchange"))
-    await wait_for(lambda: service(jp_serverapp).list(), 10, "the launch records the simulation")
+    await eventually_async(lambda: service(jp_serverapp).list(), 10, "the launch records the simulation")
     record = service(jp_serverapp).list()[0]
 
     code, answer, _ = await nrp.put_state(record.simulation_id, "stopped")

@@ -1,25 +1,16 @@
 """The /events WebSocket: the same messages the server publishes on MQTT, pushed as
 `{"simulationID", "topic", "payload"}`, for clients that cannot reach the broker."""
 
-import asyncio
 import json
 import logging
 import socket
-import time
 
 import pytest
 
 from tests.nrp_jupyter.conftest import wait_message
+from tests.waiting import eventually_async
 
 pytestmark = pytest.mark.timeout(90)
-
-
-async def wait_until(condition, timeout=10.0, what="the condition"):
-    """Polls `condition()` without blocking the server, which shares this event loop."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not hold within {timeout} s"
-        await asyncio.sleep(0.02)
 
 
 class Received:
@@ -55,7 +46,7 @@ def publisher(jp_serverapp):
 async def mqtt_connected(publisher):
     """Returns once the server's MQTT publisher is connected: it drops plain messages while it is
     not, which would make MQTT miss what the socket gets."""
-    await wait_until(lambda: publisher._mqtt.connected, what="the server's MQTT connection")
+    await eventually_async(lambda: publisher._mqtt.connected, 10, what="the server's MQTT connection")
 
 
 def listeners(publisher):
@@ -80,7 +71,8 @@ async def test_the_socket_gets_the_status_messages_mqtt_gets(nrp, subscriber, pu
     assert (await nrp.put_state(simulation_id, "stopped"))[0] == 200
     await wait_message(subscriber, f"{prefix}/status", lambda m: m.get("state") == "stopped")
     await wait_message(subscriber, f"{prefix}/lifecycle", lambda m: m.get("target_state") == "stopped")
-    await wait_until(lambda: received.has_state(simulation_id, "stopped"), what="the stopped status on the socket")
+    await eventually_async(lambda: received.has_state(simulation_id, "stopped"), 10,
+                           what="the stopped status on the socket")
     connection.close()
 
     assert received.messages
@@ -118,8 +110,9 @@ async def test_the_simulation_parameter_narrows_the_socket_to_one_simulation(nrp
     second_id = second["simulationID"]
     assert (await nrp.put_state(second_id, "stopped"))[0] == 200
     assert (await nrp.put_state(first_id, "stopped"))[0] == 200
-    await wait_until(lambda: only_first.has_state(first_id, "stopped") and everything.has_state(first_id, "stopped"),
-                     what="the stopped status of the first simulation on both sockets")
+    await eventually_async(lambda: only_first.has_state(first_id, "stopped")
+                           and everything.has_state(first_id, "stopped"), 10,
+                           what="the stopped status of the first simulation on both sockets")
     narrow.close()
     wide.close()
 
@@ -134,7 +127,8 @@ async def test_the_simulation_parameter_narrows_the_socket_to_one_simulation(nrp
 async def test_the_server_sets_tcp_nodelay_on_the_socket(jp_ws_fetch, publisher):
     before = listeners(publisher)
     connection = await jp_ws_fetch("nrp", "events")
-    await wait_until(lambda: len(listeners(publisher)) == len(before) + 1, what="the socket's listener")
+    await eventually_async(lambda: len(listeners(publisher)) == len(before) + 1, 10,
+                           what="the socket's listener")
     (listener,) = listeners(publisher) - before
     server_socket = listener.__self__.ws_connection.stream.socket
     assert server_socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
@@ -145,38 +139,46 @@ async def test_closed_sockets_are_dropped_from_the_listeners_without_errors(jp_w
     before = listeners(publisher)
     received = Received()
     survivor = await jp_ws_fetch("nrp", "events", on_message_callback=received)
-    await wait_until(lambda: len(listeners(publisher)) == len(before) + 1, what="the socket's listener")
+    await eventually_async(lambda: len(listeners(publisher)) == len(before) + 1, 10,
+                           what="the socket's listener")
     with_survivor = listeners(publisher)
 
     polite = await jp_ws_fetch("nrp", "events")
-    await wait_until(lambda: len(listeners(publisher)) == len(with_survivor) + 1, what="the socket's listener")
+    await eventually_async(lambda: len(listeners(publisher)) == len(with_survivor) + 1, 10,
+                           what="the socket's listener")
     polite.close()
-    await wait_until(lambda: listeners(publisher) == with_survivor, what="the closed socket's removal")
+    await eventually_async(lambda: listeners(publisher) == with_survivor, 10,
+                           what="the closed socket's removal")
 
     # A client that vanishes without a close frame: only the TCP connection ends.
     abrupt = await jp_ws_fetch("nrp", "events")
-    await wait_until(lambda: len(listeners(publisher)) == len(with_survivor) + 1, what="the socket's listener")
+    await eventually_async(lambda: len(listeners(publisher)) == len(with_survivor) + 1, 10,
+                           what="the socket's listener")
     abrupt.protocol.stream.close()
-    await wait_until(lambda: listeners(publisher) == with_survivor, what="the vanished socket's removal")
+    await eventually_async(lambda: listeners(publisher) == with_survivor, 10,
+                           what="the vanished socket's removal")
 
     # A socket whose connection is gone before the server ran on_close: the write refuses and the
     # listener drops itself at once.
     doomed = await jp_ws_fetch("nrp", "events")
-    await wait_until(lambda: len(listeners(publisher)) == len(with_survivor) + 1, what="the socket's listener")
+    await eventually_async(lambda: len(listeners(publisher)) == len(with_survivor) + 1, 10,
+                           what="the socket's listener")
     (listener,) = listeners(publisher) - with_survivor
     listener.__self__.ws_connection.stream.close()
     publisher.status(41, {"state": "started", "realTime": 1.0, "simulationTime": 0.5, "simulationTimeLeft": 9.5})
     assert listeners(publisher) == with_survivor
-    await wait_until(lambda: doomed.protocol is None or doomed.protocol.stream.closed(), what="the client's close")
+    await eventually_async(lambda: doomed.protocol is None or doomed.protocol.stream.closed(), 10,
+                           what="the client's close")
 
     publisher.status(41, {"state": "paused", "realTime": 2.0, "simulationTime": 1.0, "simulationTimeLeft": 9.0})
-    await wait_until(lambda: received.has_state(41, "paused"), what="the last message on the surviving socket")
+    await eventually_async(lambda: received.has_state(41, "paused"), 10,
+                           what="the last message on the surviving socket")
     assert [payload["state"] for payload in received.of(41, "status")] == ["started", "paused"]
     survivor.close()
     # The client objects of the cut connections still need closing, or they warn when collected.
     abrupt.close()
     doomed.close()
-    await wait_until(lambda: listeners(publisher) == before, what="the last socket's removal")
+    await eventually_async(lambda: listeners(publisher) == before, 10, what="the last socket's removal")
     errors = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert errors == [], [record.getMessage() for record in errors]
 

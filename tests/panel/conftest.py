@@ -1,50 +1,12 @@
-"""Fixtures of the control panel tests: recorded widget messages, a local frame server, and
-experiments for the shared live server."""
+"""Fixtures of the control panel tests: a local frame server and experiments for the shared live
+server (`recorded_comms`, which the scale tests use too, is in tests/conftest.py)."""
 
 import threading
-import time
 
-import comm
 import pytest
 
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.panel.frame_server import FrameServer
-
-
-class RecordingComm(comm.DummyComm):
-    """What a kernel would publish for a widget, kept instead of sent."""
-
-    def __init__(self, *args, **kwargs):
-        self.published = []
-        super().__init__(*args, **kwargs)
-
-    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
-        self.published.append((time.monotonic(), msg_type, data))
-
-    def updates(self) -> list[tuple[float, dict]]:
-        """(time, state) of each state update sent to the front end."""
-        return [(when, data["state"]) for when, msg_type, data in self.published
-                if msg_type == "comm_msg" and data.get("method") == "update"]
-
-
-@pytest.fixture
-def recorded_comms(monkeypatch):
-    """Every widget created in the test gets a `RecordingComm` (a panel's is `panel.comm`)."""
-    made = []
-
-    def create(*args, **kwargs):
-        made.append(RecordingComm(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(comm, "create_comm", create)
-    return made
-
-
-def wait_for(condition, timeout=20.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not hold within {timeout} s"
-        time.sleep(0.02)
 
 
 def panel_threads() -> list[threading.Thread]:

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from tests.panel.conftest import wait_for
+from tests.waiting import eventually
 from tests.panel.frame_server import frame
 
 pytestmark = pytest.mark.timeout(60)
@@ -28,7 +28,7 @@ def datapack_frames(ws, _):
 
 def test_every_numeric_series_and_the_image_reach_the_plot_traits(frame_server, panels, simulation_of):
     panel = panels(simulation_of(frame_server(on_connect=datapack_frames)))
-    wait_for(lambda: "brain" in panel.series, what="the last datapack")
+    eventually(lambda: "brain" in panel.series, 20, what="the last datapack")
     joints = panel.series["joints"]
     assert joints["angle"]["t"] == pytest.approx([0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09])
     assert joints["angle"]["v"] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25]
@@ -42,5 +42,5 @@ def test_every_numeric_series_and_the_image_reach_the_plot_traits(frame_server, 
 def test_only_chosen_datapacks_are_plotted(frame_server, panels, simulation_of):
     panel = panels(simulation_of(frame_server(on_connect=datapack_frames)),
                    datapacks=["brain"])
-    wait_for(lambda: "brain" in panel.series, what="the chosen datapack")
+    eventually(lambda: "brain" in panel.series, 20, what="the chosen datapack")
     assert list(panel.series) == ["brain"] and panel.images == {}

@@ -6,8 +6,9 @@ import threading
 import pytest
 
 from nrp_jupyter.client import Simulation
-from tests.panel.conftest import panel_threads, wait_for
+from tests.panel.conftest import panel_threads
 from tests.panel.test_widget import front_end_sends
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,18 +35,19 @@ def test_states_and_times_follow_the_simulation(live_server_quiet, launched, pan
     simulation = launched("panel_slow")
     panel = panels(simulation)
     log = StateLog(panel)
-    wait_for(lambda: panel.state == "paused", what="paused")
+    eventually(lambda: panel.state == "paused", 20, what="paused")
     assert panel.experiment_id == "panel_slow" and panel.actions == ["start", "stop"]
     simulation.start()
-    wait_for(lambda: panel.state == "started" and panel.sim_time > 0, what="started, with time")
+    eventually(lambda: panel.state == "started" and panel.sim_time > 0, 20, what="started, with time")
     first_sim, first_real = panel.sim_time, panel.real_time
-    wait_for(lambda: panel.sim_time > first_sim and panel.real_time > first_real, what="times increasing")
+    eventually(lambda: panel.sim_time > first_sim and panel.real_time > first_real, 20,
+               what="times increasing")
     assert 0 < panel.progress < 1 and panel.time_left > 0
     simulation.pause()
-    wait_for(lambda: panel.state == "paused", what="paused again")
+    eventually(lambda: panel.state == "paused", 20, what="paused again")
     assert panel.actions == ["resume", "stop"]
     simulation.stop()
-    wait_for(lambda: not panel.updater.alive, what="the updater's end")
+    eventually(lambda: not panel.updater.alive, 20, what="the updater's end")
     assert panel.state == "stopped" and panel.actions == []
     assert [state for index, state in enumerate(log.states) if index == 0 or log.states[index - 1] != state] \
         [-4:] == ["paused", "started", "paused", "stopped"]
@@ -57,13 +59,13 @@ def test_a_runtime_error_arrives_with_file_and_line(live_server_quiet, launched,
     server = live_server_quiet
     simulation = launched("panel_raises")
     panel = panels(simulation)
-    wait_for(lambda: panel.state == "paused", what="paused")
+    eventually(lambda: panel.state == "paused", 20, what="paused")
     simulation.start()
-    wait_for(lambda: panel.error.get("msg"), what="the runtime error")
+    eventually(lambda: panel.error.get("msg"), 20, what="the runtime error")
     assert "the panel shows this" in panel.error["msg"]
     assert panel.error["fileName"].endswith("main_script.py") and panel.error["line_number"] == 3
     assert "raise ValueError" in panel.error["line_text"]
-    wait_for(lambda: panel.state == "completed", what="completed")
+    eventually(lambda: panel.state == "completed", 20, what="completed")
     assert panel.actions == ["stop"]
 
 
@@ -71,13 +73,14 @@ def test_buttons_change_the_server_state(live_server_quiet, launched, panels):
     server = live_server_quiet
     simulation = launched("panel_slow")
     panel = panels(simulation)
-    wait_for(lambda: panel.actions == ["start", "stop"], what="the start button")
+    eventually(lambda: panel.actions == ["start", "stop"], 20, what="the start button")
     for action, wanted, buttons in (("start", "started", ["pause", "stop"]), ("pause", "paused", ["resume", "stop"]),
                                     ("resume", "started", ["pause", "stop"]), ("stop", "stopped", [])):
         front_end_sends(panel, {"action": action})
-        wait_for(lambda: rest_state(server, simulation) == wanted, what=f"{wanted} on the server after {action}")
-        wait_for(lambda: panel.state == wanted and panel.actions == buttons and panel.pending == "",
-                 what=f"{wanted} in the panel")
+        eventually(lambda: rest_state(server, simulation) == wanted, 20,
+                   what=f"{wanted} on the server after {action}")
+        eventually(lambda: panel.state == wanted and panel.actions == buttons and panel.pending == "", 20,
+                   what=f"{wanted} in the panel")
     assert panel.notice == ""
 
 
@@ -86,7 +89,7 @@ def test_a_request_the_server_refuses_is_shown(live_server_quiet, launched, pane
     simulation = launched("panel_slow")
     simulation.stop()
     panel = panels(simulation)
-    wait_for(lambda: not panel.updater.alive, what="the updater's end on a stopped simulation")
+    eventually(lambda: not panel.updater.alive, 20, what="the updater's end on a stopped simulation")
     # A button pressed just before the panel learned of the stop: the server refuses it.
     panel._run_command("start")
     assert panel.notice.startswith("start failed: ") and "HTTP 400" in panel.notice
@@ -104,11 +107,11 @@ def test_two_panels_on_one_simulation_agree(live_server_quiet, launched, panels,
                            (simulation.stop, "stopped")):
         if change is not None:
             change()
-        wait_for(lambda: first.state == second.state == wanted == rest_state(server, simulation),
-                 what=f"both panels {wanted}")
-        wait_for(lambda: all(getattr(first, name) == getattr(second, name) for name in shown),
-                 what=f"both panels showing the same when {wanted}")
-    wait_for(lambda: not first.updater.alive and not second.updater.alive, what="both updaters' end")
+        eventually(lambda: first.state == second.state == wanted == rest_state(server, simulation), 20,
+                   what=f"both panels {wanted}")
+        eventually(lambda: all(getattr(first, name) == getattr(second, name) for name in shown), 20,
+                   what=f"both panels showing the same when {wanted}")
+    eventually(lambda: not first.updater.alive and not second.updater.alive, 20, what="both updaters' end")
     assert first.sim_time == second.sim_time and first.log_files == second.log_files
 
 
@@ -116,9 +119,9 @@ def test_close_leaves_no_thread_and_the_simulation_running(live_server_quiet, la
     server = live_server_quiet
     simulation = launched("panel_slow")
     panel = panels(simulation)
-    wait_for(lambda: panel.connected and panel.state == "paused", what="connected")
+    eventually(lambda: panel.connected and panel.state == "paused", 20, what="connected")
     front_end_sends(panel, {"action": "start"})
-    wait_for(lambda: panel.state == "started", what="started")
+    eventually(lambda: panel.state == "started", 20, what="started")
     panel.close()
     assert panel_threads() == []
     assert rest_state(server, simulation) == "started"
@@ -126,13 +129,13 @@ def test_close_leaves_no_thread_and_the_simulation_running(live_server_quiet, la
 
 def test_a_wrong_token_is_refused_with_a_clear_notice(live_server_quiet, panels, connections):
     panel = panels(Simulation(connections(live_server_quiet.url, "not-the-token"), 0))
-    wait_for(lambda: not panel.updater.alive, what="the updater's end")
+    eventually(lambda: not panel.updater.alive, 20, what="the updater's end")
     assert "refused the event stream" in panel.notice and "403" in panel.notice
 
 
 def test_an_unknown_simulation_is_named(live_server_quiet, panels, connections):
     panel = panels(Simulation(connections(live_server_quiet.url, live_server_quiet.token), 987654))
-    wait_for(lambda: not panel.updater.alive, what="the updater's end")
+    eventually(lambda: not panel.updater.alive, 20, what="the updater's end")
     assert panel.notice.startswith("simulation 987654: ") and "HTTP 404" in panel.notice
 
 
@@ -142,7 +145,7 @@ def test_a_panel_opened_after_the_error_still_shows_it(live_server_quiet, launch
     simulation.start()
     simulation.wait_until("completed", timeout=60)
     panel = panels(simulation)
-    wait_for(lambda: panel.connected and panel.state == "completed", what="the completed state")
-    wait_for(lambda: panel.error.get("msg"), timeout=5, what="the runtime error")
+    eventually(lambda: panel.connected and panel.state == "completed", 20, what="the completed state")
+    eventually(lambda: panel.error.get("msg"), within_s=5, what="the runtime error")
     assert panel.error["fileName"].endswith("main_script.py") and panel.error["line_number"] == 3
     assert rest_state(server, simulation) == "completed"

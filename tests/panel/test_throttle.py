@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.panel.conftest import wait_for
+from tests.waiting import eventually
 from tests.panel.frame_server import frame, status
 
 pytestmark = pytest.mark.timeout(90)
@@ -29,8 +29,8 @@ def test_a_fast_stream_gives_at_most_10_updates_a_second(frame_server, panels, r
 
     server = frame_server(on_connect=flood)
     panel = panels(simulation_of(server))
-    wait_for(lambda: panel.sim_time == pytest.approx(FRAMES * 0.001), timeout=60, what="the last frame's time")
-    wait_for(lambda: "seconds" in sent, what="the end of the flood")
+    eventually(lambda: panel.sim_time == pytest.approx(FRAMES * 0.001), 60, what="the last frame's time")
+    eventually(lambda: "seconds" in sent, 20, what="the end of the flood")
     updates = panel.comm.updates()
     times = [when for when, state in updates if "sim_time" in state]
     assert len(times) >= 5, "the stream ended too soon to see the throttle"
@@ -58,8 +58,8 @@ def test_a_fast_datapack_stream_is_coalesced_too(frame_server, panels, recorded_
 
     server = frame_server(on_connect=flood)
     panel = panels(simulation_of(server), max_points=100)
-    wait_for(lambda: panel.series.get("joints", {}).get("angle", {}).get("v", [None])[-1] == 1999.0,
-             timeout=60, what="the last sample")
+    eventually(lambda: panel.series.get("joints", {}).get("angle", {}).get("v", [None])[-1] == 1999.0,
+               60, what="the last sample")
     series_updates = [when for when, state in panel.comm.updates() if "series" in state]
     assert len(series_updates) >= 5
     assert len(series_updates) < 200

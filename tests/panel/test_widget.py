@@ -5,9 +5,10 @@ import pytest
 
 from nrp_jupyter.client import Simulation
 from nrp_jupyter.panel import ControlPanel
-from tests.panel.conftest import panel_threads, wait_for
+from tests.panel.conftest import panel_threads
 from tests.panel.frame_server import frame, status
 from tests.ports import free_port
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,7 +23,7 @@ def test_traits_start_from_a_rest_snapshot(frame_server, panels, simulation_of):
     panel = panels(simulation_of(server))
     assert isinstance(panel, ControlPanel) and panel.simulation_id == 5
     assert "export default" in panel._esm and ".nrp-panel" in panel._css
-    wait_for(lambda: panel.connected, what="the connection")
+    eventually(lambda: panel.connected, 20, what="the connection")
     assert (panel.state, panel.experiment_id, panel.actions) == ("paused", "fake_experiment", ["start", "stop"])
     assert panel.log_files == [{"name": "simulation.log", "lines": "started"}]
     assert "/nrp/events?simulation=5" in server.requests and "/nrp/simulation/5/details" in server.requests
@@ -31,7 +32,7 @@ def test_traits_start_from_a_rest_snapshot(frame_server, panels, simulation_of):
 def test_pushed_frames_update_the_traits(frame_server, panels, simulation_of):
     server = frame_server(on_connect=lambda ws, n: ws.send(status(1, "started", 2.0, left=6.0, real=2.5)))
     panel = panels(simulation_of(server))
-    wait_for(lambda: panel.state == "started", what="the pushed state")
+    eventually(lambda: panel.state == "started", 20, what="the pushed state")
     assert (panel.sim_time, panel.real_time, panel.time_left, panel.progress) == (2.0, 2.5, 6.0, 0.25)
     assert panel.actions == ["pause", "stop"]
 
@@ -39,18 +40,19 @@ def test_pushed_frames_update_the_traits(frame_server, panels, simulation_of):
 def test_an_unknown_message_is_answered_in_the_panel(frame_server, panels, simulation_of):
     panel = panels(simulation_of(frame_server()))
     front_end_sends(panel, {"action": "explode"})
-    wait_for(lambda: "unknown panel message" in panel.notice, what="the notice")
+    eventually(lambda: "unknown panel message" in panel.notice, 20, what="the notice")
     assert "'pause'" in panel.notice and "'explode'" in panel.notice
     front_end_sends(panel, "stop")
-    wait_for(lambda: "unknown panel message 'stop'" in panel.notice, what="the notice for a bare string")
+    eventually(lambda: "unknown panel message 'stop'" in panel.notice, 20,
+               what="the notice for a bare string")
 
 
 def test_a_button_the_state_does_not_allow_is_refused_without_a_request(frame_server, panels, simulation_of):
     server = frame_server(state="paused")
     panel = panels(simulation_of(server))
-    wait_for(lambda: panel.state == "paused", what="the state")
+    eventually(lambda: panel.state == "paused", 20, what="the state")
     front_end_sends(panel, {"action": "pause"})
-    wait_for(lambda: panel.notice == "cannot pause a simulation that is paused", what="the refusal")
+    eventually(lambda: panel.notice == "cannot pause a simulation that is paused", 20, what="the refusal")
     assert not any(path.endswith("/state") for path in server.requests)
 
 
@@ -58,26 +60,27 @@ def test_a_refused_stream_ends_the_updates_with_the_reason(frame_server, panels,
     server = frame_server()
     server.refuse_with = 403
     panel = panels(simulation_of(server, token="wrong"))
-    wait_for(lambda: not panel.updater.alive, what="the end of the updater")
+    eventually(lambda: not panel.updater.alive, 20, what="the end of the updater")
     assert "refused the event stream" in panel.notice and "403" in panel.notice
     assert panel.connected is False
     # The panel still answers its buttons once its thread has ended.
     front_end_sends(panel, {"action": "start"})
-    wait_for(lambda: panel.notice == "cannot start a simulation that is not known yet", what="the refusal")
+    eventually(lambda: panel.notice == "cannot start a simulation that is not known yet", 20,
+               what="the refusal")
 
 
 def test_an_unknown_simulation_ends_the_updates_naming_it(frame_server, panels, simulation_of):
     server = frame_server(simulation_id=3)
     panel = panels(simulation_of(server, simulation_id=99))
-    wait_for(lambda: not panel.updater.alive, what="the end of the updater")
+    eventually(lambda: not panel.updater.alive, 20, what="the end of the updater")
     assert panel.notice.startswith("simulation 99:") and "HTTP 404" in panel.notice
 
 
 def test_an_unreachable_server_is_retried_and_close_ends_the_thread(panels, connections):
     port = free_port()
     panel = panels(Simulation(connections(f"http://127.0.0.1:{port}/", "t"), 1))
-    wait_for(lambda: "no connection to the server" in panel.notice and "retrying in" in panel.notice,
-             what="the retry notice")
+    eventually(lambda: "no connection to the server" in panel.notice and "retrying in" in panel.notice, 20,
+               what="the retry notice")
     assert panel.connected is False and panel.updater.alive
     thread = panel.updater.thread
     panel.close()
@@ -88,10 +91,10 @@ def test_an_unreachable_server_is_retried_and_close_ends_the_thread(panels, conn
 def test_a_dropped_stream_reconnects_and_reads_the_state_again(frame_server, panels, simulation_of):
     server = frame_server(state="paused", on_connect=lambda ws, n: ws.send(status(1, "paused", float(n))))
     panel = panels(simulation_of(server))
-    wait_for(lambda: panel.sim_time == 1.0, what="the first connection's status")
+    eventually(lambda: panel.sim_time == 1.0, 20, what="the first connection's status")
     server.info["state"] = "started"
     server.drop_connections()
-    wait_for(lambda: panel.sim_time == 2.0, what="the second connection's status")
+    eventually(lambda: panel.sim_time == 2.0, 20, what="the second connection's status")
     assert server.connections == 2
     assert server.requests.count("/nrp/simulation/1/details") >= 2
     assert panel.connected
@@ -104,7 +107,7 @@ def test_a_malformed_frame_is_reported_and_later_frames_still_apply(frame_server
         ws.send(status(1, "started", 3.0))
 
     panel = panels(simulation_of(frame_server(on_connect=push)))
-    wait_for(lambda: panel.sim_time == 3.0, what="the frame after the bad ones")
+    eventually(lambda: panel.sim_time == 3.0, 20, what="the frame after the bad ones")
     assert panel.updater.ignored_frames == 2
     assert "ignored a message" in panel.notice and "datapack 'cam'" in panel.notice
 
@@ -117,14 +120,14 @@ def test_a_final_state_refreshes_once_more_and_ends_the_thread(frame_server, pan
 
     server = frame_server(on_connect=push)
     panel = panels(simulation_of(server))
-    wait_for(lambda: not panel.updater.alive, what="the end of the updater")
+    eventually(lambda: not panel.updater.alive, 20, what="the end of the updater")
     assert panel.state == "stopped" and panel.actions == [] and panel.sim_time == 4.0
     assert panel.log_files == [{"name": "simulation.log", "lines": "started\narchived"}]
 
 
 def test_close_stops_the_thread_and_closes_the_widget(frame_server, simulation_of):
     panel = ControlPanel(simulation_of(frame_server()))
-    wait_for(lambda: panel.connected, what="the connection")
+    eventually(lambda: panel.connected, 20, what="the connection")
     thread = panel.updater.thread
     panel.close()
     assert not thread.is_alive() and panel.comm is None

@@ -27,6 +27,7 @@ from tests.conftest import EXPERIMENTS
 from tests.live_server import LiveServer, experiments_root
 from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, mosquitto_executable
 from tests.reliability.footprint import describe, idle, settled, stray_processes
+from tests.waiting import eventually
 
 EXPERIMENT = "tf_exchange"
 # The documented bound from a fault to its outcome; generous bounds elsewhere keep the test from
@@ -169,14 +170,6 @@ def run(tmp_path, no_leftover_processes):
     run.close()
 
 
-def wait_until(condition, within_s: float, what: str):
-    deadline = time.monotonic() + within_s
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"not within {within_s} s: {what}"
-        time.sleep(0.02)
-    return value
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
 def test_a_fault_while_started_reaches_its_documented_outcome(fault: Fault, run: Run):
@@ -187,7 +180,7 @@ def test_a_fault_while_started_reaches_its_documented_outcome(fault: Fault, run:
 
     happened, clock = fault.inject(run)
 
-    wait_until(lambda: run.state() == fault.state, OUTCOME_WITHIN_S, f"REST state {fault.state!r}")
+    eventually(lambda: run.state() == fault.state, OUTCOME_WITHIN_S, f"REST state {fault.state!r}")
     status = run.subscriber.wait_for(run.topic("status"), lambda m: m.at >= happened and m.json().get("state")
                                      == fault.state, timeout=10)
     print(f"{fault.name}: REST {fault.state!r} within {OUTCOME_WITHIN_S} s, "
@@ -205,7 +198,7 @@ def test_a_fault_while_started_reaches_its_documented_outcome(fault: Fault, run:
         code, body = run.server.call("PUT", "simulation", str(simulation_id), "state",
                                      body={"state": "stopped"})
         assert (code, body) == (200, {"state": "stopped"})
-    zipped = wait_until(lambda: list(run.experiment_dir.glob(archives)), OUTCOME_WITHIN_S, f"{archives}")
+    zipped = eventually(lambda: list(run.experiment_dir.glob(archives)), OUTCOME_WITHIN_S, f"{archives}")
     assert len(zipped) == 1, zipped
 
     with zipfile.ZipFile(zipped[0]) as archive:

@@ -8,9 +8,11 @@ import pytest
 
 from nrp_jupyter.client import Connection, launch
 from nrp_jupyter.panel import ControlPanel
-from tests.panel.conftest import RecordingComm, panel_threads, recorded_comms, wait_for  # noqa: F401
+from tests.panel.conftest import panel_threads
+from tests.panel.recording_comm import RecordingComm
 from tests.scale.conftest import RUNS_UNTIL_STOPPED
 from tests.scale.transitions import EXPECTED_STATES, drive
+from tests.waiting import eventually
 
 PANELS = 10
 
@@ -27,18 +29,18 @@ def written_states(comm: RecordingComm) -> list[str]:
 
 
 @pytest.mark.timeout(120)
-def test_ten_panels_lose_no_transition(scale_server, recorded_comms):  # noqa: F811
+def test_ten_panels_lose_no_transition(scale_server, recorded_comms):
     connections = [Connection(scale_server.url, scale_server.token) for _ in range(PANELS + 1)]
     panels = []
     try:
         simulation = launch(RUNS_UNTIL_STOPPED, connection=connections[0])
         for connection in connections[1:]:
             panels.append(ControlPanel(type(simulation)(connection, simulation.id)))
-        wait_for(lambda: all(panel.connected and panel.state == "paused" for panel in panels), 30,
-                 "every panel connected, showing paused")
+        eventually(lambda: all(panel.connected and panel.state == "paused" for panel in panels), 30,
+                   "every panel connected, showing paused")
         drive(simulation)
         stopped_at = time.monotonic()
-        wait_for(lambda: not any(panel.updater.alive for panel in panels), 30, "every panel's end")
+        eventually(lambda: not any(panel.updater.alive for panel in panels), 30, "every panel's end")
         print(f"\n{PANELS} panels: all ended {(time.monotonic() - stopped_at) * 1e3:.0f} ms after the stop "
               f"answered; writes per panel {[panel.updater.writes for panel in panels]}; states the first "
               f"panel's `state` trait was written with: {written_states(panels[0].comm)}")
