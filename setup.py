@@ -10,8 +10,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["engines*", "nrp_core*", "nrp_protobuf*", "nrp_jupyter*", "kernel_ext*"]),
-    package_data={"engines.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"], "nrp_jupyter": ["openapi.json"],
-                  "nrp_jupyter.panel": ["panel.js", "panel.css"]},
+    package_data={"engines.nrpcoresim.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"],
+                  "nrp_jupyter": ["openapi.json"], "nrp_jupyter.panel": ["panel.js", "panel.css"]},
     # Enables the server extension on install (`jupyter server extension list` shows it).
     data_files=[("etc/jupyter/jupyter_server_config.d", ["jupyter-config/jupyter_server_config.d/nrp_jupyter.json"])],
     install_requires=[
@@ -57,12 +57,12 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "NRPCoreSim=engines.nrpcoresim:main",
+            "NRPCoreSim=engines.nrpcoresim.main:main",
             "nrp-python-json-engine=engines.servers.python_json:main",
             "nrp-python-grpc-engine=engines.servers.python_grpc:main",
             "nrp-py-sim-engine=engines.servers.py_sim:main",
             "nrp-nest-json-engine=engines.servers.nest_json:main",
-            "nrp-datatransfer-engine=engines.servers.datatransfer:main",
+            "nrp-datatransfer-engine=engines.servers.datatransfer.server:main",
             # `jupyter nrp` (Jupyter finds subcommands as `jupyter-<name>` executables).
             "jupyter-nrp=nrp_jupyter.cli:main",
         ],

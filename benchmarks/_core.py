@@ -20,7 +20,7 @@ def loop_seconds(experiment: pathlib.Path, config: str, steps: int, log_path: pa
                  per_request: int | None = None, warmup: int = WARMUP_STEPS) -> float:
     """Wall time of `steps` steps of `experiment` through NRPCoreSim in server mode, after a warm-up;
     one `run_loop(steps)` request, or requests of `per_request` steps (as NRP's main script makes)."""
-    from engines.client import NrpCore
+    from engines.nrpcore_client import NrpCore
 
     # Engines print; their output goes to `log_path`, not to the benchmark's table.
     client = NrpCore(f"localhost:{free_port()}", experiment_folder=str(experiment), config_file=config,

@@ -54,9 +54,9 @@ BARE_LOOP = """
 import json, os, sys, time
 os.environ["PYNEST_QUIET"] = "1"
 sys.path.insert(0, {repo!r})
-from engines.nest.brain_script import _import_nest
-from engines.nest.datapacks import BrainDataPacks, collecting
-from engines.nest.status import read_status, write_status
+from engines.servers.nest.brain_script import _import_nest
+from engines.servers.nest.datapacks import BrainDataPacks, collecting
+from engines.servers.nest.status import read_status, write_status
 nest = _import_nest()
 os.chdir({directory!r})
 registry = BrainDataPacks()

@@ -81,7 +81,7 @@ SHIPPED = {"Gymnasium": "cartpole", "Bullet": "bullet_pendulum"}
 
 def bare_rate(name: str, steps: int) -> float:
     if name == "MuJoCo":
-        from engines.simulators.mujoco_simulator import import_mujoco
+        from engines.servers.simulators.mujoco_simulator import import_mujoco
 
         mujoco = import_mujoco()
         model = mujoco.MjModel.from_xml_string(MJCF)
@@ -126,7 +126,7 @@ def bare_rate(name: str, steps: int) -> float:
 
 
 def manager_rate(name: str, steps: int, experiment: pathlib.Path) -> float:
-    from engines.simulators.manager import SimulatorManager
+    from engines.servers.simulators.manager import SimulatorManager
 
     simulator, world, timestep, extra = ENGINES[name]
     manager = SimulatorManager({"Simulator": simulator, "WorldFileName": world, "EngineTimestep": timestep,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-import engines.client
+import engines.nrpcore_client
 
 from .core_launch import core_exit_code, core_log_tail, core_pid, describe_exit
 
@@ -18,17 +18,17 @@ from .core_launch import core_exit_code, core_log_tail, core_pid, describe_exit
 EXIT_REAP_S = 0.5
 LOG_TAIL_LINES = 5
 
-_CLIENT_FILE = os.path.abspath(engines.client.__file__)
+_CLIENT_FILE = os.path.abspath(engines.nrpcore_client.__file__)
 _CONNECTION_ERRORS = (ConnectionError, ChildProcessError)
 
 
-def core_death_message(core: engines.client.NrpCore, code: int) -> str:
+def core_death_message(core: engines.nrpcore_client.NrpCore, code: int) -> str:
     """How NRPCoreSim ended, with the end of its log (where an engine's last words are)."""
     return (f"NRPCoreSim (pid {core_pid(core)}) {describe_exit(code)}.\n"
             f"{core_log_tail(core, LOG_TAIL_LINES)}")
 
 
-def infrastructure_failure(core: engines.client.NrpCore, error: BaseException | None) -> str | None:
+def infrastructure_failure(core: engines.nrpcore_client.NrpCore, error: BaseException | None) -> str | None:
     """What broke under the script that ended with `error` (None: returned), or None if nothing did."""
     code = core_exit_code(core)
     if code is None and isinstance(error, _CONNECTION_ERRORS):

@@ -17,8 +17,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from engines.client import NrpCore
 from engines.errors import ConfigError
+from engines.nrpcore_client import NrpCore
 
 from .settings import ServerSettings
 
@@ -103,7 +103,7 @@ def launch_core(settings: ServerSettings, config: Mapping[str, Any]) -> NrpCore:
 
 
 def core_pid(core: NrpCore) -> int:
-    # engines.client.NrpCore keeps its NRPCoreSim child as `_process`; nrp-client has no public
+    # engines.nrpcore_client.NrpCore keeps its NRPCoreSim child as `_process`; nrp-client has no public
     # accessor, and the pid and exit status are what liveness checks and error messages need.
     return core._process.pid
 

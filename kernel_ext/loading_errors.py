@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 
 from engines.errors import ConfigError
-from engines.protocols.engine_arguments import REGISTERING_PROGRAMS
+from engines.nrpcoresim.protocols.engine_arguments import REGISTERING_PROGRAMS
 
 from .error_reports import ErrorType, RuntimeErrorReport, core_failure_message, loading_report
 from .errors import ScriptLoadError
@@ -40,14 +40,15 @@ from .errors import ScriptLoadError
 LOADING_MESSAGE = "Error initializing nrp_core client"
 
 _ENGINE = re.compile(r'Engine "(?P<engine>[^"]+)": ')
-# An engine server's own answer to initialize (engines/servers/script_host.py, datatransfer.py).
+# An engine server's own answer to initialize (engines/servers/script/script_host.py, datatransfer.py).
 _ENGINE_REFUSAL = re.compile(
     r'Engine "(?P<engine>[^"]+)": initialize failed'
     r'(?: in (?P<file>[^,:]+), line (?P<line>\d+)(?:, in [^:]+)?| \(script (?P<script>[^)]+)\))?: ')
-# An engine the config makes the simulation start, or reach, that is not there (engines/launchers.py).
+# An engine the config makes the simulation start, or reach, that is not there
+# (engines/nrpcoresim/launchers.py).
 _ENGINE_SETUP = re.compile(r'Engine "(?P<engine>[^"]+)": (?:cannot start \'(?P<program>[^\']+)\'|'
                            r'nothing answers at its ServerAddress)')
-# A datapack processing function that did not load (engines/functions.py).
+# A datapack processing function that did not load (engines/nrpcoresim/functions.py).
 _FUNCTION_FAILURE = re.compile(r'(?P<file>[^\s,:"]+\.py)(?:, line (?P<line>\d+|None))?: ')
 
 

@@ -28,7 +28,7 @@ import os
 import threading
 from collections.abc import Mapping
 
-import engines.client
+import engines.nrpcore_client
 
 from . import events
 from .breakage import core_death_message, infrastructure_failure
@@ -77,7 +77,7 @@ class SimulationServer:
         self._state = ServerState.CREATED
         self._script = MainScript(settings.script_path, settings.simulation_id, settings.simulation_dir)
         self._ticker = StatusTicker(settings.status_interval, self._tick)
-        self._core: engines.client.NrpCore | None = None
+        self._core: engines.nrpcore_client.NrpCore | None = None
         self._core_collected = False  # set once the core is taken for shutdown; no later adoption
         self._nrp: NrpCoreWrapper | None = None
         self._init_thread: threading.Thread | None = None
@@ -242,7 +242,7 @@ class SimulationServer:
         self._init_thread.join(timeout)
         return not self._init_thread.is_alive()
 
-    def _adopt_core(self, core: engines.client.NrpCore) -> bool:
+    def _adopt_core(self, core: engines.nrpcore_client.NrpCore) -> bool:
         """Keep a freshly started NrpCore; False if stop has already collected the resources."""
         with self._lock:
             if self._core_collected:
@@ -250,7 +250,7 @@ class SimulationServer:
             self._core = core
             return True
 
-    def _take_core(self) -> engines.client.NrpCore | None:
+    def _take_core(self) -> engines.nrpcore_client.NrpCore | None:
         """Take the NrpCore for shutting it down: one caller gets it, later adoption is refused."""
         with self._lock:
             core, self._core = self._core, None
@@ -297,7 +297,7 @@ class SimulationServer:
             if not self._ticker.stopped:
                 self._emit_status()
 
-    def _on_core_died(self, core: engines.client.NrpCore) -> None:
+    def _on_core_died(self, core: engines.nrpcore_client.NrpCore) -> None:
         """NRPCoreSim is gone while nothing was talking to it (a paused simulation)."""
         message = core_death_message(core, core_exit_code(core))
         with self._lock:

@@ -28,7 +28,7 @@ _STOP_RETRY_S = 0.1
 
 
 class NrpCoreWrapper:
-    """Wraps an `engines.client.NrpCore`; built by the simulation server, used by the main script.
+    """Wraps an `engines.nrpcore_client.NrpCore`; built by the simulation server, used by the main script.
 
     Attributes the wrapper does not define are the wrapped client's (`nrp.set_json_datapack`,
     `nrp.current_state()`, ...). `initialize`, `shutdown`, `reset` and `stop` are the simulation

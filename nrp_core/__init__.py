@@ -2,10 +2,11 @@
 written for nrp-core (`from nrp_core import *`) load unchanged."""
 
 from engines.datapacks import DataPackIdentifier, JsonDataPack, JsonRawData
-from engines.functions import (EngineDataPack, EngineDataPacks, PreprocessedDataPack, PreprocessingFunction,
-                               SimulationIteration, SimulationTime, StatusFunction, TransceiverFunction)
-from engines.processor import simulation_iteration as getSimulationIteration  # noqa: N812
-from engines.processor import simulation_time as getSimulationTime  # noqa: N812
+from engines.nrpcoresim.functions import (EngineDataPack, EngineDataPacks, PreprocessedDataPack,
+                                          PreprocessingFunction, SimulationIteration, SimulationTime,
+                                          StatusFunction, TransceiverFunction)
+from engines.nrpcoresim.processor import simulation_iteration as getSimulationIteration  # noqa: N812
+from engines.nrpcoresim.processor import simulation_time as getSimulationTime  # noqa: N812
 
 __all__ = [
     "DataPackIdentifier", "EngineDataPack", "EngineDataPacks", "JsonDataPack", "JsonRawData",

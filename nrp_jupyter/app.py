@@ -79,10 +79,11 @@ class NrpJupyterApp(ExtensionApp):
         self._recovered = []
         self._recovered_lock = threading.Lock()
 
-        from . import topics
+        from engines.mqtt import topics
+        from engines.mqtt.publisher import MqttPublisher
+
         from .data_bridge import DataBridge
         from .errors import RecordsUnavailable
-        from .mqtt import MqttPublisher
         from .registry import Registry
         from .simulations import Settings, SimulationService
         from .status_publisher import StatusPublisher

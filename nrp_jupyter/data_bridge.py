@@ -3,7 +3,7 @@ the /events WebSocket listeners for live plots.
 
 The bridge subscribes (paho, on its own network thread) to `[prefix/]nrp_simulation/+/data`, the
 retained index that names each datapack topic's protobuf type, and `.../data/#`, the datapacks.
-Each datapack is decoded on paho's thread (engines.datatransfer.samples) into a sample
+Each datapack is decoded on paho's thread (engines.mqtt.samples) into a sample
 `{"time", "values"}`, where time is seconds since this bridge received the simulation's first
 sample, and added to a bounded batch per simulation and datapack. The batches are flushed on the
 server's event loop at most every `flush_interval_s`: paho's thread only hands over a flush request
@@ -33,10 +33,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from engines.datatransfer.samples import UndecodablePayload, decode
-
-from . import topics
-from .mqtt import parse_broker
+from engines.mqtt import topics
+from engines.mqtt.publisher import parse_broker
+from engines.mqtt.samples import UndecodablePayload, decode
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
-from .kernel_runner import DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelGone, KernelRunner, kill_process_tree
+from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelGone, KernelRunner,
+                            kill_process_tree)
 from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
@@ -138,8 +139,8 @@ class SimulationService:
         return record
 
     def _check_experiment(self, experiment_dir: pathlib.Path, request: LaunchRequest) -> None:
-        from engines.config import load_simulation_config
         from engines.errors import ConfigError
+        from engines.nrpcoresim.config import load_simulation_config
 
         config_path = self._inside_storage(experiment_dir, request.experiment_configuration,
                                            "experimentConfiguration")
@@ -490,8 +491,8 @@ def archive_run(storage: ExperimentStorage, record: Simulation, simulation_dir: 
 def _data_directories(config_path: pathlib.Path) -> list[str]:
     """The `dataDirectory` of every datatransfer engine of the simulation's config (nrp-core's
     default `data` where it is not set); `["data"]` if the config cannot be read any more."""
-    from engines.config import load_simulation_config
     from engines.errors import ConfigError
+    from engines.nrpcoresim.config import load_simulation_config
 
     try:
         config = load_simulation_config(config_path)

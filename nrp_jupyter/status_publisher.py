@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from . import topics
+from engines.mqtt import topics
 
 log = logging.getLogger(__name__)
 

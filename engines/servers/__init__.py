@@ -1,12 +1,13 @@
-"""Engine servers: the engine side of nrp-core's two engine protocols, and the script API.
+"""The engine processes: each engine server is a process of its own that NRPCoreSim launches and steps.
 
-    json_script.EngineScript       base of a python_json engine's Script  (nrp_core.engines.python_json)
-    grpc_script.GrpcEngineScript   base of a python_grpc engine's Script  (nrp_core.engines.python_grpc)
-    python_json                    JSON-over-REST server and its main (nrp-python-json-engine)
-    python_grpc                    EngineGrpcService server and its main (nrp-python-grpc-engine)
+    python_json       JSON-over-REST server and its main (nrp-python-json-engine)
+    python_grpc       EngineGrpcService server and its main (nrp-python-grpc-engine)
+    py_sim            python_json with a simulator (nrp-py-sim-engine); simulators/: MuJoCo, PyBullet, Gymnasium
+    nest_json         python_json with a NEST brain (nrp-nest-json-engine); nest/: the brain script
+    datatransfer/     datapacks to MQTT and files, and its gRPC server (nrp-datatransfer-engine)
+    script/           the script API the servers host (EngineScript, GrpcEngineScript, ScriptHost)
 
-Shared by both servers: `cli` (command line), `runner` (process life), `script_host` (script
-lifecycle and failure messages), `script_base`, `script_loader`, `registration`, `stopping`,
+Shared by the servers: `cli` (command line), `runner` (process life), `registration`, `stopping`,
 `parent_watch`; `http_server` is the JSON server's HTTP/1.1 layer. Importing any of these
 starts nothing.
 """

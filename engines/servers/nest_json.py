@@ -13,8 +13,8 @@ one dict per node); `/run_loop` runs `nest.Simulate` for the step and answers NE
 
 import sys
 
-from engines.nest.brain_host import BrainHost
-from engines.nest.brain_script import BrainScript
+from engines.servers.nest.brain_host import BrainHost
+from engines.servers.nest.brain_script import BrainScript
 from engines.servers.python_json import JsonEngineServer
 from engines.servers.runner import run_engine
 

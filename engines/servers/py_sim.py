@@ -18,8 +18,8 @@ from typing import Any
 
 from engines.servers.python_json import DEFAULT_SERVER_URL, JsonEngineServer
 from engines.servers.runner import run_engine
-from engines.servers.script_host import EngineStateError
-from engines.simulators.engine_script import PySimEngineScript
+from engines.servers.script.script_host import EngineStateError
+from engines.servers.simulators.engine_script import PySimEngineScript
 
 
 class PySimEngineServer(JsonEngineServer):

@@ -21,11 +21,11 @@ from concurrent import futures
 import grpc
 
 from engines.servers.cli import join_address, split_address
-from engines.servers.grpc_script import GrpcEngineScript
 from engines.servers.runner import run_engine
-from engines.servers.script_host import ScriptHost
-from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
-from nrp_protobuf import nrp_jupyter_engine_pb2, nrp_jupyter_engine_pb2_grpc
+from engines.servers.script.grpc_script import GrpcEngineScript
+from engines.servers.script.script_host import ScriptHost
+from nrp_protobuf import (engine_grpc_pb2, engine_grpc_pb2_grpc, nrp_jupyter_engine_pb2,
+                          nrp_jupyter_engine_pb2_grpc)
 
 log = logging.getLogger(__name__)
 

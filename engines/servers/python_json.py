@@ -27,9 +27,9 @@ from typing import Any
 
 from engines.servers.cli import join_address, split_address
 from engines.servers.http_server import HttpServer, Response
-from engines.servers.json_script import EngineScript
 from engines.servers.runner import run_engine
-from engines.servers.script_host import ScriptHost
+from engines.servers.script.json_script import EngineScript
+from engines.servers.script.script_host import ScriptHost
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Protocol
 from engines.servers.cli import parse_args, parse_server_options
 from engines.servers.parent_watch import ParentWatcher, parent_pid_from_env
 from engines.servers.registration import RegistrationError, register
-from engines.servers.script_base import ScriptBase
-from engines.servers.script_host import ScriptHost
+from engines.servers.script.script_base import ScriptBase
+from engines.servers.script.script_host import ScriptHost
 from engines.servers.stopping import StopRequest
 
 log = logging.getLogger(__name__)

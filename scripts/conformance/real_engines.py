@@ -1,5 +1,5 @@
 """nrp-core's own Python engine servers, run from an nrp-core checkout, under this project's
-orchestrator (NRPCoreSim in server mode, driven by engines.client.NrpCore).
+orchestrator (NRPCoreSim in server mode, driven by engines.nrpcore_client.NrpCore).
 
 The contract, for scripts/nrp-core-conformance and the tests:
 
@@ -239,7 +239,7 @@ def _judge(outcome: dict, log: str, experiment_name: str, config_file: str, star
 
 
 def _registration_sink():
-    from engines.protocols.registration import RegistrationServer
+    from engines.nrpcoresim.protocols.registration import RegistrationServer
 
     return RegistrationServer("127.0.0.1:0")
 

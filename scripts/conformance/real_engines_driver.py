@@ -11,7 +11,7 @@ import json
 import sys
 import traceback
 
-from engines.client import NrpCore
+from engines.nrpcore_client import NrpCore
 
 
 def drive(address: str, folder: str, config_file: str, log_file: str, steps: int) -> dict:

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from engines.config import load_simulation_config
+from engines.nrpcoresim.config import load_simulation_config
 from engines.errors import ConfigError, EngineError, FunctionError
-from engines.lifecycle import SimulationState
-from engines.manager import SimulationManager
+from engines.nrpcoresim.lifecycle import SimulationState
+from engines.nrpcoresim.manager import SimulationManager
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
 
 pytestmark = [pytest.mark.usefixtures("no_leftover_processes"), pytest.mark.timeout(60)]

@@ -1,4 +1,4 @@
-"""engines.client.NrpCore against test doubles: a fake NRPCoreSim script and an in-test NrpCore servicer.
+"""engines.nrpcore_client.NrpCore against test doubles: a fake NRPCoreSim script and an in-test NrpCore servicer.
 
 The fake executable only has to stay alive (or die); the gRPC side is a servicer in this process,
 whose replies each test scripts. The interop suite (tests/interop) drives the real NRPCoreSim.
@@ -18,8 +18,8 @@ import grpc
 import psutil
 import pytest
 
-from engines import client as client_module
-from engines.client import NrpCore, UnknownPayloadType, read_trajectory, server_command
+from engines import nrpcore_client as client_module
+from engines.nrpcore_client import NrpCore, UnknownPayloadType, read_trajectory, server_command
 from nrp_protobuf import nrp_server_pb2, nrp_server_pb2_grpc, wrappers_pb2, dump_pb2
 from tests.ports import free_address
 

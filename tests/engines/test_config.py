@@ -6,14 +6,14 @@ import sys
 
 import pytest
 
-from engines.config import (
+from engines.nrpcoresim.config import (
     ENGINE_TYPES,
     argument_passing_policy,
     load_simulation_config,
     register_engine_schema,
     validate_simulation_config,
 )
-from engines.config import registry
+from engines.nrpcoresim.config import registry
 from engines.errors import ConfigError
 
 
@@ -439,6 +439,6 @@ def test_each_validator_is_built_once():
 
 
 def test_importing_the_package_does_not_import_jsonschema():
-    code = "import sys, engines.config; print('jsonschema' in sys.modules)"
+    code = "import sys, engines.nrpcoresim.config; print('jsonschema' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engines.config import apply_overrides, parse_override, split_assignments
+from engines.nrpcoresim.config import apply_overrides, parse_override, split_assignments
 from engines.errors import ConfigError
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import nrp_core
 from engines.errors import FunctionError
-from engines.functions import FunctionEntry, FunctionKind, TransceiverFunction, load_functions
+from engines.nrpcoresim.functions import FunctionEntry, FunctionKind, TransceiverFunction, load_functions
 
 HEADER = "from nrp_core import *\nfrom nrp_core.data.nrp_json import *\n"
 ENGINES = {"engine_a", "engine_b"}

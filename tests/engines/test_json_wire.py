@@ -3,7 +3,7 @@
 import pytest
 
 from engines.datapacks import JsonDataPack
-from engines.protocols.json_client import _set_body
+from engines.nrpcoresim.protocols.json_client import _set_body
 from tests.engines.contract.cases import PYTHON_JSON, read
 from tests.engines.contract.harness import EngineUnderTest
 

@@ -11,11 +11,11 @@ import time
 import psutil
 import pytest
 
-from engines.config import load_simulation_config
+from engines.nrpcoresim.config import load_simulation_config
 from engines.datapacks import JsonDataPack
 from engines.errors import EngineError
-from engines.lifecycle import SimulationState
-from engines.manager import SimulationManager
+from engines.nrpcoresim.lifecycle import SimulationState
+from engines.nrpcoresim.manager import SimulationManager
 from tests.engines.loop_experiments import (JOURNAL, MS, entries, grpc_engine, initial_state, json_engine,
                                             probe_engine, write_experiment)
 from tests.ports import free_address

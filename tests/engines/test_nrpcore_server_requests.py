@@ -1,5 +1,5 @@
 """NRPCoreSim's server mode where it must behave as nrp-core 1.4's does (its own server suite,
-nrp_simulation/tests/server.py, relies on each point), driven by engines.client and by raw gRPC.
+nrp_simulation/tests/server.py, relies on each point), driven by engines.nrpcore_client and by raw gRPC.
 
 - A shutdown request ends the server whatever its outcome, refused in `Created` included, and the
   server stops listening before it answers: the next NRPCoreSim can take the address at once.
@@ -19,7 +19,7 @@ import subprocess
 import grpc
 import pytest
 
-from engines.client import NrpCore
+from engines.nrpcore_client import NrpCore
 from nrp_protobuf import engine_grpc_pb2, enginetest_pb2, nrp_server_pb2, nrp_server_pb2_grpc
 from tests.conftest import BIN_DIR
 from tests.interop.server_request_experiment import write_experiment

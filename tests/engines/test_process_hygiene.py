@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from engines.client import NrpCore
+from engines.nrpcore_client import NrpCore
 from tests.conftest import EXPERIMENTS, REPO, TEST_MARKER_VARIABLE, core_processes
 from tests.ports import free_port
 from tests.waiting import eventually
@@ -65,7 +65,7 @@ def test_after_a_normal_shutdown_no_process_or_port_is_left(config, no_leftover_
 
 DRIVER = textwrap.dedent("""
     import sys, time
-    from engines.client import NrpCore
+    from engines.nrpcore_client import NrpCore
     client = NrpCore(sys.argv[1], experiment_folder=sys.argv[2], config_file=sys.argv[3], log_output=sys.argv[4])
     client.initialize()
     client.run_loop(3)

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from engines.client import NrpCore
+from engines.nrpcore_client import NrpCore
 from tests.conftest import BIN_DIR, EXPERIMENTS
 from tests.engines.simulators.test_whole_stack import result_in, run_through_rest
 from tests.ports import free_port

@@ -1,4 +1,4 @@
-"""hypothesis on the config loader and the ``-o`` override parser (engines/config).
+"""hypothesis on the config loader and the ``-o`` override parser (engines/nrpcoresim/config).
 
 Whatever JSON, file bytes or override text they are given, `load_simulation_config`,
 `validate_simulation_config` and `apply_overrides` either succeed or raise `ConfigError`, whose
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engines.config import apply_overrides, load_simulation_config, parse_override, validate_simulation_config
+from engines.nrpcoresim.config import apply_overrides, load_simulation_config, parse_override, validate_simulation_config
 from engines.errors import ConfigError
 from tests.conftest import EXPERIMENTS
 

@@ -1,4 +1,4 @@
-"""NRPCoreSim driven by both clients: ours (engines.client, in process) and PyPI nrp-client 1.4.0.
+"""NRPCoreSim driven by both clients: ours (engines.nrpcore_client, in process) and PyPI nrp-client 1.4.0.
 
 Each scenario of scenarios.py runs once per client and must give the same observable results:
 return shapes, states, trajectories, and the errors of illegal requests. The one expected
@@ -36,7 +36,7 @@ class Client:
 
     @staticmethod
     def _run_ours(name, target):
-        from engines.client import NrpCore
+        from engines.nrpcore_client import NrpCore
 
         return scenarios.run(name, NrpCore, target, server_alive=lambda nrp: nrp._process.exit_code() is None,
                              release=lambda nrp: nrp.close())

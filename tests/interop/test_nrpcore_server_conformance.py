@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(90)
 def run(client: str, real_python: str | None, scenario: str, server, experiment: str) -> dict:
     target = scenarios.Target(server.address, experiment)
     if client == "ours":
-        from engines.client import NrpCore
+        from engines.nrpcore_client import NrpCore
 
         result = scenarios.run(scenario, NrpCore, target, server_alive=lambda nrp: nrp._process.exit_code() is None,
                                release=lambda nrp: nrp.close())

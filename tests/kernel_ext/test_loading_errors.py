@@ -9,8 +9,8 @@ import os
 import pytest
 
 from engines.errors import EngineCrashed, EngineError, EngineTimeout
-from engines.servers.script_base import ScriptBase
-from engines.servers.script_host import ScriptHost
+from engines.servers.script.script_base import ScriptBase
+from engines.servers.script.script_host import ScriptHost
 from kernel_ext.core_launch import read_config
 from kernel_ext.error_reports import ErrorType, RuntimeErrorReport
 from kernel_ext.errors import ScriptLoadError
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def core_failure(error_message: str) -> RuntimeError:
-    """What nrp-client raises when a request leaves NRPCoreSim in state Failed (engines/client.py)."""
+    """What nrp-client raises when a request leaves NRPCoreSim in state Failed (engines/nrpcore_client.py)."""
     return RuntimeError(f"Request failed with error \"{error_message}\". "
                         "The only possible action now is \"shutdown()\".")
 
@@ -48,7 +48,7 @@ def classify(error, directory):
                            simulation_dir=str(directory))
 
 
-SCRIPT = """from engines.servers.script_base import ScriptBase
+SCRIPT = """from engines.servers.script.script_base import ScriptBase
 
 
 class Script(ScriptBase):
@@ -113,7 +113,7 @@ def test_failures_outside_the_engines_are_the_infrastructure(tmp_path, error):
 
 
 def launch_error(start) -> str:
-    """What a launcher of engines/launchers.py raises, as NRPCoreSim passes it on."""
+    """What a launcher of engines/nrpcoresim/launchers.py raises, as NRPCoreSim passes it on."""
     from engines.errors import EngineLaunchError
 
     with pytest.raises(EngineLaunchError) as caught:
@@ -122,7 +122,7 @@ def launch_error(start) -> str:
 
 
 def test_an_engine_program_the_config_names_that_does_not_exist_is_the_experiment(tmp_path):
-    from engines.launchers import BasicFork
+    from engines.nrpcoresim.launchers import BasicFork
 
     message = launch_error(lambda: BasicFork("python_2").start(["my-engine-not-installed"], [], None))
     failure = classify(core_failure(message), tmp_path)
@@ -132,7 +132,7 @@ def test_an_engine_program_the_config_names_that_does_not_exist_is_the_experimen
 
 
 def test_an_engine_started_elsewhere_that_does_not_answer_is_the_experiment(tmp_path):
-    from engines.launchers import EmptyLaunchCommand
+    from engines.nrpcoresim.launchers import EmptyLaunchCommand
     from tests.ports import free_port
 
     launcher = EmptyLaunchCommand("python_2", f"127.0.0.1:{free_port()}")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engines.config import apply_overrides, split_assignments
+from engines.nrpcoresim.config import apply_overrides, split_assignments
 from kernel_ext.core_launch import datatransfer_overrides, describe_exit, read_config
 from kernel_ext.errors import SettingsError
 from kernel_ext.settings import ServerSettings

@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from nrp_jupyter.broker import EmbeddedBroker
-from nrp_jupyter.mqtt import parse_broker
+from engines.mqtt.publisher import parse_broker
 from tests.ports import free_port
 
 HOST = "127.0.0.1"

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from nrp_jupyter.broker import EmbeddedBroker
-from nrp_jupyter.mqtt import MqttPublisher
+from engines.mqtt.publisher import MqttPublisher
 
 from tests.ports import free_port
 

@@ -11,7 +11,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from nrp_jupyter.data_bridge import DataBridge
-from nrp_jupyter.mqtt import parse_broker
+from engines.mqtt.publisher import parse_broker
 from nrp_jupyter.status_publisher import StatusPublisher
 from nrp_protobuf import engine_grpc_pb2, nrpgenericproto_pb2, wrappers_pb2
 from tests.conftest import EXPERIMENTS, copy_experiment_folder

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from nrp_jupyter import topics
-from nrp_jupyter.mqtt import MqttPublisher, parse_broker
+from engines.mqtt import topics
+from engines.mqtt.publisher import MqttPublisher, parse_broker
 
 from .mqtt_helpers import (  # noqa: F401 (fixtures)
     HOST,

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from nrp_jupyter import topics
+from engines.mqtt import topics
 
 pytestmark = pytest.mark.timeout(10)
 

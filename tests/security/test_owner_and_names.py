@@ -12,8 +12,8 @@ import getpass
 
 import pytest
 
-from engines.datatransfer.config import DataTransferConfig, DataTransferConfigError
-from nrp_jupyter import topics
+from engines.servers.datatransfer.config import DataTransferConfig, DataTransferConfigError
+from engines.mqtt import topics
 from tests.nrp_jupyter.identity import USER_HEADER
 
 pytestmark = pytest.mark.timeout(120)

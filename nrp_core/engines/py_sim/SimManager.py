@@ -1,5 +1,5 @@
 """`from nrp_core.engines.py_sim.SimManager import SimulatorManager`, nrp-core's module path of the manager."""
 
-from engines.simulators.manager import SimulatorManager
+from engines.servers.simulators.manager import SimulatorManager
 
 __all__ = ["SimulatorManager"]

@@ -6,7 +6,7 @@ time step of runLoopStep, and the protobuf requests of setDataPacks and getDataP
 on any failure. Every `initialize` loads the config's PythonFileName afresh and replaces `script`.
 """
 
-from engines.servers import script_calls
+from engines.servers.script import script_calls
 from nrp_core.engines.python_grpc.grpc_engine_script import GrpcEngineScript
 from nrp_protobuf import engine_grpc_pb2
 

@@ -6,7 +6,7 @@ bodies and raise on any failure (the server answers 500 with the message). Every
 loads the config's PythonFileName afresh and replaces `script`.
 """
 
-from engines.servers import script_calls
+from engines.servers.script import script_calls
 from nrp_core.data.nrp_json import JsonDataPack
 from nrp_core.engines.python_json.engine_script import EngineScript
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engines.datatransfer.config import DataTransferConfig, DataTransferConfigError, Dump
-from engines.datatransfer.file_format import DataFileFormat
-from engines.datatransfer.samples import MAX_ELEMENTS, UndecodablePayload, decode
+from engines.servers.datatransfer.config import DataTransferConfig, DataTransferConfigError, Dump
+from engines.servers.datatransfer.file_format import DataFileFormat
+from engines.mqtt.samples import MAX_ELEMENTS, UndecodablePayload, decode
 from nrp_protobuf import dump_pb2, engine_grpc_pb2, gazebo_pb2, nrpgenericproto_pb2, wrappers_pb2
 
 

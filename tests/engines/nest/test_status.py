@@ -8,8 +8,8 @@ import sys
 import numpy
 import pytest
 
-from engines.nest.datapacks import BrainDataPackError, BrainDataPacks, collecting, register_datapack
-from engines.nest.status import StatusError, read_status, to_json, write_status
+from engines.servers.nest.datapacks import BrainDataPackError, BrainDataPacks, collecting, register_datapack
+from engines.servers.nest.status import StatusError, read_status, to_json, write_status
 from nrp_core.engines.nest_json import CreateDataPack, RegisterDataPack
 from tests.engines.servers.conftest import engine_env
 
@@ -105,7 +105,7 @@ def test_importing_the_nest_engine_starts_nothing_and_loads_no_nest():
         "import sys, threading, signal\n"
         "before = threading.active_count()\n"
         "handlers = [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)]\n"
-        "import engines.servers.nest_json, nrp_core.engines.nest_json, engines.nest.brain_script\n"
+        "import engines.servers.nest_json, nrp_core.engines.nest_json, engines.servers.nest.brain_script\n"
         "assert threading.active_count() == before, threading.enumerate()\n"
         "assert [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)] == handlers\n"
         "assert 'nest' not in sys.modules\n"

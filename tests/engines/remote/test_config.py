@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from engines.config import validate_simulation_config
+from engines.nrpcoresim.config import validate_simulation_config
 from engines.errors import ConfigError
 from tests.engines.remote.conftest import EXPERIMENT, run_nrpcoresim
 

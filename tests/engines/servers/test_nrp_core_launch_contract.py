@@ -9,11 +9,11 @@ from concurrent import futures
 import grpc
 import pytest
 
-from engines.launchers import EmptyLaunchCommand
-from engines.protocols.engine_arguments import (default_plugins_path, grpc_engine_arguments, json_engine_arguments,
+from engines.nrpcoresim.launchers import EmptyLaunchCommand
+from engines.nrpcoresim.protocols.engine_arguments import (default_plugins_path, grpc_engine_arguments, json_engine_arguments,
                                                 registers_its_port)
-from engines.protocols.grpc_client import GrpcEngineClient
-from engines.protocols.port_claim import claim_server_address
+from engines.nrpcoresim.protocols.grpc_client import GrpcEngineClient
+from engines.nrpcoresim.protocols.port_claim import claim_server_address
 from engines.servers.cli import parse_args
 from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
 

@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from engines.servers.grpc_script import GrpcEngineScript
-from engines.servers.json_script import EngineScript
-from engines.servers.script_base import DataPackAlreadyRegistered, DataPackNotRegistered
-from engines.servers.script_host import EngineStateError, ScriptHost
-from engines.servers.script_loader import ScriptLoadError, load_script_class
+from engines.servers.script.grpc_script import GrpcEngineScript
+from engines.servers.script.json_script import EngineScript
+from engines.servers.script.script_base import DataPackAlreadyRegistered, DataPackNotRegistered
+from engines.servers.script.script_host import EngineStateError, ScriptHost
+from engines.servers.script.script_loader import ScriptLoadError, load_script_class
 from nrp_protobuf import dump_pb2, engine_grpc_pb2, wrappers_pb2
 
 

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from engines.simulators.base import ActionError, PropertyError, WorldFileError
-from engines.simulators.manager import SimulatorManager
+from engines.servers.simulators.base import ActionError, PropertyError, WorldFileError
+from engines.servers.simulators.manager import SimulatorManager
 from tests.engines.simulators.conftest import EXPERIMENTS
 
 STEP_NS = 10_000_000  # 10 ms

@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from engines.config import load_simulation_config
+from engines.nrpcoresim.config import load_simulation_config
 from engines.datapacks import JsonDataPack
-from engines.manager import SimulationManager
+from engines.nrpcoresim.manager import SimulationManager
 from tests.conftest import BIN_DIR
 from tests.engines.simulators.conftest import EXPERIMENTS
 

@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
-from engines.simulators.base import ActionError, PropertyError, SimulatorError, WorldFileError
-from engines.simulators.manager import SimulatorManager
+from engines.servers.simulators.base import ActionError, PropertyError, SimulatorError, WorldFileError
+from engines.servers.simulators.manager import SimulatorManager
 
 STEP_NS = 20_000_000  # CartPole's own 0.02 s
 

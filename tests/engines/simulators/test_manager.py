@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
-from engines.simulators.base import SimulatorError, SimulatorUnavailable
-from engines.simulators.manager import SimulatorManager
+from engines.servers.simulators.base import SimulatorError, SimulatorUnavailable
+from engines.servers.simulators.manager import SimulatorManager
 from tests.engines.simulators.conftest import mujoco_config
 
 

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from engines.simulators.base import ActionError, PropertyError, SimulatorError, WorldFileError
-from engines.simulators.manager import SimulatorManager
+from engines.servers.simulators.base import ActionError, PropertyError, SimulatorError, WorldFileError
+from engines.servers.simulators.manager import SimulatorManager
 from tests.engines.simulators.conftest import GRAVITY, ROTOR_INERTIA, mujoco_config
 
 STEP_NS = 10_000_000  # 10 ms

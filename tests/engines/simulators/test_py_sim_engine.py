@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from engines.servers.script_host import EngineStateError, ScriptHost
-from engines.simulators.base import WorldFileError
-from engines.simulators.engine_script import PySimEngineScript
+from engines.servers.script.script_host import EngineStateError, ScriptHost
+from engines.servers.simulators.base import WorldFileError
+from engines.servers.simulators.engine_script import PySimEngineScript
 
 from tests.engines.servers.conftest import NLOHMANN_TYPE, TIME_RATIO, engine_env
 from tests.engines.simulators.conftest import EXPERIMENTS, GRAVITY, ROTOR_INERTIA, mujoco_config, write
