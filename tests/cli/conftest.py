@@ -1,11 +1,10 @@
-"""`jupyter nrp` runs as a real subprocess here; the shared server comes from tests/client."""
+"""`jupyter nrp` runs as a real subprocess here; the shared server (`server`) comes from tests/conftest.py."""
 
 import os
 import subprocess
 
 import pytest
 
-from tests.client.conftest import connection, server  # noqa: F401 (fixtures shared with the client tests)
 from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
 
 JUPYTER = str(BIN_DIR / "jupyter")

@@ -4,8 +4,6 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from tests.client.conftest import connection, server  # noqa: F401 (fixtures shared with the client tests)
-
 
 @pytest.fixture
 def shell(server, monkeypatch):

@@ -1,7 +1,7 @@
 """Real MQTT brokers and a collecting subscriber for the MQTT tests, plus a round-trip benchmark.
 
-Fixtures live here because the MQTT tests are the only users; test modules import the ones they
-use. Run as a script to print round-trip figures:
+The fixtures built on them are in tests/nrp_jupyter/conftest.py (`mosquitto`, which the
+datatransfer engine tests use too, in tests/conftest.py). Run as a script to print round-trip figures:
 ``.venv/bin/python -m tests.nrp_jupyter.mqtt_helpers``.
 """
 
@@ -174,53 +174,6 @@ class Amqtt:
     def restart(self) -> None:
         self.stop()
         self.start()
-
-
-@pytest.fixture
-def background_loop():
-    loop = BackgroundLoop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def mosquitto(tmp_path):
-    """A running mosquitto on a free port; `restart()` kills it and starts it again on that port."""
-    broker = Mosquitto(mosquitto_executable(), tmp_path / "mosquitto.log")
-    broker.start()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture
-def amqtt_broker(background_loop):
-    """The embedded amqtt broker (`EmbeddedBroker(port=0)`) on a loop in a background thread."""
-    broker = EmbeddedBroker(HOST, 0)
-    address = background_loop.run(broker.start())
-    yield address
-    background_loop.run(broker.stop())
-
-
-@pytest.fixture(params=["mosquitto", "amqtt"])
-def any_broker(request, tmp_path):
-    """A broker of each kind, NOT started: tests call `start()`, `kill()`, `restart()` themselves."""
-    if request.param == "mosquitto":
-        broker = Mosquitto(mosquitto_executable(), tmp_path / "mosquitto.log")
-        yield broker
-        broker.stop()
-    else:
-        loop = BackgroundLoop()
-        broker = Amqtt(loop)
-        yield broker
-        broker.stop()
-        loop.close()
-
-
-@pytest.fixture
-def running_broker(any_broker):
-    """`any_broker`, started."""
-    any_broker.start()
-    return any_broker
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,19 +9,9 @@ import pytest
 from engines.mqtt import topics
 from engines.mqtt.publisher import MqttPublisher, parse_broker
 
-from .mqtt_helpers import (  # noqa: F401 (fixtures)
-    HOST,
-    Subscriber,
-    amqtt_broker,
-    any_broker,
-    background_loop,
-    free_port,
-    late_subscriber_sees,
-    measure_round_trips,
-    mosquitto,
-    running_broker,
-    wait_retained,
-)
+from tests.ports import free_port
+
+from .mqtt_helpers import HOST, Subscriber, late_subscriber_sees, measure_round_trips, wait_retained
 
 MARKER = "test/marker"
 

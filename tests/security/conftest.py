@@ -1,4 +1,4 @@
-"""The security tests reuse the REST fixtures of tests/nrp_jupyter (an in-process server with the
+"""The security tests reuse the REST fixtures of tests/conftest.py (an in-process server with the
 extension, a real mosquitto, the shipped experiments) and add a request helper that sends exactly
 the headers and cookies a test gives."""
 
@@ -6,9 +6,6 @@ import json
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-
-from tests.nrp_jupyter.conftest import (broker, experiments_root, jp_server_config, nrp, nrp_config,  # noqa: F401
-                                       subscriber)
 
 
 @pytest.fixture

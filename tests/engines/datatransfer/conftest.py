@@ -7,9 +7,8 @@ import grpc
 import pytest
 
 from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
-# registrar and mosquitto are fixtures, shared with the engine server and MQTT tests.
-from tests.engines.servers.conftest import TIME_RATIO, Engine, EngineProcesses, registrar  # noqa: F401
-from tests.nrp_jupyter.mqtt_helpers import Subscriber, mosquitto  # noqa: F401
+from tests.engines.servers.conftest import TIME_RATIO, Engine, EngineProcesses
+from tests.nrp_jupyter.mqtt_helpers import Subscriber
 
 ENGINE = "datatransfer_engine"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# The registration server and raw JSON client of the python_json engine tests serve here too.
-from tests.engines.servers.conftest import Engine, engine_env, json_client, registrar  # noqa: F401
+from tests.engines.servers.conftest import Engine, engine_env
 
 TIME_RATIO = [1, 1_000_000_000]
 STEP_NS = 10_000_000  # 10 ms
@@ -27,7 +26,7 @@ def write_brain(directory: Path, source: str, name: str = "brain.py") -> Path:
 
 
 @pytest.fixture
-def start_nest_engine(tmp_path, registrar):  # noqa: F811 (the imported fixture)
+def start_nest_engine(tmp_path, registrar):
     procs: list[subprocess.Popen] = []
 
     def start(name: str = "nest", stdout_path: Path | None = None) -> Engine:

@@ -103,13 +103,6 @@ def engine_env(**extra: str) -> dict:
     return env
 
 
-@pytest.fixture
-def registrar():
-    registrar = Registrar()
-    yield registrar
-    registrar.close()
-
-
 class EngineProcesses:
     """Engine servers (`python -m <module>`) started in `folder`, each returned once it registered
     with `registrar`; `close()` kills whatever is still running."""
@@ -179,16 +172,3 @@ class JsonClient:
 
     def close(self) -> None:
         self.connection.close()
-
-
-@pytest.fixture
-def json_client():
-    clients: list[JsonClient] = []
-
-    def connect(address: str) -> JsonClient:
-        clients.append(JsonClient(address))
-        return clients[-1]
-
-    yield connect
-    for client in clients:
-        client.close()

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-# json_client and registrar are fixtures, shared with the engine server tests.
-from tests.engines.servers.conftest import Engine, EngineProcesses, json_client, registrar  # noqa: F401
+from tests.engines.servers.conftest import Engine, EngineProcesses
 
 REPO = Path(__file__).resolve().parents[3]
 EXPERIMENTS = REPO / "experiments"
