@@ -10,18 +10,15 @@
 
 from __future__ import annotations
 
-import enum
 import linecache
 import os
 import re
-from dataclasses import asdict, dataclass
 from types import TracebackType
 
 from engines.errors import function_location
 
 from .errors import NRPSimulationTimeout, NRPStopExecution
-
-UNKNOWN = -1
+from .runtime_error import UNKNOWN, ErrorType, RuntimeErrorReport
 
 _COMPILE_ERRORS = (AttributeError, NameError, SyntaxError)
 
@@ -34,34 +31,6 @@ def core_failure_message(error: BaseException) -> str | None:
     """NRPCoreSim's own account of a failure that the nrp-core client raised, else None."""
     found = _CORE_FAILURE.fullmatch(str(error)) if isinstance(error, RuntimeError) else None
     return found["message"] if found else None
-
-
-class ErrorType(str, enum.Enum):
-    COMPILE = "Compile"
-    """The script does not compile, or uses a name or attribute that does not exist."""
-    LOADING = "Loading"
-    """The simulation could not be set up (config, NRPCoreSim, engines) or the script not read."""
-    RUNTIME = "Runtime"
-    """The script raised, or the simulation broke under it."""
-    SIM_TIMEOUT = "SimTimeout"
-    """The script let NRPSimulationTimeout escape."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RuntimeErrorReport:
-    """One runtime_error event; the field names are NRP's wire names."""
-
-    msg: str
-    error_type: ErrorType
-    fileName: str  # noqa: N815 (NRP's payload key)
-    line_number: int = UNKNOWN
-    offset: int = UNKNOWN
-    line_text: str = ""
-
-    def event_fields(self) -> dict:
-        fields = asdict(self)
-        fields["error_type"] = self.error_type.value
-        return fields
 
 
 def syntax_error_report(error: SyntaxError, script_name: str) -> RuntimeErrorReport:

@@ -16,10 +16,7 @@ script written for NRP catches them the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .error_reports import RuntimeErrorReport
+from .runtime_error import RuntimeErrorReport
 
 
 class NRPSimulationTimeout(Exception):

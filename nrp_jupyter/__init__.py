@@ -3,7 +3,7 @@ a dedicated kernel, with live status over MQTT and a WebSocket. Importing it sta
 
 In a notebook, `%load_ext nrp_jupyter` adds the `%nrp` magic; `nrp_jupyter.client` is the Python client."""
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401 (the package's version, as before)
 
 
 def _jupyter_server_extension_points():

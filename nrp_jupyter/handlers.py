@@ -19,10 +19,10 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web, websocket
 
-from . import __version__
 from .errors import NrpError, shown
 from .limits import MAX_ID_DIGITS
 from .limits import simulation_id as parse_simulation_id
+from .version import __version__
 
 AUTH_RESOURCE = "nrp:simulations"
 _SIMULATION = r"(?P<simulation_id>\d+)"

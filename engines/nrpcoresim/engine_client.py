@@ -239,14 +239,3 @@ class EngineClient(ABC):
         self.unresponsive = True
         return EngineTimeout(self.name, f"loop is taking too long to complete (EngineCommandTimeout "
                                         f"{self.command_timeout_s} s exceeded)")
-
-
-def make_engine_client(config: dict, launcher: Launcher,
-                       registration: RegistrationServer | None) -> EngineClient:
-    from engines.nrpcoresim.protocols.grpc_client import GrpcEngineClient
-    from engines.nrpcoresim.protocols.json_client import JsonEngineClient
-
-    # Engine types that speak JSON over REST; every other known type speaks gRPC.
-    json_types = {"python_json", "py_sim", "nest_json", "gazebo_json", "nest_server"}
-    cls = JsonEngineClient if config["EngineType"] in json_types else GrpcEngineClient
-    return cls(config, launcher, registration)

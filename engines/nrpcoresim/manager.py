@@ -18,13 +18,15 @@ import time
 from engines.datapacks import DataPack
 from engines.engine_progress import LAUNCH, tracked
 from engines.errors import ConfigError
+from engines.nrpcoresim import function_api
 from engines.nrpcoresim.config import argument_passing_policy
-from engines.nrpcoresim.engine_client import EngineClient, make_engine_client
+from engines.nrpcoresim.engine_client import EngineClient
 from engines.nrpcoresim.functions import FunctionEntry, load_functions
 from engines.nrpcoresim.launchers import make_launcher
 from engines.nrpcoresim.lifecycle import Request, SimulationState, check_allowed
 from engines.nrpcoresim.loop import FTILoop
 from engines.nrpcoresim.processor import DataPackProcessor
+from engines.nrpcoresim.protocols.engine_types import make_engine_client
 from engines.nrpcoresim.protocols.registration import RegistrationServer
 
 log = logging.getLogger(__name__)
@@ -223,10 +225,8 @@ def _function_entries(config: dict) -> list[FunctionEntry]:
 
 def _function_namespace() -> dict:
     # Function files share one namespace that starts as `from nrp_core import *` would leave it.
-    import nrp_core
-
     namespace = {"__name__": "nrp_functions", "__builtins__": __builtins__}
-    namespace.update({name: getattr(nrp_core, name) for name in getattr(nrp_core, "__all__", [])})
+    namespace.update({name: getattr(function_api, name) for name in function_api.__all__})
     return namespace
 
 

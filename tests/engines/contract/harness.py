@@ -1,5 +1,5 @@
 """Drives one engine the way NRPCoreSim does: launched by its config's launcher, registered, then
-spoken to by the engine client of its protocol (engines.nrpcoresim.engine_client.make_engine_client)."""
+spoken to by the engine client of its protocol (engines.nrpcoresim.protocols.engine_types.make_engine_client)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import signal
 import time
 
 from engines.nrpcoresim.config import validate_simulation_config
-from engines.nrpcoresim.engine_client import EngineClient, make_engine_client
+from engines.nrpcoresim.engine_client import EngineClient
 from engines.nrpcoresim.launchers import make_launcher
+from engines.nrpcoresim.protocols.engine_types import make_engine_client
 from engines.nrpcoresim.protocols.registration import RegistrationServer
 
 
