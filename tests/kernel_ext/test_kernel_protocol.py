@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import assert_no_core_processes
 from tests.kernel_ext.conftest import make_experiment
 from tests.kernel_ext.kernels import BOOTSTRAP, ExperimentKernel, assert_kernel_is_this_interpreter
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,6 +35,12 @@ def open_kernel(tmp_path, no_leftover_processes):
     for kernel in kernels:
         kernel.close()
     assert_no_core_processes(no_leftover_processes, within_s=5)
+
+
+def running(kernel, after: int):
+    """Waits for a status showing simulation time passed since `after` (the kernel ticks once a second)."""
+    return kernel.wait_for(lambda e: e["event"] == "status" and e.get("state") == "started"
+                           and e.get("simulationTime", 0) > 0, 5, after)
 
 
 def initialize(kernel):
@@ -92,7 +99,7 @@ def test_a_simulation_initialises_runs_pauses_resumes_and_completes_at_its_timeo
     mark = kernel.mark()
     kernel.command("start")
     kernel.wait_event("status", 1, after=mark, state="started")
-    time.sleep(0.5)
+    running(kernel, mark)
 
     mark = kernel.mark()
     kernel.command("pause")
@@ -162,8 +169,9 @@ def test_stop_ends_everything_within_two_seconds(open_kernel, where):
         assert (illegal["status"], illegal["ename"]) == ("error", "IllegalCommand")
         assert "'paused'" in illegal["evalue"]
     else:
+        mark = kernel.mark()
         kernel.command("start")
-        time.sleep(0.5)
+        running(kernel, mark)
         if where == "paused in the script":
             mark = kernel.mark()
             kernel.command("pause")
@@ -213,11 +221,13 @@ def test_a_syntax_error_in_the_main_script_fails_initialisation_with_a_compile_e
 def test_nrpcoresim_killed_mid_run_completes_as_failed_naming_it(open_kernel, while_):
     kernel = open_kernel(timeout=100000)
     nrpcoresim = initialize(kernel)["nrpcoresim_pid"]
+    mark = kernel.mark()
     kernel.command("start")
-    time.sleep(0.5)
+    running(kernel, mark)
     if while_ == "paused":
+        mark = kernel.mark()
         kernel.command("pause")
-        time.sleep(0.2)
+        kernel.wait_event("status", 2, after=mark, state="paused")
 
     mark = kernel.mark()
     killed = time.monotonic()
@@ -241,8 +251,9 @@ def test_nrpcoresim_killed_mid_run_completes_as_failed_naming_it(open_kernel, wh
 def test_an_engine_killed_mid_run_completes_as_failed_naming_the_engine(open_kernel):
     kernel = open_kernel(timeout=100000)
     nrpcoresim = initialize(kernel)["nrpcoresim_pid"]
+    mark = kernel.mark()
     kernel.command("start")
-    time.sleep(0.5)
+    running(kernel, mark)
     engine = next(child for child in psutil.Process(nrpcoresim).children()
                   if "--engine=python_1" in child.cmdline())
 
@@ -302,7 +313,7 @@ def test_stop_while_the_engines_initialise_ends_nrpcoresim_under_it(open_kernel)
         "    def initialize(self):\n", "    def initialize(self):\n        import time; time.sleep(20)\n"))
     assert kernel.execute(BOOTSTRAP)["status"] == "ok"
     kernel.wait_event("progress", 10, subtask="Initializing the engines")
-    time.sleep(0.3)
+    eventually(lambda: len(kernel.core_processes()) == 3, 10, "NRPCoreSim and both engines run")
     assert len(kernel.core_processes()) == 3  # NRPCoreSim and both engines
 
     mark = kernel.mark()

@@ -101,7 +101,7 @@ def test_pause_blocks_the_next_run_loop_and_resume_continues(start_core):
     loop = LoopThread(nrp)
     eventually(lambda: nrp.timesteps_count > 20, 5, "the loop runs")
     nrp._pause()
-    time.sleep(0.05)  # a run_loop(1) in flight finishes its one step
+    eventually(lambda: not nrp.in_flight, 5, "a run_loop(1) in flight finishes its one step")
     frozen = nrp.timesteps_count
     time.sleep(0.3)
     assert nrp.timesteps_count == frozen

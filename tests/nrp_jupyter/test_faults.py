@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from tests.nrp_jupyter.conftest import experiment_variant, wait_message
+from tests.waiting import eventually_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -48,10 +49,10 @@ def simulation_processes(jp_serverapp, simulation_id):
 
 
 async def assert_all_gone(nrp, jp_fetch, processes, ports, simulations_dir, within_s=2.0):
-    deadline = time.monotonic() + within_s
-    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in processes):
-        assert time.monotonic() < deadline, [p.cmdline()[:3] for p in processes if p.is_running()]
-        await asyncio.sleep(0.02)
+    def gone():
+        return not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in processes)
+
+    await eventually_async(gone, within_s, lambda: [p.cmdline()[:3] for p in processes if p.is_running()])
     # Fixed default ports (9002, ...) may be taken again at once by tests running beside this one:
     # what matters is that no process of this simulation holds one.
     ours = {p.pid for p in processes}
@@ -61,6 +62,12 @@ async def assert_all_gone(nrp, jp_fetch, processes, ports, simulations_dir, with
     kernels = json.loads((await jp_fetch("api", "kernels")).body)
     assert kernels == []
     assert not list(simulations_dir.glob("nrp.*"))
+
+
+async def engines_run(jp_serverapp, simulation_id):
+    # The kernel, NRPCoreSim and both engines of the experiment.
+    await eventually_async(lambda: len(simulation_processes(jp_serverapp, simulation_id)[0]) >= 4, 10,
+                           "NRPCoreSim and both engines run")
 
 
 async def launched(nrp, experiment="slow_exchange", start=True):
@@ -74,7 +81,7 @@ async def launched(nrp, experiment="slow_exchange", start=True):
 @pytest.mark.parametrize("from_state", ["started", "paused"])
 async def test_stop_returns_within_2_s_and_leaves_nothing(from_state, nrp, jp_fetch, jp_serverapp, tmp_path):
     simulation_id = await launched(nrp, start=from_state == "started")
-    await asyncio.sleep(0.3)
+    await engines_run(jp_serverapp, simulation_id)
     processes, ports = simulation_processes(jp_serverapp, simulation_id)
 
     started = time.monotonic()
@@ -102,7 +109,7 @@ async def test_stop_with_an_engine_hung_in_its_step(nrp, jp_fetch, jp_serverapp,
 async def test_a_process_killed_mid_run_fails_the_simulation_within_2_s(
         victim, nrp, jp_fetch, jp_serverapp, subscriber, tmp_path):
     simulation_id = await launched(nrp)
-    await asyncio.sleep(0.3)
+    await engines_run(jp_serverapp, simulation_id)
     processes, ports = simulation_processes(jp_serverapp, simulation_id)
     target = {"kernel": processes[0], "NRPCoreSim": processes[1], "engine": processes[2]}[victim]
 
