@@ -74,7 +74,7 @@ def test_launch_start_and_stop_through_rest_with_engines_started_by_hand(
         assert engine.wait_exit() == 0, engine.stderr()
 
 
-def test_a_launch_with_nobody_listening_is_a_500_naming_engine_and_address_and_leaves_nothing_running(
+def test_a_launch_with_nobody_listening_is_a_400_naming_engine_and_address_and_leaves_nothing_running(
         live_server_quiet, served_experiment, engines_by_hand, machine_host):
     server, (experiment_id, folder) = live_server_quiet, served_experiment
     json_engine = engines_by_hand.start("python_json", "python_1", machine_host)
@@ -84,9 +84,9 @@ def test_a_launch_with_nobody_listening_is_a_500_naming_engine_and_address_and_l
     started = time.monotonic()
     code, body = server.call("POST", "simulation", body={"experimentID": experiment_id})
 
-    # An engine that is not there is the deployment's fault, not the experiment's: the launch-failure
-    # classification (docs/architecture.md) makes it a 500.
-    assert code == 500, body
+    # The config names an engine that must be started by hand and nobody started it: fixing that is up
+    # to whoever launches the experiment, so it is a client error, not the server's (kernel_ext/loading_errors.py).
+    assert code == 400, body
     assert f'Engine "python_2": nothing answers at its ServerAddress {silent_address}' in body["message"]
     assert time.monotonic() - started < 60
     assert simulation_of(server, experiment_id)["state"] == "failed"
