@@ -35,9 +35,11 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 60):
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("subcommand", [(), ("serve",)])
 def test_serve_answers_nrp_version_for_the_current_directory(project_dir, cli_env, subcommand):
-    port = free_port()
+    port, broker_port = free_port(), free_port()
+    while broker_port == port:  # two probes may hand out the same port; the broker would then answer HTTP
+        broker_port = free_port()
     process = start_cli(*subcommand, "--port", str(port), f"--IdentityProvider.token={TOKEN}", "--allow-root",
-                        f"--NrpJupyterApp.embedded_broker_port={free_port()}", cwd=project_dir, env=cli_env)
+                        f"--NrpJupyterApp.embedded_broker_port={broker_port}", cwd=project_dir, env=cli_env)
     try:
         version = wait_for(f"http://127.0.0.1:{port}/nrp/version", process)
         assert version["nrp_jupyter"]
