@@ -32,12 +32,8 @@ ALLOWED = {
 PACKAGES = tuple(ALLOWED)
 
 # Known violations, each with why it stays for now. The goal is an empty set.
-EXCEPTIONS = {
-    # Connection.launch() is a convenience over client.simulation.launch(), which defaults to
-    # Connection.discover(): the two modules need each other until the notebook client is re-cut
-    # (issue 15, nrp_jupyter/notebook/). Deferred inside Connection.launch, so it is safe at import time.
-    ("module cycle", ("nrp_jupyter.client.connection", "nrp_jupyter.client.simulation")),
-}
+# Violations tolerated on purpose, each with why; empty, and meant to stay so.
+EXCEPTIONS: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def module_name(path: Path) -> str:

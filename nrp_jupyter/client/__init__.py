@@ -15,7 +15,8 @@ from .connection import Connection
 from .errors import (AuthError, BadRequest, Conflict, Forbidden, NoFreeSlot, NotFound, NrpError, ServerError,
                      ServerNotFound, ServerUnreachable, SimulationEnded, StateTransitionError, Unauthorized,
                      WaitTimeout)
-from .simulation import FINAL_STATES, STATES, Simulation, launch, simulations
+from .launching import launch, simulations
+from .simulation import FINAL_STATES, STATES, Simulation
 from .sweep import Run, run_all, run_to_end
 
 __all__ = [

@@ -14,6 +14,7 @@ import threading
 import urllib.parse
 
 from .errors import NrpError, ServerUnreachable, error_from_response
+from .simulation import launch_on
 
 # A request sent on a kept-alive connection that the server has meanwhile closed fails with one of
 # these before any answer arrives; it never reached the server, so it is sent once more.
@@ -163,9 +164,7 @@ class Connection:
     def launch(self, experiment_id: str, **options):
         """Launches an experiment on this server: `nrp_jupyter.client.launch(experiment_id,
         connection=self, **options)` (`config`, `script`, `timeout`, `wait_for_slot`)."""
-        from .simulation import launch
-
-        return launch(experiment_id, connection=self, **options)
+        return launch_on(self, experiment_id, **options)
 
     def events(self, simulation_id: int | None = None, *, timeout: float = 10):
         """A subscription to the /events WebSocket (`EventStream`); close it, or use `with`."""

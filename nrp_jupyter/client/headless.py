@@ -15,7 +15,8 @@ from typing import TextIO
 from .connection import Connection
 from .errors import NrpError, StateTransitionError
 from .progress import ProgressDisplay
-from .simulation import Simulation, launch
+from .launching import launch
+from .simulation import Simulation
 
 ENDED_STATES = frozenset({"completed", "stopped", "failed"})
 STATE_POLL_INTERVAL_S = 2.0

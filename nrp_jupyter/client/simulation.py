@@ -1,10 +1,14 @@
-"""A simulation on an NRP server, and the launch that creates one."""
+"""A simulation on an NRP server, and the launch that creates one on a given connection.
+
+`launch` and `simulations` with a default connection (the server this kernel runs under) are in
+`launching`: this module does not know `Connection`, so that `Connection.launch` can use it.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
-from .connection import Connection
 from .errors import Conflict, NrpError, SimulationEnded, WaitTimeout
 from .slots import RECHECK_S, SlotWaiter
 
@@ -15,13 +19,25 @@ STATE_CHANGE_TIMEOUT_S = 60.0
 QUERY_TIMEOUT_S = 10.0
 
 
+class ServerConnection(Protocol):
+    """What a simulation needs of its connection (`Connection` is one)."""
+
+    url: str
+
+    def request(self, method: str, path: str, body=None, timeout: float = 60): ...
+
+    def simulations(self) -> list[dict]: ...
+
+    def events(self, simulation_id: int | None = None, *, timeout: float = 10): ...
+
+
 class Simulation:
     """Simulation `simulation_id` of the server behind `connection`.
 
     The methods are NRP's REST calls; state changes return the state the server answers with.
     """
 
-    def __init__(self, connection: Connection, simulation_id: int):
+    def __init__(self, connection: ServerConnection, simulation_id: int):
         self.connection = connection
         self.id = int(simulation_id)
 
@@ -157,26 +173,14 @@ def pushed_state(message) -> str | None:
     return None
 
 
-def launch(experiment_id: str, *, connection: Connection | None = None, config: str | None = None,
-           script: str | None = None, timeout: float = LAUNCH_TIMEOUT_S,
-           wait_for_slot: float | None = None) -> Simulation:
-    """Launches experiment `experiment_id` (a folder of the server's experiment storage) and
-    returns its simulation, initialised and paused.
-
-    `config` and `script` name another simulation config or main script inside the experiment
-    (NRP's `experimentConfiguration` and `mainScript`). Without `connection`, the Jupyter server
-    this kernel runs under is used (`Connection.discover()`).
-
-    The server refuses a launch (`Conflict`, 409) while its `max_simulations` are active; a
-    completed simulation counts until it is stopped. With `wait_for_slot` (seconds) the launch
-    queues instead: it waits for a simulation to end (pushed over /events, no polling) and tries
-    again, raising `NoFreeSlot` (a `WaitTimeout`) if no slot frees within that time.
-    """
+def launch_on(connection: ServerConnection, experiment_id: str, *, config: str | None = None,
+              script: str | None = None, timeout: float = LAUNCH_TIMEOUT_S,
+              wait_for_slot: float | None = None) -> Simulation:
+    """Launches experiment `experiment_id` on the server behind `connection`; see `launching.launch`."""
     if not isinstance(experiment_id, str) or not experiment_id:
         raise ValueError(f"an experiment id is a folder name, not {experiment_id!r}")
     if wait_for_slot is not None and wait_for_slot < 0:
         raise ValueError(f"wait_for_slot is a number of seconds, not {wait_for_slot!r}")
-    connection = connection or Connection.discover()
     body = {"experimentID": experiment_id}
     if config is not None:
         body["experimentConfiguration"] = config
@@ -196,10 +200,6 @@ def launch(experiment_id: str, *, connection: Connection | None = None, config: 
             slots.wait()
 
 
-def simulations(connection: Connection | None = None) -> list[Simulation]:
-    """Every simulation the server knows, oldest first."""
-    connection = connection or Connection.discover()
+def simulations_on(connection: ServerConnection) -> list[Simulation]:
+    """Every simulation the server behind `connection` knows, oldest first."""
     return [Simulation(connection, entry["simulationID"]) for entry in connection.simulations()]
-
-
-

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from .connection import Connection
 from .errors import NrpError, SimulationEnded
-from .simulation import Simulation, launch
+from .launching import launch
+from .simulation import Simulation
 
 DEFAULT_RUN_TIMEOUT_S = 600.0
 
