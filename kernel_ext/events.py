@@ -1,7 +1,7 @@
-"""Events from the experiment kernel to the server (docs/architecture.md, "Events").
+"""Sending the kernel's events (kernel_ext.protocol) to the server.
 
 Inside an IPython kernel an event is a display_data message on iopub whose data has one key,
-`MIME_TYPE`. It may be emitted from any thread: ipykernel (>= 7.1) routes a thread's output to the
+`protocol.MIME_TYPE`. It may be emitted from any thread: ipykernel (>= 7.1) routes a thread's output to the
 request that started the thread, and the server reads every iopub message of this dedicated kernel,
 so the parent header does not matter. Outside a kernel (plain Python, unit tests) events go to the
 sink installed with `set_sink`, or are only logged.
@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-log = logging.getLogger(__name__)
+from .protocol import MIME_TYPE, Event
 
-MIME_TYPE = "application/vnd.nrp-jupyter.event+json"
+log = logging.getLogger(__name__)
 
 Sink = Callable[[dict[str, Any]], None]
 
@@ -29,11 +29,10 @@ def set_sink(sink: Sink | None) -> Sink | None:
     return previous
 
 
-def emit(event: str, **fields: Any) -> None:
-    """Publish one event: `{"event": event, **fields}`."""
-    payload = {"event": event, **fields}
+def emit(event: Event) -> None:
+    """Publish one event, as `event.to_json()`."""
     sink = _sink or _publish
-    sink(payload)
+    sink(event.to_json())
 
 
 def _publish(payload: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 
 from .errors import IllegalCommand
+from .protocol import Command
 
 
 class ServerState(str, enum.Enum):
@@ -28,14 +29,6 @@ class ServerState(str, enum.Enum):
     """Stopped: the script thread ended and NRPCoreSim is shut down. Final."""
     FAILED = "failed"
     """Initialisation failed or NRPCoreSim died before the script ran; nothing is left running. Final."""
-
-
-class Command(str, enum.Enum):
-    INITIALIZE = "initialize"
-    START = "start"
-    PAUSE = "pause"
-    RESUME = "resume"
-    STOP = "stop"
 
 
 S = ServerState

@@ -1,4 +1,4 @@
-"""The simulation an experiment kernel runs, from its KERNEL_NRP_* variables (docs/architecture.md).
+"""The simulation an experiment kernel runs, from the variables the server sets (protocol.Env).
 
 Only variables named KERNEL_* reach a kernel on a kernel gateway, so everything a simulation needs
 from the server is one of these; the rest (PATH, the interpreter) is the gateway's own.
@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import SettingsError
-
-PREFIX = "KERNEL_NRP_"
+from .protocol import Env
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,32 +37,32 @@ class ServerSettings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
         env = os.environ if environ is None else environ
-        simulation_id = env.get(PREFIX + "SIMULATION_ID", "").strip()
+        simulation_id = env.get(Env.SIMULATION_ID, "").strip()
         if not simulation_id.isdigit():
-            raise SettingsError(f"{PREFIX}SIMULATION_ID must be the simulation's integer id, "
+            raise SettingsError(f"{Env.SIMULATION_ID} must be the simulation's integer id, "
                                 f"got {simulation_id!r}")
         # The directory is sent as well as the cwd: a kernel gateway starts kernels in its own
         # directory, and the kernel moves to this one (SimulationServer.initialize).
-        directory = pathlib.Path(env.get(PREFIX + "SIMULATION_DIR") or os.getcwd()).resolve()
+        directory = pathlib.Path(env.get(Env.SIMULATION_DIR) or os.getcwd()).resolve()
         if not directory.is_dir():
-            raise SettingsError(f"{PREFIX}SIMULATION_DIR: {directory} is not a directory on "
+            raise SettingsError(f"{Env.SIMULATION_DIR}: {directory} is not a directory on "
                                 f"{socket.gethostname()}; a kernel on a kernel gateway needs the server's "
                                 f"simulations directory on storage both share, at the same path "
                                 f"(docs/deployment.md)")
-        interval_text = env.get(PREFIX + "STATUS_INTERVAL") or "1.0"
+        interval_text = env.get(Env.STATUS_INTERVAL) or "1.0"
         try:
             interval = float(interval_text)
         except ValueError:
             interval = -1.0
         if not interval > 0:
-            raise SettingsError(f"{PREFIX}STATUS_INTERVAL must be a positive number of seconds, "
+            raise SettingsError(f"{Env.STATUS_INTERVAL} must be a positive number of seconds, "
                                 f"got {interval_text!r}")
         return cls(
             simulation_id=simulation_id,
             simulation_dir=directory,
-            experiment_config=env.get(PREFIX + "EXPERIMENT_CONFIG") or "simulation_config.json",
-            main_script=env.get(PREFIX + "MAIN_SCRIPT") or "main_script.py",
-            mqtt_prefix=env.get(PREFIX + "MQTT_PREFIX", ""),
-            mqtt_broker=env.get(PREFIX + "MQTT_BROKER", ""),
+            experiment_config=env.get(Env.EXPERIMENT_CONFIG) or "simulation_config.json",
+            main_script=env.get(Env.MAIN_SCRIPT) or "main_script.py",
+            mqtt_prefix=env.get(Env.MQTT_PREFIX, ""),
+            mqtt_broker=env.get(Env.MQTT_BROKER, ""),
             status_interval=interval,
         )

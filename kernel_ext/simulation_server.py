@@ -1,18 +1,12 @@
 """`SimulationServer`: the simulation-server side of one simulation, inside its experiment kernel.
 
-The server bootstraps it and sends commands as execute requests (docs/architecture.md):
-
-    from kernel_ext.simulation_server import SimulationServer as _S
-    __nrp_simulation__ = _S.from_environment(); __nrp_simulation__.initialize()
-    __nrp_simulation__.start() / .pause() / .resume() / .stop()
-
-Send them with `stop_on_error=False`: after an error reply (IllegalCommand) ipykernel otherwise
-aborts the requests that arrive shortly after it, and the next command would be lost.
+The server bootstraps it and sends commands as execute requests, as kernel_ext.protocol says
+(`protocol.BOOTSTRAP`, `protocol.command_code`).
 
 Every command returns at once; slow work (starting NRPCoreSim and the engines, the main script,
 shutting down) runs on threads of its own, so the kernel's main thread stays free for the next
-command. Outcomes are reported as events (kernel_ext.events): progress, initialized, status,
-runtime_error, completed, failed, stopped. At a transition the status event comes first, then the
+command. Outcomes are reported as the protocol's events: Progress, Initialized, Status,
+RuntimeErrorEvent, Completed, Failed, Stopped. At a transition the status event comes first, then the
 transition's event: the server may end the kernel as soon as it reads a final one.
 
 Threads: NrpInitThread (initialisation), MainScriptThread (the script), NrpStatusThread (status
@@ -37,6 +31,7 @@ from .error_reports import ErrorType, RuntimeErrorReport
 from .errors import IllegalCommand, NRPCoreSimExited, ScriptLoadError
 from .lifecycle import Command, ServerState, check_command
 from .loading_errors import LoadingFailure, loading_failure
+from .protocol import Completed, Event, Failed, Initialized, Progress, RuntimeErrorEvent, Status, Stopped
 from .script_runner import MainScript, ScriptOutcome
 from .settings import ServerSettings
 from .status import StatusTicker, status_fields
@@ -214,7 +209,7 @@ class SimulationServer:
                 self._state = ServerState.PAUSED
                 self._close_init_task()
                 self._emit_status()
-                self._emit("initialized", nrpcoresim_pid=core_pid(core))
+                self._emit(Initialized(nrpcoresim_pid=core_pid(core)))
 
     def _fail_initialization(self, failure: LoadingFailure) -> None:
         core = self._take_core()
@@ -234,8 +229,8 @@ class SimulationServer:
             self._ticker.stop()
             self._close_init_task()
             self._emit_status()
-            self._emit("runtime_error", **report.event_fields())
-            self._emit("failed", **failure.failed_fields())
+            self._emit(RuntimeErrorEvent(**report.event_fields()))
+            self._emit(Failed(**failure.failed_fields()))
         self._finished.set()
 
     def _init_thread_done(self, timeout: float) -> bool:
@@ -279,8 +274,8 @@ class SimulationServer:
             self._state = ServerState.COMPLETED
             self._emit_status()
             if report is not None:
-                self._emit("runtime_error", **report.event_fields())
-            self._emit("completed", failed=broken is not None)
+                self._emit(RuntimeErrorEvent(**report.event_fields()))
+            self._emit(Completed(failed=broken is not None))
 
     # -- status ----------------------------------------------------------------------------------
 
@@ -319,8 +314,8 @@ class SimulationServer:
             self._state = ServerState.FAILED
             self._ticker.stop()
             self._emit_status()
-            self._emit("runtime_error", **report.event_fields())
-            self._emit("failed", reason=message)
+            self._emit(RuntimeErrorEvent(**report.event_fields()))
+            self._emit(Failed(reason=message))
         self._finished.set()
 
     def _emit_status(self) -> None:
@@ -330,7 +325,7 @@ class SimulationServer:
         else:
             fields = status_fields(self._state.value, nrp.real_time, nrp.simulation_time,
                                    nrp.simulation_time_remaining)
-        self._emit("status", **fields)
+        self._emit(Status(**fields))
 
     # -- stop ------------------------------------------------------------------------------------
 
@@ -363,9 +358,9 @@ class SimulationServer:
                 self._state = check_command(Command.STOP, self._state)
                 self._ticker.stop()
                 self._close_init_task()  # a start-up cut short by stop
-                self._emit("progress", task=SHUTDOWN_TASK, done=True)
+                self._emit(Progress(task=SHUTDOWN_TASK, done=True))
                 self._emit_status()
-                self._emit("stopped")
+                self._emit(Stopped())
             self._finished.set()
 
     # -- events ----------------------------------------------------------------------------------
@@ -381,16 +376,16 @@ class SimulationServer:
     def _close_init_task(self) -> None:
         if self._init_task_open:
             self._init_task_open = False
-            self._emit("progress", task=INIT_TASK, done=True)
+            self._emit(Progress(task=INIT_TASK, done=True))
 
     def _progress(self, task: str, subtasks: tuple[str, ...], index: int) -> None:
-        self._emit("progress", task=task, subtask=subtasks[index], number_of_subtasks=len(subtasks),
-                   subtask_index=index, block_ui=True)
+        self._emit(Progress(task=task, subtask=subtasks[index], number_of_subtasks=len(subtasks),
+                            subtask_index=index, block_ui=True))
 
-    def _emit(self, event: str, **fields) -> None:
+    def _emit(self, event: Event) -> None:
         try:
-            events.emit(event, **fields)
+            events.emit(event)
         except Exception:
             # A lost event must not take the lifecycle thread that sends it down with it.
-            log.exception("cannot emit the %s event", event)
+            log.exception("cannot emit the %s event", event.NAME)
 

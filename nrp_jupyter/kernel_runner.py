@@ -17,17 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 import os
 import pathlib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import psutil
 from jupyter_server.gateway.gateway_client import GatewayClient
 from jupyter_server.gateway.managers import GatewayMappingKernelManager
 from tornado.web import HTTPError
+
+from kernel_ext.protocol import (MIME_TYPE, Command, Env, Initialized, KernelEvent, ProtocolError, command_code,
+                                 event_from_json)
 
 from .gateway_channels import GatewayChannels
 from .kernel_environment import inherited_environment, unreachable_broker_warning
@@ -36,10 +41,6 @@ from .output_log import OutputLog
 
 log = logging.getLogger(__name__)
 
-EVENT_MIME = "application/vnd.nrp-jupyter.event+json"
-BOOTSTRAP = ("from kernel_ext.simulation_server import SimulationServer as _S; "
-             "__nrp_simulation__ = _S.from_environment(); __nrp_simulation__.initialize()")
-COMMANDS = {"start", "pause", "resume", "stop"}
 # How often the kernel's process is checked; a dead kernel is reported within this time.
 LIVENESS_INTERVAL_S = 0.25
 # On a gateway each check is a REST request; the websocket and the gateway's `restarting` status
@@ -54,10 +55,16 @@ DEAD_KERNEL_STATES = {"restarting", "dead"}
 DEFAULT_OUTPUT_LIMIT = 32 * 1024 * 1024
 
 
-class KernelRunner:
-    """Runs one simulation's kernel and reports its events through `on_event(event: dict)`."""
+@dataclass(frozen=True)
+class KernelDied:
+    """Not an event of the kernel's: the runner's own news that the kernel is gone."""
 
-    def __init__(self, kernel_manager, *, kernel_name: str, on_event: Callable[[dict], None],
+
+class KernelRunner:
+    """Runs one simulation's kernel and reports its events (kernel_ext.protocol's, and KernelDied)
+    through `on_event`."""
+
+    def __init__(self, kernel_manager, *, kernel_name: str, on_event: Callable[[KernelEvent | KernelDied], None],
                  output_file: pathlib.Path | None = None, output_limit: int = DEFAULT_OUTPUT_LIMIT,
                  secrets: tuple[str, ...] = ()):
         self._km = kernel_manager
@@ -90,7 +97,7 @@ class KernelRunner:
             raise GatewayError(_gateway_failure("starting a kernel", error)) from error
         kernel = self._km.get_kernel(self.kernel_id)
         if self.on_gateway:
-            broker = env.get("KERNEL_NRP_MQTT_BROKER", "")
+            broker = env.get(Env.MQTT_BROKER, "")
             if warning := unreachable_broker_warning(broker, GatewayClient.instance().url):
                 log.warning("%s", warning)
             client = GatewayChannels(self.kernel_id)
@@ -121,7 +128,7 @@ class KernelRunner:
 
     async def bootstrap(self, timeout_s: float) -> None:
         try:
-            await self._execute("initialize", BOOTSTRAP, timeout_s)
+            await self._execute(Command.INITIALIZE, timeout_s)
         except KernelCommandError as error:
             # The commonest set-up mistake with a gateway: its kernels' Python is another one.
             if error.ename == "ModuleNotFoundError" and "kernel_ext" in str(error):
@@ -131,12 +138,13 @@ class KernelRunner:
                 raise KernelCommandError("initialize", error.ename, reason) from error
             raise
 
-    async def command(self, name: str, timeout_s: float = 10.0) -> None:
-        if name not in COMMANDS:
-            raise ValueError(f"unknown kernel command {name!r}")
-        await self._execute(name, f"__nrp_simulation__.{name}()", timeout_s)
+    async def command(self, command: Command, timeout_s: float = 10.0) -> None:
+        if command is Command.INITIALIZE:
+            raise ValueError("initialize is sent by bootstrap()")
+        await self._execute(command, timeout_s)
 
-    async def _execute(self, name: str, code: str, timeout_s: float) -> None:
+    async def _execute(self, command: Command, timeout_s: float) -> None:
+        name, code = command.value, command_code(command)
         if self._client is None or self._closed:
             raise KernelGone(f"{name}: the kernel is not running")
         # stop_on_error=False: a refused command must not make the kernel abort the ones after it.
@@ -165,8 +173,8 @@ class KernelRunner:
                 message = await self._client.get_iopub_msg()
                 kind = message["header"]["msg_type"]
                 content = message["content"]
-                if kind == "display_data" and EVENT_MIME in content.get("data", {}):
-                    self._deliver(self._own_event(content["data"][EVENT_MIME]))
+                if kind == "display_data" and MIME_TYPE in content.get("data", {}):
+                    self._receive(content["data"][MIME_TYPE])
                 elif kind == "stream":
                     self._record_output(content.get("text", ""))
                 elif kind == "error":
@@ -179,13 +187,18 @@ class KernelRunner:
         except KernelGone:
             self._report_death()
 
-    def _own_event(self, event):
-        if self.on_gateway and isinstance(event, dict) and "nrpcoresim_pid" in event:
+    def _receive(self, payload) -> None:
+        try:
+            event = event_from_json(payload)
+        except ProtocolError as error:
+            log.warning("kernel %s: %s; ignored", self.kernel_id, error)
+            return
+        if self.on_gateway and isinstance(event, Initialized):
             # A pid on the gateway's machine: this server must never signal it.
-            return {**event, "nrpcoresim_pid": None}
-        return event
+            event = dataclasses.replace(event, nrpcoresim_pid=None)
+        self._deliver(event)
 
-    def _deliver(self, event) -> None:
+    def _deliver(self, event: KernelEvent | KernelDied) -> None:
         try:
             self._on_event(event)
         except Exception:  # noqa: BLE001 (a faulty listener must not stop the reader)
@@ -224,7 +237,7 @@ class KernelRunner:
             return
         self._closed = True
         self._fail_pending()
-        self._deliver({"event": "kernel_died"})
+        self._deliver(KernelDied())
 
     def _fail_pending(self) -> None:
         for reply in self._replies.values():

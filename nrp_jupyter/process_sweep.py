@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 
 import psutil
+
+from kernel_ext.protocol import Env
 
 log = logging.getLogger(__name__)
 
 #: The variable that marks a simulation's processes; its value is the simulation directory.
-MARKER_VARIABLE = "KERNEL_NRP_SIMULATION_DIR"
+MARKER_VARIABLE = Env.SIMULATION_DIR
 # How long processes get to end on SIGTERM before SIGKILL: they are leftovers of a stop that
 # already asked everything to end cooperatively.
 TERMINATE_GRACE_S = 0.2

@@ -15,15 +15,19 @@ import logging
 import pathlib
 import time
 from dataclasses import dataclass
+from typing import assert_never
+
+from kernel_ext.protocol import (Command, Completed, Env, Failed, Initialized, KernelEvent, Progress,
+                                 RuntimeErrorEvent, Status, Stopped)
 
 from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
-from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelGone, KernelRunner,
+from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelDied, KernelGone, KernelRunner,
                             kill_process_tree)
 from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
-from .process_sweep import MARKER_VARIABLE, end_processes_of
+from .process_sweep import end_processes_of
 from .status_publisher import StatusPublisher
 from .storage import ExperimentStorage
 
@@ -196,23 +200,23 @@ class SimulationService:
         except _LaunchStopped:
             await self._abandon_launch(record, run, step)
         except asyncio.TimeoutError:
-            outcome = {"event": "failed", "reason": f"{step} did not end within the launch timeout "
-                                                    f"({timeout_s:g} s){_unfinished_engines(record)}"}
+            outcome = Failed(reason=f"{step} did not end within the launch timeout ({timeout_s:g} s)"
+                                    f"{_unfinished_engines(record)}")
         except (KernelGone, KernelCommandError, OSError, RuntimeError) as error:
-            outcome = {"event": "failed", "reason": f"{step} failed: {error}"}
+            outcome = Failed(reason=f"{step} failed: {error}")
         publish(sid, "Launching simulation", done=True)
-        if outcome["event"] == "initialized":
-            record.nrpcoresim_pid = outcome.get("nrpcoresim_pid")
+        if isinstance(outcome, Initialized):
+            record.nrpcoresim_pid = outcome.nrpcoresim_pid
             self._transition(record, Trigger.INITIALIZED)
             return
         if (record.runtime_error or {}).get("error_type") == "Compile":
             # NRP answers the launch of a broken script with `paused` and fails it right after.
             self._transition(record, Trigger.INITIALIZED)
-            self._in_background(self._fail(sid, outcome.get("reason") or "the main script does not compile"))
+            self._in_background(self._fail(sid, outcome.reason or "the main script does not compile"))
             return
-        reason = outcome.get("reason") or "initialization failed"
+        reason = outcome.reason or "initialization failed"
         await self._fail_locked(record, reason)
-        if outcome.get("cause") == "experiment":
+        if outcome.cause == "experiment":
             # The experiment's files are at fault (an engine refused them): the client's to fix.
             raise ClientError(f"The experiment '{record.experiment_id}' could not be loaded "
                               f"(simulation {sid} failed): {reason}")
@@ -255,14 +259,14 @@ class SimulationService:
         await run.runner.start(cwd, env, self.settings.launch_timeout_s)
 
     def _kernel_env(self, record: Simulation) -> dict[str, str]:
-        return {"KERNEL_NRP_SIMULATION_ID": str(record.simulation_id),
+        return {Env.SIMULATION_ID: str(record.simulation_id),
                 # Also the mark of every process the simulation starts (process_sweep).
-                MARKER_VARIABLE: record.simulation_dir,
-                "KERNEL_NRP_EXPERIMENT_CONFIG": record.experiment_configuration,
-                "KERNEL_NRP_MAIN_SCRIPT": record.main_script,
-                "KERNEL_NRP_MQTT_PREFIX": self.settings.mqtt_prefix,
-                "KERNEL_NRP_MQTT_BROKER": self.settings.engine_broker,
-                "KERNEL_NRP_STATUS_INTERVAL": str(self.settings.status_interval_s),
+                Env.SIMULATION_DIR: record.simulation_dir,
+                Env.EXPERIMENT_CONFIG: record.experiment_configuration,
+                Env.MAIN_SCRIPT: record.main_script,
+                Env.MQTT_PREFIX: self.settings.mqtt_prefix,
+                Env.MQTT_BROKER: self.settings.engine_broker,
+                Env.STATUS_INTERVAL: str(self.settings.status_interval_s),
                 # A runtime directory of its own: the server's holds jpserver-<pid>.json, with its
                 # token, which experiment code has no business finding.
                 "JUPYTER_RUNTIME_DIR": str(pathlib.Path(record.simulation_dir) / KERNEL_RUNTIME_DIR)}
@@ -294,9 +298,9 @@ class SimulationService:
         run = self._runs.get(record.simulation_id)
         if trigger is Trigger.STARTED:
             # The kernel's start() also resumes a paused script.
-            await run.runner.command("start")
+            await run.runner.command(Command.START)
         elif trigger is Trigger.PAUSED:
-            await run.runner.command("pause")
+            await run.runner.command(Command.PAUSE)
         elif trigger is Trigger.COMPLETED:
             await self._stop_script(record)
         elif trigger in (Trigger.STOPPED, Trigger.FAILED):
@@ -314,41 +318,46 @@ class SimulationService:
 
     # -- kernel events -----------------------------------------------------------------------
 
-    def _on_event(self, simulation_id: int, event: dict) -> None:
+    def _on_event(self, simulation_id: int, event: KernelEvent | KernelDied) -> None:
         record = self._records.get(simulation_id)
         run = self._runs.get(simulation_id)
         if record is None or run is None:
             return
-        kind = event.get("event")
         log.debug("simulation %d: kernel event %s", simulation_id, event)
-        if kind in ("initialized", "failed") and not run.initialized.done():
-            run.initialized.set_result(event)
-        elif kind == "progress":
-            self._publisher.kernel_progress(simulation_id, {key: value for key, value in event.items()
-                                                            if key != "event"})
-        elif kind == "status":
-            record.last_status = {key: event[key] for key in STATUS_TIMES if key in event}
-            self._publish_status(record)
-        elif kind == "runtime_error":
-            record.runtime_error = {key: value for key, value in event.items() if key != "event"}
-            self._save(record)
-            self._publisher.runtime_error(simulation_id, record.runtime_error)
-        elif kind == "completed":
-            if event.get("failed"):
+        match event:
+            case Initialized() | Failed():
+                # A failure after the launch comes with a Completed(failed=True) or a KernelDied.
+                if not run.initialized.done():
+                    run.initialized.set_result(event)
+            case Progress():
+                self._publisher.kernel_progress(simulation_id, _payload(event))
+            case Status():
+                record.last_status = {key: getattr(event, key) for key in STATUS_TIMES}
+                self._publish_status(record)
+            case RuntimeErrorEvent():
+                record.runtime_error = _payload(event)
+                self._save(record)
+                self._publisher.runtime_error(simulation_id, record.runtime_error)
+            case Completed(failed=True):
                 self._in_background(self._fail(simulation_id, _reason(record, "the simulation broke")))
-            else:
+            case Completed():
                 self._in_background(self._complete(simulation_id))
-        elif kind == "stopped":
-            run.stopped.set()
-        elif kind == "kernel_died":
-            if not run.initialized.done():
-                run.initialized.set_result({"event": "failed", "reason": "the experiment kernel died"})
-            if record.state not in FINAL_STATES:
-                error = {"msg": "The experiment kernel died unexpectedly", "error_type": "Runtime",
-                         "fileName": record.main_script, "line_number": -1, "offset": -1, "line_text": ""}
-                record.runtime_error = error
-                self._publisher.runtime_error(simulation_id, error)
-                self._in_background(self._fail(simulation_id, "the experiment kernel died"))
+            case Stopped():
+                run.stopped.set()
+            case KernelDied():
+                self._kernel_died(record, run)
+            case _:
+                assert_never(event)
+
+    def _kernel_died(self, record: Simulation, run: _Run) -> None:
+        if not run.initialized.done():
+            run.initialized.set_result(Failed(reason="the experiment kernel died"))
+        if record.state not in FINAL_STATES:
+            error = _payload(RuntimeErrorEvent(msg="The experiment kernel died unexpectedly", error_type="Runtime",
+                                               fileName=record.main_script))
+            record.runtime_error = error
+            self._publisher.runtime_error(record.simulation_id, error)
+            self._in_background(self._fail(record.simulation_id, "the experiment kernel died"))
 
     async def _complete(self, simulation_id: int) -> None:
         record = self._records.get(simulation_id)
@@ -379,7 +388,7 @@ class SimulationService:
         began = time.monotonic()
         step = "the kernel's answer to stop"
         try:
-            await run.runner.command("stop", timeout_s=self.settings.stop_grace_s)
+            await run.runner.command(Command.STOP, timeout_s=self.settings.stop_grace_s)
             step = "NRPCoreSim's shutdown"
             await asyncio.wait_for(run.stopped.wait(), self.settings.stop_grace_s)
         except (asyncio.TimeoutError, KernelCommandError, KernelGone) as error:
@@ -541,6 +550,13 @@ def _note_failure(record: Simulation, log_file: pathlib.Path) -> None:
             output.write("\n".join(lines) + "\n")
     except OSError as failure:
         log.warning("simulation %d: could not note its failure in %s: %s", record.simulation_id, log_file, failure)
+
+
+def _payload(event) -> dict:
+    """An event's fields as the server publishes them (NRP's payloads carry no "event" key)."""
+    fields = event.to_json()
+    del fields["event"]
+    return fields
 
 
 def _reason(record: Simulation, default: str) -> str:

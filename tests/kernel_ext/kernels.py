@@ -11,11 +11,8 @@ import time
 import psutil
 from jupyter_client.manager import start_new_kernel
 
-from kernel_ext.events import MIME_TYPE
+from kernel_ext.protocol import BOOTSTRAP, MIME_TYPE  # noqa: F401 (BOOTSTRAP: for the tests)
 from tests.conftest import CORE_PROCESS_MARKERS, REPO
-
-BOOTSTRAP = ("from kernel_ext.simulation_server import SimulationServer as _S; "
-             "__nrp_simulation__ = _S.from_environment(); __nrp_simulation__.initialize()")
 SIMULATION_ID = "5"
 
 

@@ -1,0 +1,172 @@
+"""The contract between the server and an experiment kernel: the one module both sides import.
+
+The server starts a kernel with the `Env` variables set, runs `BOOTSTRAP` in it, then sends each
+`Command` as `command_code(command)` (execute requests with `stop_on_error=False`: after an error
+reply ipykernel otherwise aborts the requests that follow it). Every command returns at once; what
+happens afterwards comes back as events: display_data messages on iopub whose data has one key,
+`MIME_TYPE`, holding `event.to_json()`. The server reads them with `event_from_json`.
+
+    server -> kernel   Env variables, BOOTSTRAP, command_code(Command.START | PAUSE | RESUME | STOP)
+    kernel -> server   Progress, Status, Initialized, RuntimeErrorEvent, Failed, Completed, Stopped
+
+At a transition the Status event comes first, then the transition's event: the server may end the
+kernel as soon as it reads a final one (Failed, Stopped).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+MIME_TYPE = "application/vnd.nrp-jupyter.event+json"
+
+#: The name the simulation server has in the kernel's namespace.
+SERVER_NAME = "__nrp_simulation__"
+
+BOOTSTRAP = (f"from kernel_ext.simulation_server import SimulationServer as _S; "
+             f"{SERVER_NAME} = _S.from_environment(); {SERVER_NAME}.initialize()")
+
+
+class Command(str, enum.Enum):
+    """What the server asks of a running simulation server; `initialize` is the bootstrap's."""
+
+    INITIALIZE = "initialize"
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+
+
+def command_code(command: Command) -> str:
+    """The code the server executes in the kernel for `command`."""
+    if command is Command.INITIALIZE:
+        return BOOTSTRAP
+    return f"{SERVER_NAME}.{command.value}()"
+
+
+class Env:
+    """The variables the server sets for an experiment kernel (plain strings, used as dict keys).
+    Only KERNEL_* variables reach a kernel on a kernel gateway, so everything a simulation needs
+    from the server is one of these."""
+
+    SIMULATION_ID = "KERNEL_NRP_SIMULATION_ID"
+    SIMULATION_DIR = "KERNEL_NRP_SIMULATION_DIR"
+    """The simulation directory; also the mark every process of the simulation inherits."""
+    EXPERIMENT_CONFIG = "KERNEL_NRP_EXPERIMENT_CONFIG"
+    MAIN_SCRIPT = "KERNEL_NRP_MAIN_SCRIPT"
+    MQTT_PREFIX = "KERNEL_NRP_MQTT_PREFIX"
+    MQTT_BROKER = "KERNEL_NRP_MQTT_BROKER"
+    STATUS_INTERVAL = "KERNEL_NRP_STATUS_INTERVAL"
+
+
+# -- events (kernel -> server) --------------------------------------------------------------------
+
+class Event:
+    """Base of the kernel's events; `NAME` is the wire name in the payload's "event" key."""
+
+    NAME: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": self.NAME, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Progress(Event):
+    """A step of a long task (initialisation, shutdown); `done` closes the task."""
+
+    NAME: ClassVar[str] = "progress"
+    task: str
+    subtask: str | None = None
+    number_of_subtasks: int | None = None
+    subtask_index: int | None = None
+    block_ui: bool | None = None
+    done: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        # NRP's progress payload leaves out what a message does not say.
+        return {"event": self.NAME, **{key: value for key, value in asdict(self).items() if value is not None}}
+
+
+@dataclass(frozen=True)
+class Status(Event):
+    """NRP's status payload: once per interval and at each transition."""
+
+    NAME: ClassVar[str] = "status"
+    realTime: float  # noqa: N815 (NRP's payload keys)
+    simulationTime: float  # noqa: N815
+    state: str
+    simulationTimeLeft: float  # noqa: N815
+
+
+@dataclass(frozen=True)
+class Initialized(Event):
+    """NRPCoreSim and the engines are up: the simulation is paused."""
+
+    NAME: ClassVar[str] = "initialized"
+    nrpcoresim_pid: int | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeErrorEvent(Event):
+    """NRP's runtime_error payload (kernel_ext.runtime_error.RuntimeErrorReport's fields)."""
+
+    NAME: ClassVar[str] = "runtime_error"
+    msg: str
+    error_type: str
+    fileName: str  # noqa: N815 (NRP's payload key)
+    line_number: int = -1
+    offset: int = -1
+    line_text: str = ""
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    """The simulation can no longer run; `cause` is "experiment" or "infrastructure" when known."""
+
+    NAME: ClassVar[str] = "failed"
+    reason: str
+    cause: str | None = None
+    engine: str | None = None
+
+
+@dataclass(frozen=True)
+class Completed(Event):
+    """The main script ended, by itself (`failed` if it raised or the simulation broke under it)."""
+
+    NAME: ClassVar[str] = "completed"
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    """Stop is done: the script ended and NRPCoreSim is shut down."""
+
+    NAME: ClassVar[str] = "stopped"
+
+
+KernelEvent = Progress | Status | Initialized | RuntimeErrorEvent | Failed | Completed | Stopped
+
+_BY_NAME: dict[str, type] = {cls.NAME: cls for cls in (Progress, Status, Initialized, RuntimeErrorEvent, Failed,
+                                                       Completed, Stopped)}
+
+
+class ProtocolError(ValueError):
+    """A payload that is no event of this protocol."""
+
+
+def event_from_json(payload: object) -> KernelEvent:
+    """The event a payload carries; raises ProtocolError for anything else."""
+    if not isinstance(payload, dict) or payload.get("event") not in _BY_NAME:
+        raise ProtocolError(f"not a kernel event: {payload!r:.200}")
+    cls = _BY_NAME[payload["event"]]
+    known = {item.name for item in fields(cls)}
+    try:
+        return cls(**{key: value for key, value in payload.items() if key in known})
+    except TypeError as error:
+        raise ProtocolError(f"a {cls.NAME} event without its fields ({error}): {payload!r:.200}") from None
+
+
+__all__ = ["BOOTSTRAP", "MIME_TYPE", "SERVER_NAME", "Command", "Completed", "Env", "Event", "Failed", "Initialized",
+           "KernelEvent", "Progress", "ProtocolError", "RuntimeErrorEvent", "Status", "Stopped", "command_code",
+           "event_from_json"]
