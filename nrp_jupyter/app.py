@@ -146,7 +146,7 @@ class NrpJupyterApp(ExtensionApp):
         archived, and their failure published on MQTT."""
         from .kernel_runner import kill_process_tree
         from .process_sweep import end_processes_of
-        from .simulations import archive_run
+        from .run_logs import archive_run
 
         recovered = self._registry.recover("the Jupyter server stopped while the simulation was running")
         for record in recovered:

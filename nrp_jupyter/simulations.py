@@ -20,7 +20,7 @@ from typing import assert_never
 from kernel_ext.protocol import (Command, Completed, Env, Failed, Initialized, KernelEvent, Progress,
                                  RuntimeErrorEvent, Status, Stopped)
 
-from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
+from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
 from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelDied, KernelGone, KernelRunner,
                             kill_process_tree)
@@ -28,17 +28,14 @@ from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, reque
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
 from .process_sweep import end_processes_of
+from .run_logs import archive_run, note_failure, simulation_log_name, unfinished_engines
 from .status_publisher import StatusPublisher
-from .storage import ExperimentStorage
 
 log = logging.getLogger(__name__)
 
 State = SimulationState
 # The times of NRP's status payload, kept from the kernel's last status event.
 STATUS_TIMES = ("realTime", "simulationTime", "simulationTimeLeft")
-# nrp-core's datatransfer engine and where it writes its file dumps unless told otherwise.
-DATATRANSFER_ENGINE = "datatransfer_grpc_engine"
-DEFAULT_DATA_DIRECTORY = "data"
 # The experiment kernel's Jupyter runtime directory, inside its simulation directory.
 KERNEL_RUNTIME_DIR = ".jupyter_runtime"
 
@@ -201,7 +198,7 @@ class SimulationService:
             await self._abandon_launch(record, run, step)
         except asyncio.TimeoutError:
             outcome = Failed(reason=f"{step} did not end within the launch timeout ({timeout_s:g} s)"
-                                    f"{_unfinished_engines(record)}")
+                                    f"{unfinished_engines(record)}")
         except (KernelGone, KernelCommandError, OSError, RuntimeError) as error:
             outcome = Failed(reason=f"{step} failed: {error}")
         publish(sid, "Launching simulation", done=True)
@@ -420,7 +417,7 @@ class SimulationService:
                                  count=2)
         if record.simulation_dir:
             simulation_dir = pathlib.Path(record.simulation_dir)
-            _note_failure(record, simulation_dir / simulation_log_name(sid))
+            note_failure(record, simulation_dir / simulation_log_name(sid))
             # Zipping a run's data files can take a while: not on the server's event loop.
             if await asyncio.to_thread(archive_run, self._storage, record, simulation_dir):
                 self._storage.remove(simulation_dir)
@@ -467,89 +464,6 @@ class SimulationService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
-
-
-def archive_run(storage: ExperimentStorage, record: Simulation, simulation_dir: pathlib.Path) -> bool:
-    """Zips a simulation's logs and its datatransfer engines' files into its experiment's folder
-    (or the storage's runs area, when the experiment folder is gone).
-
-    False if the logs or the data could not be archived: the simulation directory must then be
-    kept, since removing it would delete the run's results.
-    """
-    sid = record.simulation_id
-    if not simulation_dir.is_dir():
-        return True
-    stamp = storage.archive_stamp()
-    try:
-        storage.archive_logs(simulation_dir, record.experiment_id, sid, stamp=stamp)
-    except NrpError as error:
-        log.warning("simulation %d: logs not archived (%s); they stay in %s", sid, error, simulation_dir)
-        return False
-    data_directories = _data_directories(simulation_dir / record.experiment_configuration)
-    try:
-        archive = storage.archive_data(simulation_dir, data_directories, record.experiment_id, sid, stamp=stamp)
-    except NrpError as error:
-        log.warning("simulation %d: data not archived (%s); its files stay in %s", sid, error,
-                    simulation_dir)
-        return False
-    if archive is not None:
-        log.info("simulation %d: data archived into %s", sid, archive)
-    return True
-
-
-def _data_directories(config_path: pathlib.Path) -> list[str]:
-    """The `dataDirectory` of every datatransfer engine of the simulation's config (nrp-core's
-    default `data` where it is not set); `["data"]` if the config cannot be read any more."""
-    from engines.errors import ConfigError
-    from engines.nrpcoresim.config import load_simulation_config
-
-    try:
-        config = load_simulation_config(config_path)
-    except (ConfigError, OSError) as error:
-        log.warning("%s cannot be read (%s); archiving the default data directory", config_path, error)
-        return [DEFAULT_DATA_DIRECTORY]
-    return [engine.get("dataDirectory", DEFAULT_DATA_DIRECTORY) for engine in config.get("EngineConfigs", [])
-            if engine.get("EngineType") == DATATRANSFER_ENGINE]
-
-
-def _unfinished_engines(record: Simulation) -> str:
-    """Which engines NRPCoreSim's log shows still launching or initializing, for a launch that
-    timed out: `: engine 'python_1' did not finish its initialize`, or nothing."""
-    from engines.engine_progress import unfinished
-    from kernel_ext.core_launch import nrpcore_log_name
-
-    log_file = pathlib.Path(record.simulation_dir) / nrpcore_log_name(str(record.simulation_id))
-    try:
-        text = log_file.read_text(errors="replace")
-    except OSError:
-        return ""
-    steps = unfinished(text)
-    if not steps:
-        return ""
-    return ": " + ", ".join(f"engine '{engine}' did not finish its {step}" for engine, step in steps)
-
-
-def simulation_log_name(simulation_id: int) -> str:
-    """The log of the kernel's output (the main script's prints among it), in the simulation directory."""
-    return f"simulation_{simulation_id}.log"
-
-
-def _note_failure(record: Simulation, log_file: pathlib.Path) -> None:
-    """Writes why the simulation failed at the end of its log, so that its archive says it too:
-    a script that does not compile fails before it prints anything."""
-    if not record.reason:
-        return
-    lines = [f"simulation {record.simulation_id} failed: {record.reason}"]
-    error = record.runtime_error or {}
-    if error.get("fileName"):
-        lines.append(f"  {error['fileName']}, line {error.get('line_number', '?')}: {error.get('msg')}")
-        if error.get("line_text"):
-            lines.append(f"    {error['line_text']}")
-    try:
-        with open(log_file, "a", encoding="utf-8") as output:
-            output.write("\n".join(lines) + "\n")
-    except OSError as failure:
-        log.warning("simulation %d: could not note its failure in %s: %s", record.simulation_id, log_file, failure)
 
 
 def _payload(event) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nrp_jupyter import simulations
+from nrp_jupyter import run_logs
 from nrp_jupyter import storage as storage_module
 from nrp_jupyter.errors import GeneralError
 from nrp_jupyter.storage import RUNS_AREA, ExperimentStorage
@@ -220,10 +220,10 @@ def test_the_data_directories_are_those_of_the_datatransfer_engines(tmp_path):
         {"EngineType": "python_json", "EngineName": "python_1", "PythonFileName": "engine_1.py"},
         datatransfer("default_place"), datatransfer("elsewhere", dataDirectory="out/dumps")]}
     path = write(tmp_path / "simulation_config.json", json.dumps(config))
-    assert simulations._data_directories(path) == ["data", "out/dumps"]
+    assert run_logs.data_directories(path) == ["data", "out/dumps"]
     config["EngineConfigs"] = config["EngineConfigs"][:1]
     path.write_text(json.dumps(config))
-    assert simulations._data_directories(path) == []
+    assert run_logs.data_directories(path) == []
 
 
 @pytest.mark.parametrize("text", [None, "{not json", '{"SimulationTimeout": "long"}'])
@@ -231,6 +231,6 @@ def test_an_unreadable_config_falls_back_to_the_default_data_directory(tmp_path,
     path = tmp_path / "simulation_config.json"
     if text is not None:
         path.write_text(text)
-    assert simulations._data_directories(path) == ["data"]
+    assert run_logs.data_directories(path) == ["data"]
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert any(str(path) in text for text in warnings)
