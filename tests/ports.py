@@ -17,3 +17,15 @@ def free_address(host: str = "127.0.0.1") -> str:
     """`host:port` with a port free at `host`, for a server address ("localhost" probes the IPv4
     loopback, which is where servers given "localhost" listen)."""
     return f"{host}:{free_port('127.0.0.1' if host == 'localhost' else host)}"
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` at 127.0.0.1 now."""
+    with socket.socket() as sock:
+        # gRPC servers bind with SO_REUSEADDR too; TIME_WAIT leftovers of closed connections are fine.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

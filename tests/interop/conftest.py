@@ -7,7 +7,6 @@ to it through subprocesses only.
 
 import os
 import pathlib
-import socket
 import subprocess
 import time
 import uuid
@@ -16,7 +15,7 @@ import psutil
 import pytest
 
 from tests.conftest import copy_experiment_folder
-from tests.ports import free_port
+from tests.ports import free_port, port_is_free
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 REAL_VENV = REPO_ROOT / ".venv-nrp-client"
@@ -45,17 +44,6 @@ def real_client_python() -> str:
     if os.environ.get("CI"):
         pytest.fail(f"the real nrp-client is required on CI: {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        # gRPC servers bind with SO_REUSEADDR too; TIME_WAIT leftovers of closed connections are fine.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 class ServerUnderTest:

@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from tests.interop.conftest import EXPERIMENTS, REPO_ROOT, port_is_free
-from tests.ports import free_port
+from tests.interop.conftest import EXPERIMENTS, REPO_ROOT
+from tests.ports import free_port, port_is_free
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from conformance import server_suite  # noqa: E402

@@ -18,20 +18,10 @@ import pytest
 from nrp_protobuf import engine_grpc_pb2, engine_grpc_pb2_grpc
 from tests.engines.servers import scripts
 from tests.engines.servers.conftest import Engine, JsonClient, engine_config, engine_env
-from tests.ports import free_port
+from tests.ports import free_port, port_is_free
 
 PROTOCOLS = ["json", "grpc"]
 SCRIPT_FOR = {"json": scripts.TF_EXCHANGE, "grpc": scripts.GRPC_TF_EXCHANGE}
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def initialize(engine, protocol: str) -> None:
