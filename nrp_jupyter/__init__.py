@@ -7,7 +7,7 @@ from .version import __version__  # noqa: F401 (the package's version, as before
 
 
 def _jupyter_server_extension_points():
-    from .app import NrpJupyterApp
+    from .server.app import NrpJupyterApp
 
     return [{"module": "nrp_jupyter", "app": NrpJupyterApp}]
 

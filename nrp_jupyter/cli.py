@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 def serve(server_args: list[str]) -> int:
     """`jupyter server` with nrp_jupyter enabled (whatever the config files say), rooted in the
     current directory, without opening a browser unless asked to."""
-    from .app import NrpJupyterApp
+    from .server.app import NrpJupyterApp
 
     # traitlets refuses a trait given twice, so the default is added only when not given.
     asked = any("open_browser" in arg or arg == "--no-browser" for arg in server_args)

@@ -1,6 +1,6 @@
 """What a streamed datapack says in numbers: its series and, for camera images, the image.
 
-This is the decoding behind the server's datapack stream (nrp_jupyter/data_bridge.py): a payload
+This is the decoding behind the server's datapack stream (nrp_jupyter/server/data_bridge.py): a payload
 from `[prefix/]nrp_simulation/<id>/data/<datapack>` becomes
 
     series  {name: float}: scalar numeric fields by field name (`value`, `position`), repeated

@@ -8,7 +8,6 @@ itself again and survives JSON, and an override written from a key and a value p
 
 import copy
 import json
-import pathlib
 import string
 
 import pytest

@@ -5,7 +5,7 @@ import pytest
 
 from kernel_ext.errors import SettingsError
 from kernel_ext.settings import ServerSettings
-from nrp_jupyter.kernel_environment import unreachable_broker_warning
+from nrp_jupyter.server.kernel_environment import unreachable_broker_warning
 
 pytestmark = pytest.mark.timeout(10)
 

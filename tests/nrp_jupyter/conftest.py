@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from nrp_jupyter.broker import EmbeddedBroker
+from nrp_jupyter.server.broker import EmbeddedBroker
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.mqtt_helpers import HOST, Amqtt, BackgroundLoop, Mosquitto, mosquitto_executable
 

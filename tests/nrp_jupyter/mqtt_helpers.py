@@ -23,7 +23,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from nrp_jupyter.broker import EmbeddedBroker
+from nrp_jupyter.server.broker import EmbeddedBroker
 from engines.mqtt.publisher import parse_broker
 from tests.ports import free_port
 

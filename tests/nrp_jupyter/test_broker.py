@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from nrp_jupyter.broker import EmbeddedBroker
+from nrp_jupyter.server.broker import EmbeddedBroker
 from engines.mqtt.publisher import MqttPublisher
 
 from tests.ports import free_port
@@ -189,7 +189,7 @@ def set_level():
 def test_amqtt_logging_is_kept_at_warning(set_level):
     set_level("amqtt", logging.NOTSET)
     set_level("transitions.core", logging.NOTSET)
-    set_level("nrp_jupyter.broker", logging.INFO)
+    set_level("nrp_jupyter.server.broker", logging.INFO)
 
     async def scenario() -> None:
         broker = EmbeddedBroker(HOST, 0)
@@ -204,7 +204,7 @@ def test_amqtt_logging_is_kept_at_warning(set_level):
 @pytest.mark.timeout(20)
 def test_amqtt_logging_is_left_alone_when_debugging(set_level):
     set_level("amqtt", logging.NOTSET)
-    set_level("nrp_jupyter.broker", logging.DEBUG)
+    set_level("nrp_jupyter.server.broker", logging.DEBUG)
 
     async def scenario() -> None:
         broker = EmbeddedBroker(HOST, 0)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from nrp_jupyter import run_logs
-from nrp_jupyter import storage as storage_module
-from nrp_jupyter.errors import GeneralError
-from nrp_jupyter.storage import RUNS_AREA, ExperimentStorage
+from nrp_jupyter.server import run_logs
+from nrp_jupyter.server import storage as storage_module
+from nrp_jupyter.server.errors import GeneralError
+from nrp_jupyter.server.storage import RUNS_AREA, ExperimentStorage
 
 pytestmark = pytest.mark.timeout(30)
 

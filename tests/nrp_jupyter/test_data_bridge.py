@@ -10,9 +10,9 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from nrp_jupyter.data_bridge import DataBridge
+from nrp_jupyter.server.data_bridge import DataBridge
 from engines.mqtt.publisher import parse_broker
-from nrp_jupyter.status_publisher import StatusPublisher
+from nrp_jupyter.server.status_publisher import StatusPublisher
 from nrp_protobuf import engine_grpc_pb2, nrpgenericproto_pb2, wrappers_pb2
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.mqtt_helpers import BackgroundLoop, set_nodelay
@@ -166,7 +166,7 @@ def test_flushes_are_spaced_and_batches_bounded(bridge_factory, engine_side):
 
 
 def test_malformed_payloads_are_logged_and_skipped_and_the_bridge_goes_on(bridge_factory, engine_side, caplog):
-    caplog.set_level(logging.DEBUG, logger="nrp_jupyter.data_bridge")
+    caplog.set_level(logging.DEBUG, logger="nrp_jupyter.server.data_bridge")
     bridge, listener = bridge_factory()
     engine_side.publish("nrp_simulation/8/data", b"{not json", retain=True)
     engine_side.publish("nrp_simulation/8/data/speed", b"\xff\xfe garbage")

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from nrp_jupyter import storage as storage_module
+from nrp_jupyter.server import storage as storage_module
 
 pytestmark = pytest.mark.timeout(120)
 

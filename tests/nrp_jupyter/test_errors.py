@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engines.errors import ConfigError
-from nrp_jupyter.errors import (
+from nrp_jupyter.server.errors import (
     ClientError,
     ExperimentNotFound,
     GeneralError,

@@ -140,7 +140,7 @@ def test_a_detached_daemon_ends_with_the_recovery_after_a_server_crash(server, t
 
 
 def test_the_sweep_spares_processes_of_other_simulations_and_the_server():
-    from nrp_jupyter.process_sweep import end_processes_of
+    from nrp_jupyter.server.process_sweep import end_processes_of
 
     bystander = psutil.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                              env={"KERNEL_NRP_SIMULATION_DIR": "/tmp/nrp.1.other"})

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from nrp_jupyter import handlers
+from nrp_jupyter.server import handlers
 
 pytestmark = pytest.mark.timeout(30)
 

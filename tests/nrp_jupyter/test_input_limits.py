@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from nrp_jupyter.limits import MAX_BODY_BYTES, MAX_ID_DIGITS, MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH
+from nrp_jupyter.server.limits import MAX_BODY_BYTES, MAX_ID_DIGITS, MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH
 from tests.nrp_jupyter.test_rest_api import fetch_raw, kernel_ids
 
 pytestmark = pytest.mark.timeout(60)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from nrp_jupyter.errors import StateTransitionError
-from nrp_jupyter.lifecycle import (
+from nrp_jupyter.server.errors import StateTransitionError
+from nrp_jupyter.server.lifecycle import (
     FINAL_STATES,
     RUNNING_STATES,
     SimulationState,

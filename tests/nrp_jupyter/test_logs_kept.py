@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from nrp_jupyter.storage import RUNS_AREA
+from nrp_jupyter.server.storage import RUNS_AREA
 from tests.nrp_jupyter.test_rest_api import BROKEN_SCRIPT, simulation_dirs
 
 pytestmark = pytest.mark.timeout(120)

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from nrp_jupyter.errors import ClientError, InvalidExperimentId, StateTransitionError
-from nrp_jupyter.lifecycle import SimulationState, Transition, Trigger, next_state
-from nrp_jupyter.models import LaunchRequest, Simulation, StateRequest, now_iso
+from nrp_jupyter.server.errors import ClientError, InvalidExperimentId, StateTransitionError
+from nrp_jupyter.server.lifecycle import SimulationState, Transition, Trigger, next_state
+from nrp_jupyter.server.models import LaunchRequest, Simulation, StateRequest, now_iso
 
 NRP_KEYS = ["state", "simulationID", "experimentConfiguration", "mainScript", "owner", "creationDate",
             "experimentID", "ctxId", "MQTTPrefix"]

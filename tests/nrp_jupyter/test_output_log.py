@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from nrp_jupyter.output_log import OutputLog
+from nrp_jupyter.server.output_log import OutputLog
 
 FLOOD = """\
 import sys

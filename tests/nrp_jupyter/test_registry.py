@@ -5,10 +5,10 @@ import threading
 
 import pytest
 
-from nrp_jupyter.errors import GeneralError, RecordsUnavailable, SimulationNotFound
-from nrp_jupyter.lifecycle import SimulationState
-from nrp_jupyter.registry import SCHEMA_VERSION, Registry
-from nrp_jupyter.models import Simulation
+from nrp_jupyter.server.errors import GeneralError, RecordsUnavailable, SimulationNotFound
+from nrp_jupyter.server.lifecycle import SimulationState
+from nrp_jupyter.server.registry import SCHEMA_VERSION, Registry
+from nrp_jupyter.server.models import Simulation
 
 RESTART = "the Jupyter server restarted while the simulation was running"
 

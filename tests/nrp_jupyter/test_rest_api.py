@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from nrp_jupyter.handlers import handlers
+from nrp_jupyter.server.handlers import handlers
 from tests.nrp_jupyter.conftest import wait_message
 
 pytestmark = pytest.mark.timeout(120)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nrp_jupyter.process_sweep import processes_of
+from nrp_jupyter.server.process_sweep import processes_of
 from tests.nrp_jupyter.conftest import experiment_variant
 from tests.waiting import eventually_async
 

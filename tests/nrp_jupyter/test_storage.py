@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from nrp_jupyter.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
-from nrp_jupyter import storage as storage_module
-from nrp_jupyter.storage import RUNS_AREA, ExperimentStorage, relative_path_problem
+from nrp_jupyter.server.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
+from nrp_jupyter.server import storage as storage_module
+from nrp_jupyter.server.storage import RUNS_AREA, ExperimentStorage, relative_path_problem
 
 CONFIG = '{"SimulationName": "test", "SimulationTimeout": 1}'
 

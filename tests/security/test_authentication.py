@@ -49,7 +49,7 @@ def is_websocket(handler) -> bool:
 
 
 def test_the_router_lists_every_route_of_the_extension(jp_serverapp):
-    from nrp_jupyter.handlers import handlers
+    from nrp_jupyter.server.handlers import handlers
 
     routes = extension_routes(jp_serverapp)
     registered = {handler for _, handler in routes}

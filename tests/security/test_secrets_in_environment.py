@@ -103,7 +103,7 @@ def test_the_experiment_kernel_finds_no_running_server_and_no_server_file(server
 
 
 def test_credential_variables_and_values_carrying_a_secret_are_left_out():
-    from nrp_jupyter.kernel_environment import inherited_environment
+    from nrp_jupyter.server.kernel_environment import inherited_environment
 
     environment = {"PATH": "/usr/bin", "JUPYTERHUB_API_TOKEN": "hub", "JPY_API_TOKEN": "x", "JUPYTER_TOKEN": "t",
                    "URL": "http://h/?token=s3cret-token", "HOME": "/home/n"}

@@ -10,7 +10,6 @@ of one of this machine's other interfaces, so that nothing assumes localhost.
 """
 
 import json
-import os
 import re
 import socket
 import subprocess

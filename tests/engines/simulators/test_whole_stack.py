@@ -3,7 +3,6 @@
 line their main script logs at the timeout, and the datapacks their datatransfer engine streams to
 the server's /events WebSocket (through the server's own broker)."""
 
-import base64
 import json
 import re
 import shutil

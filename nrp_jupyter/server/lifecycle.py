@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
-from nrp_jupyter.errors import StateTransitionError
+from nrp_jupyter.server.errors import StateTransitionError
 
 
 class SimulationState(StrEnum):

@@ -7,7 +7,7 @@ on iopub. One kernel client per kernel with a session id of its own, one reader 
 
 With `--gateway-url` the kernel runs on a Jupyter Kernel (or Enterprise) Gateway and the server
 holds no process of it (docs/deployment.md). Its channels are then `GatewayChannels`
-(nrp_jupyter.gateway_channels), one authenticated websocket, instead of jupyter_server's
+(nrp_jupyter.server.gateway_channels), one authenticated websocket, instead of jupyter_server's
 `GatewayKernelClient`. Liveness is the websocket, the gateway's `restarting` status (a killed
 kernel is restarted empty there) and the kernel's REST model; a stop ends the kernel through the
 gateway's REST API, never through the control channel or a local pid.

@@ -22,7 +22,7 @@ from tornado import web, websocket
 from .errors import NrpError, shown
 from .limits import MAX_ID_DIGITS
 from .limits import simulation_id as parse_simulation_id
-from .version import __version__
+from ..version import __version__
 
 AUTH_RESOURCE = "nrp:simulations"
 _SIMULATION = r"(?P<simulation_id>\d+)"
@@ -185,7 +185,7 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
 
     `topic` is `status`, `runtime_error` or `lifecycle` for what the server publishes on MQTT
     (same payloads), or `data/<datapack>` for the decoded samples of a datatransfer engine's
-    datapack stream (`nrp_jupyter.data_bridge`; these are not republished on MQTT)."""
+    datapack stream (`nrp_jupyter.server.data_bridge`; these are not republished on MQTT)."""
 
     auth_resource = AUTH_RESOURCE
 

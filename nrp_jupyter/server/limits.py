@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from nrp_jupyter.errors import ClientError
+from nrp_jupyter.server.errors import ClientError
 
 #: Simulation ids are counters; 18 digits stay inside SQLite's 64-bit integers.
 MAX_ID_DIGITS = 18

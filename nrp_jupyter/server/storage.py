@@ -27,8 +27,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from nrp_jupyter.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
-from nrp_jupyter.limits import path_length_problem
+from nrp_jupyter.server.errors import ExperimentNotFound, GeneralError, InvalidExperimentId
+from nrp_jupyter.server.limits import path_length_problem
 
 log = logging.getLogger(__name__)
 

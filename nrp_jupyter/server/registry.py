@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nrp_jupyter.errors import GeneralError, RecordsUnavailable, SimulationNotFound
-from nrp_jupyter.lifecycle import FINAL_STATES, SimulationState, Trigger, next_state
-from nrp_jupyter.models import Simulation, now_iso
+from nrp_jupyter.server.errors import GeneralError, RecordsUnavailable, SimulationNotFound
+from nrp_jupyter.server.lifecycle import FINAL_STATES, SimulationState, Trigger, next_state
+from nrp_jupyter.server.models import Simulation, now_iso
 
 # Incremented with each change of the tables below; `_migrate` brings older files up to date.
 SCHEMA_VERSION = 1

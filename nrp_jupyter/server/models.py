@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nrp_jupyter.errors import ClientError, InvalidExperimentId, StateTransitionError, shown
-from nrp_jupyter.lifecycle import SimulationState, Transition
-from nrp_jupyter.limits import decode_body
-from nrp_jupyter.storage import relative_path_problem
+from nrp_jupyter.server.errors import ClientError, InvalidExperimentId, StateTransitionError, shown
+from nrp_jupyter.server.lifecycle import SimulationState, Transition
+from nrp_jupyter.server.limits import decode_body
+from nrp_jupyter.server.storage import relative_path_problem
 
 # NRP stamps creation dates in Zurich time; frontends display them as they come.
 NRP_TIMEZONE = ZoneInfo("Europe/Zurich")
@@ -36,7 +36,7 @@ class Simulation:
     """One simulation, from launch until its record is deleted.
 
     The fields up to `state` are NRP's; the rest are the server's own bookkeeping. `state` changes
-    only through `apply`, with a transition from `nrp_jupyter.lifecycle`.
+    only through `apply`, with a transition from `nrp_jupyter.server.lifecycle`.
     """
 
     simulation_id: int
