@@ -29,11 +29,18 @@ TERMINATE_GRACE_S = 0.2
 
 
 def processes_of(simulation_dir: str) -> list[psutil.Process]:
-    """Live processes (not this one) whose environment marks them as the simulation's."""
+    """Live processes whose environment marks them as the simulation's, except this process and its
+    own children: those are kernels, which the kernel manager ends and reaps itself (reaping one here
+    would leave its Popen unable to learn that it ended)."""
     found = []
     me = os.getpid()
     for process in psutil.process_iter():
         if process.pid == me:
+            continue
+        try:
+            if process.ppid() == me:
+                continue
+        except psutil.Error:
             continue
         try:
             if process.environ().get(MARKER_VARIABLE) == simulation_dir and process.status() != psutil.STATUS_ZOMBIE:

@@ -67,8 +67,9 @@ class _LaunchStopped(Exception):
     """A stop request overtook the launch (raised inside `_initialize`)."""
 
 
-async def _unless_stopped(awaitable, stop: asyncio.Event):
-    """`awaitable`'s result, unless `stop` is set first: then it is cancelled and _LaunchStopped raised."""
+async def _unless_stopped(awaitable, stop: asyncio.Event, *, interruptible: bool = True):
+    """`awaitable`'s result, unless `stop` is set first: then _LaunchStopped is raised, once the
+    awaitable is cancelled (or, if it is not `interruptible`, once it has ended by itself)."""
     task = asyncio.ensure_future(awaitable)
     stopper = asyncio.ensure_future(stop.wait())
     try:
@@ -77,7 +78,8 @@ async def _unless_stopped(awaitable, stop: asyncio.Event):
         stopper.cancel()
     if task.done():
         return task.result()
-    task.cancel()
+    if interruptible:
+        task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
     raise _LaunchStopped
@@ -186,7 +188,9 @@ class SimulationService:
         try:
             step = steps[1]
             publish(sid, "Launching simulation", step, index=1, count=len(steps))
-            await _unless_stopped(self._start_kernel(record, run), stop)
+            # A kernel start cut short would leave a kernel the kernel manager half knows (no id for
+            # us to shut it down, an entry that breaks /api/kernels): it ends first, then is stopped.
+            await _unless_stopped(self._start_kernel(record, run), stop, interruptible=False)
             runner = run.runner
             record.kernel_id = runner.kernel_id
             self._save(record)

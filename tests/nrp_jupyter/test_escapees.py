@@ -4,6 +4,7 @@ after a crash of the server followed by the restarted server's recovery."""
 
 import pathlib
 import signal
+import subprocess
 import sys
 import time
 
@@ -139,16 +140,29 @@ def test_a_detached_daemon_ends_with_the_recovery_after_a_server_crash(server, t
     assert record["state"] == "failed"
 
 
-def test_the_sweep_spares_processes_of_other_simulations_and_the_server():
+# A process that starts a sleeper, says its pid and waits for it: the sleeper is not our child.
+PARENT_OF_SLEEPER = """
+import subprocess, sys
+sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print(sleeper.pid, flush=True)
+sleeper.wait()
+"""
+
+
+def test_the_sweep_ends_only_the_marked_simulations_processes_and_leaves_our_children_to_us():
     from nrp_jupyter.server.process_sweep import end_processes_of
 
-    bystander = psutil.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                             env={"KERNEL_NRP_SIMULATION_DIR": "/tmp/nrp.1.other"})
+    parent = psutil.Popen([sys.executable, "-c", PARENT_OF_SLEEPER], stdout=subprocess.PIPE, text=True,
+                          env={"KERNEL_NRP_SIMULATION_DIR": "/tmp/nrp.1.other"})
     try:
+        sleeper = int(parent.stdout.readline())
         assert end_processes_of("/tmp/nrp.2.mine") == []
-        assert bystander.is_running()
-        assert end_processes_of("/tmp/nrp.1.other") == [bystander.pid]
-        bystander.wait(timeout=2)
+        assert psutil.pid_exists(sleeper)
+        # The sleeper is ended; our own child (as a kernel is the server's) is the kernel manager's to end.
+        assert end_processes_of("/tmp/nrp.1.other") == [sleeper]
+        parent.wait(timeout=5)  # its sleeper ended, so it does
     finally:
-        if bystander.poll() is None:
-            bystander.kill()
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdout.close()
