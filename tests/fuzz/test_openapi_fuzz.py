@@ -24,7 +24,7 @@ from tests.conftest import EXPERIMENTS, TEST_MARKER_VARIABLE, assert_no_core_pro
 from tests.live_server import LiveServer, experiments_root
 
 EXAMPLES = int(os.environ.get("NRP_JUPYTER_FUZZ_EXAMPLES", "8"))
-OPENAPI_FILE = pathlib.Path(__file__).resolve().parents[2] / "nrp_jupyter" / "openapi.json"
+OPENAPI_FILE = pathlib.Path(__file__).resolve().parents[2] / "nrp_jupyter" / "server" / "openapi.json"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 # The WebSocket cannot be fuzzed over plain HTTP; tests/security covers its upgrade.

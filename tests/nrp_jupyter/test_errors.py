@@ -105,7 +105,7 @@ def test_errors_keep_their_subject():
 @pytest.mark.parametrize("module", ["errors", "lifecycle", "models", "registry", "storage"])
 def test_no_web_framework_below_the_handlers(module):
     # The REST layer maps these errors to HTTP; nothing here may depend on tornado.
-    path = Path(importlib.import_module(f"nrp_jupyter.{module}").__file__)
+    path = Path(importlib.import_module(f"nrp_jupyter.server.{module}").__file__)
     imported = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
