@@ -90,6 +90,9 @@ def run(argv: list[str]) -> int:
             parser.error(f"no experiment folder {experiment_dir}")
     out = sys.stdout
     signal.signal(signal.SIGTERM, _interrupt)
+    # Also when started with SIGINT ignored (in the background of a non-interactive shell, which
+    # Python then leaves ignored): Ctrl-C, or a SIGINT from a supervisor, must stop the run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = None
     headless = None
     try:
