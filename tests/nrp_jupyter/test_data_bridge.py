@@ -15,7 +15,7 @@ from engines.mqtt.publisher import parse_broker
 from nrp_jupyter.server.status_publisher import StatusPublisher
 from nrp_protobuf import engine_grpc_pb2, nrpgenericproto_pb2, wrappers_pb2
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
-from tests.nrp_jupyter.mqtt_helpers import BackgroundLoop, set_nodelay
+from tests.nrp_jupyter.mqtt_helpers import set_nodelay
 from tests.waiting import eventually_async
 
 pytestmark = pytest.mark.timeout(60)
@@ -67,13 +67,6 @@ class Publisher:
     def close(self):
         self.client.disconnect()
         self.client.loop_stop()
-
-
-@pytest.fixture
-def background_loop():
-    loop = BackgroundLoop()
-    yield loop
-    loop.close()
 
 
 @pytest.fixture
