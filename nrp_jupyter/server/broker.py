@@ -22,6 +22,8 @@ import socket
 from amqtt.broker import Broker
 from amqtt.errors import BrokerError
 
+from engines.ports import can_bind
+
 __all__ = ["EmbeddedBroker"]
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ class EmbeddedBroker:
         """Settles the port before `start()`: the configured one if it is free, else a free one.
         A caller that must know the address before the event loop runs calls this first;
         `start()` still falls back if the port is lost in between."""
-        if not self.port or not _port_is_free(self.host, self.port):
+        if not self.port or not can_bind(self.host, self.port):
             with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET) as probe:
                 probe.bind((self.host, 0))
                 self.port = probe.getsockname()[1]
@@ -88,7 +90,7 @@ class EmbeddedBroker:
             return self.address
         _quiet_amqtt()
         broker = None
-        if self.port and _port_is_free(self.host, self.port):
+        if self.port and can_bind(self.host, self.port):
             try:
                 broker = await self._start_on(self.port)
             except BrokerError as err:
@@ -152,23 +154,6 @@ def _quiet_amqtt() -> None:
         # Only loggers nobody configured: an operator's explicit level wins.
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
-
-
-def _port_is_free(host: str, port: int) -> bool:
-    """Whether `port` can be bound on `host`, binding as amqtt (asyncio) does, with SO_REUSEADDR."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror:
-        # Let amqtt report the bad host.
-        return True
-    for family, kind, proto, _, sockaddr in infos:
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(sockaddr)
-            except OSError:
-                return False
-    return True
 
 
 def _is_address_in_use(err: BaseException) -> bool:

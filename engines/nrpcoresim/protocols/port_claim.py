@@ -8,6 +8,7 @@ import logging
 import socket
 
 from engines.nrpcoresim.config.server_address import parse_server_address
+from engines.ports import can_bind
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def claim_server_address(engine_name: str, address: str) -> str:
         host, port = parse_server_address(address)
     except ValueError:
         return address
-    if _can_bind(host, port):
+    if can_bind(host, port):
         return address
     free = _free_port(host)
     if free is None:
@@ -28,23 +29,6 @@ def claim_server_address(engine_name: str, address: str) -> str:
     log.info("engine %s could not bind the address of its configuration '%s'; using '%s' instead",
              engine_name, address, claimed)
     return claimed
-
-
-def _can_bind(host: str, port: int) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return True
-    for family, kind, proto, _, sockaddr in infos:
-        with socket.socket(family, kind, proto) as probe:
-            # A port in TIME_WAIT is free to a server (servers set SO_REUSEADDR); only a
-            # listening socket makes it taken.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(sockaddr)
-            except OSError:
-                return False
-    return True
 
 
 def _free_port(host: str) -> int | None:
