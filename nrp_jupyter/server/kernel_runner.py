@@ -307,6 +307,9 @@ def kill_process_tree(pid: int | None) -> None:
         return
     try:
         root = psutil.Process(pid)
+        # children() looks the root up again: it may end in between, as a late-stopping NRPCoreSim
+        # does. Its orphans, if any, are the process sweep's (they carry the simulation's marker).
+        tree = [*root.children(recursive=True), root]
     except psutil.NoSuchProcess:
         return
-    _kill([*root.children(recursive=True), root])
+    _kill(tree)
