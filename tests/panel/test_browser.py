@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.timeout(240),
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")]
 
 SCREENSHOT = "panel.png"
-# A cell still showing "[ ]:" this long after a run request was not queued: run it again.
+# A cell still showing "[ ]:", or "Loading widget...", this long after a run request is run again.
 RERUN_AFTER_S = 10.0
 
 
@@ -60,8 +60,10 @@ def shown_notebook(page):
 
 def run_notebook(page, timeout_s: float = 90.0) -> None:
     """Runs the notebook's one cell until the panel shows. Lab sometimes ignores a run requested
-    while the kernel's session is still being set up, or asks "Select Kernel" even for a notebook
-    with a kernelspec; both are answered here."""
+    while the kernel's session is still being set up, asks "Select Kernel" even for a notebook
+    with a kernelspec, or (on a loaded machine, when the cell ran before Lab's widget manager
+    took the kernel on) shows "Loading widget..." for good; each is answered here as a user would:
+    by selecting the kernel, or running the cell again."""
     run_all_cells(page)
     select = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
     notebook = shown_notebook(page)
@@ -74,7 +76,8 @@ def run_notebook(page, timeout_s: float = 90.0) -> None:
         try:
             if select.is_visible():
                 select.click(timeout=2_000)
-            elif time.monotonic() > next_run and prompt.inner_text(timeout=2_000).strip() == "[ ]:":
+            elif time.monotonic() > next_run and (prompt.inner_text(timeout=2_000).strip() == "[ ]:"
+                                                  or notebook.get_by_text("Loading widget...").is_visible()):
                 notebook.locator(".jp-Cell .jp-InputArea-editor").first.click(timeout=2_000)
                 page.keyboard.press("Control+Enter")
                 next_run = time.monotonic() + RERUN_AFTER_S
