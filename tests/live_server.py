@@ -12,12 +12,12 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 from tests.experiment_folders import copy_experiment_folder
 from tests.ports import free_port
+from tests.waiting import eventually
 
 TOKEN = "nrp-test-token"
 
@@ -67,15 +67,16 @@ class LiveServer:
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=subprocess.DEVNULL,
                                             stderr=log)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.call("GET", "version")
-                return self
-            except (urllib.error.URLError, ConnectionError):
-                assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-                assert time.monotonic() < deadline, "the server did not answer in time"
-                time.sleep(0.1)
+        eventually(self._answers, timeout, "the server did not answer in time", every_s=0.1)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            self.call("GET", "version")
+            return True
+        except (urllib.error.URLError, ConnectionError):
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            return False
 
     def call(self, method: str, *path: str, body=None):
         """`(status, parsed body)` of a request to `<url>nrp/<path>`."""
@@ -89,10 +90,11 @@ class LiveServer:
             return error.code, json.loads(error.read() or b"null")
 
     def wait_state(self, simulation_id, wanted: str, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while (state := self.call("GET", "simulation", str(simulation_id), "state")[1]["state"]) != wanted:
-            assert time.monotonic() < deadline, state
-            time.sleep(0.05)
+        def state() -> str:
+            return self.call("GET", "simulation", str(simulation_id), "state")[1]["state"]
+
+        eventually(lambda: state() == wanted, timeout, lambda: f"simulation {simulation_id} is {state()}, not {wanted}",
+                   every_s=0.05)
 
     def stop_all_simulations(self) -> None:
         """Stops whatever still runs, so that tests sharing the server start from a quiet one."""

@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from tests.cli.conftest import JUPYTER, run_cli, start_cli
-from tests.client import experiments
+from tests.notebook.client import experiments
 
 
 def simulations_of(server, experiment: str) -> list[dict]:
@@ -21,6 +21,8 @@ def simulations_of(server, experiment: str) -> list[dict]:
 
 def read_until(process: subprocess.Popen, text: str, timeout: float = 60) -> str:
     """The output up to the first line holding `text` (the process keeps running)."""
+    # Not a poll: the loop consumes the output line by line. readline blocks while the process is
+    # silent, so the deadline bounds the lines read and the test's timeout a silence.
     seen, deadline = [], time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()

@@ -3,7 +3,6 @@
 import json
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -11,6 +10,7 @@ import pytest
 
 from tests.cli.conftest import run_cli, start_cli
 from tests.ports import free_port
+from tests.waiting import eventually
 
 TOKEN = "serve-test-token"
 
@@ -22,14 +22,14 @@ def get(url: str):
 
 
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while True:
+    def answer():
         try:
             return get(url)
         except (urllib.error.URLError, ConnectionError):
             assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "the server did not answer"
-            time.sleep(0.2)
+            return None
+
+    return eventually(answer, timeout, "the server did not answer", every_s=0.2)
 
 
 @pytest.mark.timeout(90)

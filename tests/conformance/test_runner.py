@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import psutil
 import pytest
@@ -22,6 +21,8 @@ from conformance.checks import Check, Outcome, Status  # noqa: E402
 from conformance.examples import find_configs  # noqa: E402
 from conformance.runner import Run, build_checks, summary  # noqa: E402
 from conformance.simulations import client_check, standalone_check  # noqa: E402
+
+from tests.waiting import eventually
 
 RUNNER = REPO / "scripts" / "nrp-core-conformance"
 LINE = re.compile(r"^(PASS|FAIL|SKIP) (\S+ \S+) \((\d+\.\d)s\)(: .*)?$")
@@ -225,10 +226,11 @@ def test_ctrl_c_ends_every_process_and_removes_the_temporary_folder(nrp_core_che
     with subprocess.Popen([str(RUNNER), str(nrp_core_checkout), "-k", "nest_simple/simulation_config.json"],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as runner:
         try:
-            deadline = time.monotonic() + 60
-            while not (engines := in_folder(tmp_path, "nrp-nest-json-engine")):
-                assert runner.poll() is None and time.monotonic() < deadline, "no NEST engine started"
-                time.sleep(0.1)
+            def nest_engines() -> list[psutil.Process]:
+                assert runner.poll() is None, "no NEST engine started"
+                return in_folder(tmp_path, "nrp-nest-json-engine")
+
+            engines = eventually(nest_engines, 60, "no NEST engine started", every_s=0.1)
             runner.send_signal(signal.SIGINT)
             output, _ = runner.communicate(timeout=60)
         finally:

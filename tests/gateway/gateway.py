@@ -11,7 +11,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -20,6 +19,7 @@ import psutil
 from tests.conftest import TEST_MARKER_VARIABLE
 from tests.live_server import LiveServer
 from tests.ports import free_port
+from tests.waiting import eventually
 
 
 class KernelGateway:
@@ -53,16 +53,20 @@ class KernelGateway:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.command(), env=env, cwd=self.cwd, stdout=log,
                                             stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.kernels()
-                return self
-            except (urllib.error.URLError, ConnectionError):
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise AssertionError(f"the kernel gateway did not start: {self.log()[-3000:]}") from None
-                time.sleep(0.1)
+        try:
+            eventually(self._answers, timeout, "the kernel gateway did not answer", every_s=0.1)
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"the kernel gateway did not start: {self.log()[-3000:]}") from None
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            self.kernels()
+            return True
+        except (urllib.error.URLError, ConnectionError):
+            assert self.process.poll() is None, "the kernel gateway exited"
+            return False
 
     def add_kernel_spec(self, name: str, argv: list[str]) -> None:
         """A kernel spec of the gateway's own (in its Jupyter data directory)."""

@@ -8,7 +8,6 @@ to it through subprocesses only.
 import os
 import pathlib
 import subprocess
-import time
 import uuid
 
 import psutil
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import copy_experiment_folder
 from tests.ports import free_port, port_is_free
+from tests.waiting import eventually
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 REAL_VENV = REPO_ROOT / ".venv-nrp-client"
@@ -102,18 +102,14 @@ def nrp_server(tmp_path, monkeypatch):
     before = {child.pid for child in me.children(recursive=True)}
     yield server
 
-    deadline = time.monotonic() + 10
-    while (left := _started_by(me, server, before)) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    psutil.wait_procs(_started_by(me, server, before), timeout=10)
     described = []
-    for process in left:
+    for process in _started_by(me, server, before):
         try:
             described.append(f"{process.pid}: {' '.join(process.cmdline())}")
             process.kill()
         except psutil.NoSuchProcess:
             continue
     assert not described, "processes left running (killed now):\n" + "\n".join(described)
-    deadline = time.monotonic() + 5
-    while not port_is_free(server.port) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert port_is_free(server.port), f"port {server.port} is still taken after the test"
+    eventually(lambda: port_is_free(server.port), 5, f"port {server.port} is still taken after the test",
+               every_s=0.1)

@@ -157,6 +157,8 @@ def async_run_and_stop(nrp_core, target: Target, record: Recorder) -> None:
     response: list = []
     thread = record("run_loop_async", lambda: nrp.run_loop(100000, run_async=True, response=response))
     record.steps[-1]["value"] = type(thread).__name__
+    # Nothing a client sees says that the server's loop has begun (its state comes with replies
+    # only), so the stop is sent after a while long enough for the runLoop call to arrive.
     time.sleep(0.5)
     record("stop", nrp.stop)
     thread.join(30)
