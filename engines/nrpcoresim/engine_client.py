@@ -15,6 +15,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 
+from engines import engine_wire as wire
 from engines.datapacks import DataPack, DataPackIdentifier
 from engines.errors import EngineCrashed, EngineError, EngineLaunchError, EngineTimeout
 from engines.nrpcoresim.launchers import Launcher, split_command
@@ -27,7 +28,6 @@ LAUNCH_TIMEOUT_S = 20.0
 # How long an engine started elsewhere (EmptyLaunchCommand) gets to accept connections at its
 # ServerAddress: as long as nrp-core's gRPC client waits for its channel.
 REMOTE_CONNECT_TIMEOUT_S = 20.0
-TIME_RATIO = [1, 1_000_000_000]
 # How long a broken connection waits for the engine's process to end, to report its exit status.
 CRASH_GRACE_S = 0.5
 
@@ -91,7 +91,8 @@ class EngineClient(ABC):
         """The command that starts this engine by hand at its ServerAddress, for error messages."""
         program = split_command(self.config.get("EngineProcCmd", "")) or ["<EngineProcCmd>"]
         address = self.config.get("ServerAddress", "")
-        return " ".join([*program, f"--engine={self.name}", f"--serverurl={address}"])
+        return " ".join([*program, wire.LaunchOption.ENGINE.argument(self.name),
+                         wire.LaunchOption.SERVER_URL.argument(address)])
 
     def _command(self) -> list[str]:
         """`EngineProcCmd EngineProcStartParams...` and the arguments nrp-core appends for this
@@ -113,7 +114,7 @@ class EngineClient(ABC):
 
     def initialize_config(self) -> dict:
         """What an engine's initialize request carries: its config and the time unit (ns)."""
-        return {**self.config, "TimeRatio": TIME_RATIO}
+        return {**self.config, wire.TIME_RATIO_KEY: wire.TIME_RATIO}
 
     @abstractmethod
     def connect(self, timeout_s: float) -> None:
@@ -180,7 +181,7 @@ class EngineClient(ABC):
     def note_capabilities(self, initialize_reply) -> None:
         """Engines of this project announce extensions in their initialize reply; others don't."""
         if isinstance(initialize_reply, dict):
-            self.combined_step = "step" in initialize_reply.get("Capabilities", [])
+            self.combined_step = wire.STEP_CAPABILITY in initialize_reply.get(wire.CAPABILITIES, [])
 
     def step(self, datapacks: list[DataPack], time_step_ns: int,
              prefetch: list[DataPackIdentifier]) -> tuple[int, list[DataPack]]:

@@ -17,6 +17,8 @@ import ast
 import logging
 from dataclasses import dataclass
 
+from engines.engine_wire import LaunchOption
+
 log = logging.getLogger(__name__)
 
 
@@ -33,19 +35,21 @@ def parse_args(argv: list[str] | None, *, prog: str, default_serverurl: str) -> 
     # allow_abbrev=False: a prefix of a known flag in EngineProcStartParams must stay unknown.
     parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False,
                                      description="nrp-core compatible engine server")
-    parser.add_argument("--engine", required=True, help="the engine's EngineName")
-    parser.add_argument("--serverurl", default=default_serverurl,
+    parser.add_argument(LaunchOption.ENGINE.flag, required=True, help="the engine's EngineName")
+    parser.add_argument(LaunchOption.SERVER_URL.flag, default=default_serverurl,
                         help="HOST:PORT to serve on; a free port is used if PORT is taken")
-    parser.add_argument("--regservurl", default=None,
+    parser.add_argument(LaunchOption.REGISTRATION_URL.flag, default=None,
                         help="HOST:PORT of the registration server to POST the bound address to")
-    parser.add_argument("--options", default="",
+    parser.add_argument(LaunchOption.OPTIONS.flag, default="",
                         help="ServerOptions, a Python dict literal of gunicorn settings")
-    parser.add_argument("--protobuf_plugins_path", default=None,
+    parser.add_argument(LaunchOption.PROTOBUF_PLUGINS_PATH.flag, default=None,
                         help="where nrp-core's protobuf plugins are; messages are built in here")
-    parser.add_argument("--protobuf_plugins", default=None,
+    parser.add_argument(LaunchOption.PROTOBUF_PLUGINS.flag, default=None,
                         help="the engine's ProtobufPackages as a JSON list; all shipped ones load here")
-    known, unknown = parser.parse_known_args(argv)
-    return ServerArgs(known.engine, known.serverurl, known.regservurl, known.options, tuple(unknown))
+    namespace, unknown = parser.parse_known_args(argv)
+    known = vars(namespace)  # argparse keeps each option under its name
+    return ServerArgs(known[LaunchOption.ENGINE], known[LaunchOption.SERVER_URL],
+                      known[LaunchOption.REGISTRATION_URL], known[LaunchOption.OPTIONS], tuple(unknown))
 
 
 def parse_server_options(text: str) -> dict:

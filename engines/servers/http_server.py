@@ -17,10 +17,13 @@ import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
+from engines.engine_wire import JSON_CONTENT_TYPE
+
 log = logging.getLogger(__name__)
 
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
+_CONTENT_TYPE = JSON_CONTENT_TYPE.encode("ascii")
 _REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed",
             500: b"Internal Server Error"}
 
@@ -236,7 +239,7 @@ def _send(conn: socket.socket, status: int, body: bytes, keep_alive: bool, annou
         connection = b"Connection: close\r\n"
     else:
         connection = b"Connection: keep-alive\r\n" if announce else b""
-    head = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n" % (
-        status, _REASONS.get(status, b"Error"), len(body), connection)
+    head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
+        status, _REASONS.get(status, b"Error"), _CONTENT_TYPE, len(body), connection)
     # One send per response: with TCP_NODELAY, separate header and body writes would be two segments.
     conn.sendall(head + body)

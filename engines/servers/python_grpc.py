@@ -1,4 +1,4 @@
-"""The python_grpc engine server: nrp-core's `EngineGrpc.EngineGrpcService`.
+"""The python_grpc engine server: nrp-core's `EngineGrpc.EngineGrpcService` (engines.engine_wire).
 
     nrp-python-grpc-engine --engine=NAME --serverurl=HOST:PORT [--regservurl=HOST:PORT] [--options=STR]
 
@@ -8,7 +8,7 @@ returns the engine time in ns, datapacks travel as `DataPackMessage`s whose `dat
 naming the engine, the script's file and line, and the exception.
 
 The server also offers this project's `NrpJupyterEngine.EngineStepService` (set, step and get in
-one round trip), announced in the initialize reply as {"Capabilities": ["step"]}.
+one round trip), announced in the initialize reply.
 """
 
 import functools
@@ -20,12 +20,12 @@ from concurrent import futures
 
 import grpc
 
+from engines import engine_wire as wire
+from engines.engine_wire import EngineRpc, engine_messages, step_messages
 from engines.servers.cli import join_address, split_address
 from engines.servers.runner import run_engine
 from engines.servers.script.grpc_script import GrpcEngineScript
 from engines.servers.script.script_host import ScriptHost
-from nrp_protobuf import (engine_grpc_pb2, engine_grpc_pb2_grpc, nrp_jupyter_engine_pb2,
-                          nrp_jupyter_engine_pb2_grpc)
 
 log = logging.getLogger(__name__)
 
@@ -71,51 +71,54 @@ def reported_rpcs(describe: Callable[[object, str, Exception], str], logger: log
 _reported = reported_rpcs(lambda servicer, action, exc: servicer._host.describe_failure(action, exc), log)
 
 
-class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
-                         nrp_jupyter_engine_pb2_grpc.EngineStepServiceServicer):
-    """The RPCs of one python_grpc engine, over its ScriptHost."""
+# Protocol extensions this server offers, announced in the initialize reply.
+CAPABILITIES = [wire.STEP_CAPABILITY]
+
+
+class EngineGrpcServicer(wire.EngineServiceServicer, wire.StepServiceServicer):
+    """The RPCs of one python_grpc engine, over its ScriptHost; the methods carry the RPCs' names."""
 
     def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
         self._host = host
         self._request_stop = request_stop
 
-    @_reported("initialize")
+    @_reported(EngineRpc.INITIALIZE)
     def initialize(self, request, context):
         self._host.initialize(json.loads(request.json))
-        return engine_grpc_pb2.InitializeReply(json=json.dumps({"Capabilities": ["step"]}))
+        return engine_messages.InitializeReply(json=json.dumps({wire.CAPABILITIES: CAPABILITIES}))
 
-    @_reported("runLoopStep")
+    @_reported(EngineRpc.RUN_LOOP_STEP)
     def runLoopStep(self, request, context):
-        return engine_grpc_pb2.RunLoopStepReply(engineTime=self._host.run_loop(request.timeStep))
+        return engine_messages.RunLoopStepReply(engineTime=self._host.run_loop(request.timeStep))
 
-    @_reported("setDataPacks")
+    @_reported(EngineRpc.SET_DATAPACKS)
     def setDataPacks(self, request, context):
         self._check_engine_names(msg.dataPackId for msg in request.dataPacks)
         with self._host.script() as script:
             for msg in request.dataPacks:
                 script._handleDataPackMsg(msg)
-        return engine_grpc_pb2.SetDataPacksReply()
+        return engine_messages.SetDataPacksReply()
 
-    @_reported("getDataPacks")
+    @_reported(EngineRpc.GET_DATAPACKS)
     def getDataPacks(self, request, context):
         self._check_engine_names(request.datapackIds)
         with self._host.script() as script:
             messages = [script._getDataPackMsg(datapack_id) for datapack_id in request.datapackIds]
-        return engine_grpc_pb2.GetDataPacksReply(dataPacks=messages)
+        return engine_messages.GetDataPacksReply(dataPacks=messages)
 
-    @_reported("reset")
+    @_reported(EngineRpc.RESET)
     def reset(self, request, context):
         self._host.reset()
-        return engine_grpc_pb2.ResetReply()
+        return engine_messages.ResetReply()
 
-    @_reported("shutdown")
+    @_reported(EngineRpc.SHUTDOWN)
     def shutdown(self, request, context):
         self._host.shutdown()
         # Stop only once the reply is on its way: the callback runs when the RPC terminates.
         context.add_callback(lambda: self._request_stop("shutdown request"))
-        return engine_grpc_pb2.ShutdownReply()
+        return engine_messages.ShutdownReply()
 
-    @_reported("step")
+    @_reported(wire.STEP_RPC)
     def step(self, request, context):
         self._check_engine_names(msg.dataPackId for msg in request.dataPacks)
         self._check_engine_names(request.datapackIds)
@@ -125,7 +128,7 @@ class EngineGrpcServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
         engine_time = self._host.run_loop(request.timeStep)
         with self._host.script() as script:
             messages = [script._getDataPackMsg(datapack_id) for datapack_id in request.datapackIds]
-        return nrp_jupyter_engine_pb2.StepReply(engineTime=engine_time, dataPacks=messages)
+        return step_messages.StepReply(engineTime=engine_time, dataPacks=messages)
 
     def _check_engine_names(self, datapack_ids) -> None:
         for datapack_id in datapack_ids:
@@ -141,8 +144,8 @@ class GrpcEngineServer:
         self._executor = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc-worker")
         self._server = grpc.server(self._executor, options=_SERVER_OPTIONS)
         servicer = EngineGrpcServicer(host, request_stop)
-        engine_grpc_pb2_grpc.add_EngineGrpcServiceServicer_to_server(servicer, self._server)
-        nrp_jupyter_engine_pb2_grpc.add_EngineStepServiceServicer_to_server(servicer, self._server)
+        wire.add_engine_service(servicer, self._server)
+        wire.add_step_service(servicer, self._server)
 
     def start(self, serverurl: str, *, free_port_if_taken: bool = True) -> str:
         host, port = split_address(serverurl)

@@ -2,21 +2,9 @@
 
     nrp-python-json-engine --engine=NAME --serverurl=HOST:PORT [--regservurl=HOST:PORT] [--options=STR]
 
-| route            | request body                                | response body                  |
-|------------------|---------------------------------------------|--------------------------------|
-| /initialize      | engine config + "TimeRatio": [1, 1e9]       | null                           |
-| /run_loop        | {"time_step": ns}                           | {"time": ns}                   |
-| /set_datapacks   | {name: {engine_name, type, data}}           | null                           |
-| /get_datapacks   | {name: {engine_name, type}}                 | {name: {engine_name, type[, data]}} |
-| /reset           | "reset"                                     | null                           |
-| /shutdown        | null                                        | null, then the process exits   |
-| /step            | {"set": {...}, "time_step": ns, "get": {...}} | {"time": ns, "datapacks": {...}} |
-
-`/step` is this project's extension (set, step and get in one round trip); the initialize reply
-announces it as {"Capabilities": ["step"]}, which nrp-core's own client ignores.
-
-All routes are POST. A failure answers 500 with a JSON string naming the engine, the script's
-file and line, and the exception. A datapack entry without "data" is an empty datapack.
+The routes and bodies are engines.engine_wire's, `/step` and its announcement in the initialize
+reply included. A failure answers 500 with a JSON string naming the engine, the script's file and
+line, and the exception.
 """
 
 import json
@@ -25,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from engines import engine_wire as wire
 from engines.servers.cli import join_address, split_address
 from engines.servers.http_server import HttpServer, Response
 from engines.servers.runner import run_engine
@@ -35,7 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SERVER_URL = "localhost:9002"  # EngineJSON's ServerAddress default
 # Protocol extensions this server offers, announced in the initialize reply.
-CAPABILITIES = ["step"]
+CAPABILITIES = [wire.STEP_CAPABILITY]
 
 
 class JsonEngineServer:
@@ -45,13 +34,13 @@ class JsonEngineServer:
         self._host = host
         self._request_stop = request_stop
         self._routes: dict[str, Callable[[Any], Any]] = {
-            "/initialize": self._initialize,
-            "/run_loop": self._run_loop,
-            "/set_datapacks": self._set_datapacks,
-            "/get_datapacks": self._get_datapacks,
-            "/reset": self._reset,
-            "/shutdown": self._shutdown,
-            "/step": self._step,
+            wire.JsonRoute.INITIALIZE: self._initialize,
+            wire.JsonRoute.RUN_LOOP: self._run_loop,
+            wire.JsonRoute.SET_DATAPACKS: self._set_datapacks,
+            wire.JsonRoute.GET_DATAPACKS: self._get_datapacks,
+            wire.JsonRoute.RESET: self._reset,
+            wire.JsonRoute.SHUTDOWN: self._shutdown,
+            wire.JsonRoute.STEP: self._step,
         }
         self._http = HttpServer(self._handle)
 
@@ -71,7 +60,7 @@ class JsonEngineServer:
             return Response(404, _dumps(f"no route {path}"))
         if method != b"POST":
             return Response(405, _dumps(f"{path} takes POST, not {method.decode('latin-1')}"))
-        action = path[1:]
+        action = wire.JsonRoute(path).action
         try:
             result = route(json.loads(body) if body.strip() else None)
             payload = _dumps(result)
@@ -79,18 +68,19 @@ class JsonEngineServer:
             message = self._host.describe_failure(action, exc)
             log.error("%s", message, exc_info=exc)
             return Response(500, _dumps(message))
-        if path == "/shutdown":
+        if path == wire.JsonRoute.SHUTDOWN:
             return Response(200, payload, then=lambda: self._request_stop("shutdown request"))
         return Response(200, payload)
 
     def _initialize(self, config: Any) -> dict:
         self._host.initialize(config)
-        return {"Capabilities": CAPABILITIES}
+        return {wire.CAPABILITIES: CAPABILITIES}
 
     def _run_loop(self, request: Any) -> dict:
-        if not isinstance(request, dict) or "time_step" not in request:
-            raise ValueError(f'run_loop needs {{"time_step": <ns>}}, got {request!r}')
-        return {"time": self._host.run_loop(request["time_step"])}
+        if not isinstance(request, dict) or wire.TIME_STEP not in request:
+            raise ValueError(f'{wire.JsonRoute.RUN_LOOP.action} needs {{"{wire.TIME_STEP}": <ns>}}, '
+                             f'got {request!r}')
+        return {wire.TIME: self._host.run_loop(request[wire.TIME_STEP])}
 
     def _set_datapacks(self, request: Any) -> None:
         entries = self._entries(request)
@@ -99,7 +89,7 @@ class JsonEngineServer:
             for name in entries:
                 script._checkRegistered(name, "set data on")
             for name, entry in entries.items():
-                script._setDataPack(name, entry.get("data"))
+                script._setDataPack(name, entry.get(wire.DATAPACK_DATA))
 
     def _get_datapacks(self, request: Any) -> dict:
         entries = self._entries(request)
@@ -108,18 +98,20 @@ class JsonEngineServer:
             for name, entry in entries.items():
                 data = script._getDataPack(name)
                 # The type is opaque (a C++ type name): echo what was asked for.
-                out = {"engine_name": entry["engine_name"], "type": entry.get("type", "")}
+                out = {wire.ENGINE_NAME: entry[wire.ENGINE_NAME],
+                       wire.DATAPACK_TYPE: entry.get(wire.DATAPACK_TYPE, "")}
                 if data is not None:
-                    out["data"] = data
+                    out[wire.DATAPACK_DATA] = data
                 reply[name] = out
         return reply
 
     def _step(self, request: Any) -> dict:
         if not isinstance(request, dict):
-            raise ValueError(f'step needs {{"set": ..., "time_step": <ns>, "get": ...}}, got {request!r}')
-        self._set_datapacks(request.get("set"))
-        time_ns = self._run_loop(request)["time"]
-        return {"time": time_ns, "datapacks": self._get_datapacks(request.get("get"))}
+            raise ValueError(f'{wire.JsonRoute.STEP.action} needs {{"{wire.STEP_SET}": ..., '
+                             f'"{wire.TIME_STEP}": <ns>, "{wire.STEP_GET}": ...}}, got {request!r}')
+        self._set_datapacks(request.get(wire.STEP_SET))
+        time_ns = self._run_loop(request)[wire.TIME]
+        return {wire.TIME: time_ns, wire.STEP_DATAPACKS: self._get_datapacks(request.get(wire.STEP_GET))}
 
     def _reset(self, request: Any) -> None:
         self._host.reset()
@@ -135,7 +127,7 @@ class JsonEngineServer:
         for name, entry in request.items():
             if not isinstance(entry, dict):
                 raise ValueError(f'datapack "{name}": expected an object, got {entry!r}')
-            engine = entry.get("engine_name")
+            engine = entry.get(wire.ENGINE_NAME)
             if engine != self._host.engine_name:
                 raise ValueError(f'datapack "{name}" is addressed to engine "{engine}", '
                                  f'this is engine "{self._host.engine_name}"')

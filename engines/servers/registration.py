@@ -1,8 +1,7 @@
-"""Tell the engine's client where the engine serves: nrp-core's registration POST.
-
-The body is `{"engine_name": NAME, "address": "host:port"}`, sent to `http://<regservurl>`
-after the server is listening. nrp-core's engines retry 10 times, 1 s apart; so do we, since
-the client may still be starting its registration server.
+"""Tell the engine's client where the engine serves: nrp-core's registration POST
+(engines.engine_wire's registration), sent to `http://<regservurl>` after the server is listening.
+nrp-core's engines retry 10 times, 1 s apart; so do we, since the client may still be starting its
+registration server.
 """
 
 import http.client
@@ -11,6 +10,8 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Callable
+
+from engines import engine_wire as wire
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def register(regservurl: str, engine_name: str, address: str, *, attempts: int =
     """
     url = regservurl if "://" in regservurl else f"http://{regservurl}"
     parts = urllib.parse.urlsplit(url)
-    body = json.dumps({"engine_name": engine_name, "address": address}).encode()
+    body = json.dumps({wire.ENGINE_NAME: engine_name, wire.REGISTERED_ADDRESS: address}).encode()
     failure = "no attempt made"
     for attempt in range(1, attempts + 1):
         try:
@@ -56,7 +57,8 @@ def register(regservurl: str, engine_name: str, address: str, *, attempts: int =
 def _post(parts: urllib.parse.SplitResult, body: bytes) -> int:
     conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
     try:
-        conn.request("POST", parts.path or "/", body, {"Content-Type": "application/json"})
+        conn.request("POST", parts.path or wire.REGISTRATION_ROUTE, body,
+                     {"Content-Type": wire.JSON_CONTENT_TYPE})
         response = conn.getresponse()
         response.read()
         return response.status

@@ -23,6 +23,8 @@ import json
 import os
 import pathlib
 
+from engines.engine_wire import LaunchOption
+
 # Engine types whose nrp-core client derives from PythonEngineJSONNRPClientBase.
 TYPES_WITH_SERVER_OPTIONS = frozenset({"python_json", "py_sim"})
 # gRPC engine types whose nrp-core client passes only the name and the address.
@@ -34,19 +36,22 @@ _REGISTERING_MODULE_PREFIX = "engines.servers."
 
 
 def json_engine_arguments(config: dict, registration_address: str) -> list[str]:
-    arguments = [f"--engine={config['EngineName']}", f"--serverurl={config.get('ServerAddress', '')}",
-                 f"--regservurl={registration_address}"]
+    arguments = [LaunchOption.ENGINE.argument(config["EngineName"]),
+                 LaunchOption.SERVER_URL.argument(config.get("ServerAddress", "")),
+                 LaunchOption.REGISTRATION_URL.argument(registration_address)]
     if config.get("EngineType") in TYPES_WITH_SERVER_OPTIONS:
-        arguments.append(f"--options={config.get('ServerOptions', '')}")
+        arguments.append(LaunchOption.OPTIONS.argument(config.get("ServerOptions", "")))
     return arguments
 
 
 def grpc_engine_arguments(config: dict, server_address: str) -> list[str]:
-    arguments = [f"--engine={config['EngineName']}", f"--serverurl={server_address}"]
+    arguments = [LaunchOption.ENGINE.argument(config["EngineName"]),
+                 LaunchOption.SERVER_URL.argument(server_address)]
     if config.get("EngineType") not in GRPC_TYPES_WITHOUT_PLUGINS:
         packages = json.dumps(list(config.get("ProtobufPackages", [])), separators=(",", ":"))
-        arguments += [f"--protobuf_plugins_path={config.get('ProtobufPluginsPath') or default_plugins_path()}",
-                      f"--protobuf_plugins={packages}"]
+        arguments += [LaunchOption.PROTOBUF_PLUGINS_PATH.argument(config.get("ProtobufPluginsPath")
+                                                                  or default_plugins_path()),
+                      LaunchOption.PROTOBUF_PLUGINS.argument(packages)]
     return arguments
 
 

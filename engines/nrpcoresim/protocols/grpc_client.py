@@ -1,7 +1,7 @@
 """Client side of the protobuf-over-gRPC engine protocol (python_grpc, datatransfer, ...).
 
-`EngineCommandTimeout` > 0 is the deadline of every RPC. Payloads travel as `google.protobuf.Any`;
-a `DataPackMessage` without `data` is an empty datapack.
+The service and its messages are engines.engine_wire's. `EngineCommandTimeout` > 0 is the deadline
+of every RPC. Payloads travel as `google.protobuf.Any`.
 """
 
 from __future__ import annotations
@@ -11,22 +11,14 @@ import time
 
 import grpc
 
+from engines import engine_wire as wire
 from engines.datapacks import (DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack,
                                load_payload_modules, protobuf_datapack_class, protobuf_package_of)
+from engines.engine_wire import engine_messages as pb
 from engines.errors import EngineCrashed, EngineError, EngineLaunchError
 from engines.nrpcoresim.engine_client import CRASH_GRACE_S, EngineClient
 from engines.nrpcoresim.protocols.engine_arguments import grpc_engine_arguments, registers_its_port
 from engines.nrpcoresim.protocols.port_claim import claim_server_address
-from nrp_protobuf import engine_grpc_pb2 as pb
-from nrp_protobuf import engine_grpc_pb2_grpc as pb_grpc
-from nrp_protobuf import nrp_jupyter_engine_pb2 as step_pb
-from nrp_protobuf import nrp_jupyter_engine_pb2_grpc as step_grpc
-
-# The `json` of shutdown and reset requests. nrp-core's client sends `nlohmann::json().dump()`,
-# "null", with shutdown, and an empty ResetRequest with reset, whose "" nrp-core's own python_grpc
-# server cannot parse (json.loads("") raises, so the reset fails there). "null" is what every
-# server takes: nrp-core's Python servers decode it to None, its C++ servers and ours ignore it.
-NO_JSON = "null"
 
 
 class GrpcEngineClient(EngineClient):
@@ -35,8 +27,8 @@ class GrpcEngineClient(EngineClient):
     def __init__(self, config, launcher, registration):
         super().__init__(config, launcher, registration)
         self._channel: grpc.Channel | None = None
-        self._stub: pb_grpc.EngineGrpcServiceStub | None = None
-        self._step_stub: step_grpc.EngineStepServiceStub | None = None
+        self._stub: wire.EngineServiceStub | None = None
+        self._step_stub: wire.StepServiceStub | None = None
         self._packages = set(config.get("ProtobufPackages", []))
         load_payload_modules()
 
@@ -45,7 +37,8 @@ class GrpcEngineClient(EngineClient):
 
     def _launch_arguments(self) -> list[str]:
         if self.registers:
-            return [*grpc_engine_arguments(self.config, self.address), f"--regservurl={self.registration.address}"]
+            return [*grpc_engine_arguments(self.config, self.address),
+                    wire.LaunchOption.REGISTRATION_URL.argument(self.registration.address)]
         # As nrp-core: the configured address if it is free now, else a free port of its host.
         self.address = claim_server_address(self.name, self.address)
         return grpc_engine_arguments(self.config, self.address)
@@ -64,9 +57,10 @@ class GrpcEngineClient(EngineClient):
                     raise crashed from None
                 if time.monotonic() > deadline:
                     raise EngineLaunchError(self.name, f"no gRPC server answered at {self.address}") from None
-        self._stub = pb_grpc.EngineGrpcServiceStub(self._channel)
+        self._stub = wire.EngineServiceStub(self._channel)
 
     def _call(self, method: str, request, stub=None):
+        """`method` (a wire.EngineRpc, or wire.STEP_RPC on the step stub) with the command timeout."""
         try:
             return getattr(stub or self._stub, method)(request, timeout=self.command_timeout_s)
         except grpc.RpcError as error:
@@ -81,35 +75,35 @@ class GrpcEngineClient(EngineClient):
         return EngineError(self.name, f"{method} failed: {error.details()}")
 
     def initialize(self) -> None:
-        reply = self._call("initialize", pb.InitializeRequest(json=json.dumps(self.initialize_config())))
+        reply = self._call(wire.EngineRpc.INITIALIZE, pb.InitializeRequest(json=json.dumps(self.initialize_config())))
         try:
             self.note_capabilities(json.loads(reply.json) if reply.json else None)
         except ValueError:
             pass  # nrp-core's engines may answer anything here; only ours announce capabilities.
         if self.combined_step:
-            self._step_stub = step_grpc.EngineStepServiceStub(self._channel)
+            self._step_stub = wire.StepServiceStub(self._channel)
 
     def reset(self) -> None:
-        self._call("reset", pb.ResetRequest(json=NO_JSON))
+        self._call(wire.EngineRpc.RESET, pb.ResetRequest(json=wire.NO_JSON))
 
     def shutdown(self) -> None:
-        self._call("shutdown", pb.ShutdownRequest(json=NO_JSON))
+        self._call(wire.EngineRpc.SHUTDOWN, pb.ShutdownRequest(json=wire.NO_JSON))
 
     def close(self) -> None:
         if self._channel is not None:
             self._channel.close()
 
     def run_loop_step(self, time_step_ns: int) -> int:
-        return self._call("runLoopStep", pb.RunLoopStepRequest(timeStep=int(time_step_ns))).engineTime
+        return self._call(wire.EngineRpc.RUN_LOOP_STEP, pb.RunLoopStepRequest(timeStep=int(time_step_ns))).engineTime
 
     def get_datapacks(self, identifiers: list[DataPackIdentifier]) -> list[DataPack]:
-        reply = self._call("getDataPacks", pb.GetDataPacksRequest(datapackIds=_identifiers(identifiers)))
+        reply = self._call(wire.EngineRpc.GET_DATAPACKS, pb.GetDataPacksRequest(datapackIds=_identifiers(identifiers)))
         return self._read_datapacks(reply.dataPacks)
 
     def step(self, datapacks, time_step_ns, prefetch):
-        request = step_pb.StepRequest(dataPacks=self._messages(datapacks), timeStep=int(time_step_ns),
-                                      datapackIds=_identifiers(prefetch))
-        reply = self._call("step", request, self._step_stub)
+        request = wire.step_messages.StepRequest(dataPacks=self._messages(datapacks), timeStep=int(time_step_ns),
+                                                 datapackIds=_identifiers(prefetch))
+        reply = self._call(wire.STEP_RPC, request, self._step_stub)
         return reply.engineTime, self._read_datapacks(reply.dataPacks)
 
     def _read_datapacks(self, messages) -> list[DataPack]:
@@ -142,7 +136,7 @@ class GrpcEngineClient(EngineClient):
     def set_datapacks(self, datapacks: list[DataPack]) -> None:
         messages = self._messages(datapacks)
         if messages:
-            self._call("setDataPacks", pb.SetDataPacksRequest(dataPacks=messages))
+            self._call(wire.EngineRpc.SET_DATAPACKS, pb.SetDataPacksRequest(dataPacks=messages))
 
     def _messages(self, datapacks: list[DataPack]) -> list:
         self.check_outgoing(datapacks)

@@ -1,7 +1,7 @@
 """Client side of the JSON-over-REST engine protocol (python_json, py_sim, nest_json, ...).
 
-Every route is a POST with a JSON body; times are integer ns; a datapack entry without `data`
-is an empty datapack. One keep-alive HTTP/1.1 connection per engine, with TCP_NODELAY.
+The routes and bodies are engines.engine_wire's. One keep-alive HTTP/1.1 connection per engine,
+with TCP_NODELAY.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import socket
 import time
 
+from engines import engine_wire as wire
 from engines.datapacks import (JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonDataPack, NlohmannJson,
                                ProtobufDataPack)
 from engines.errors import EngineCrashed, EngineError, EngineLaunchError
@@ -18,7 +19,7 @@ from engines.nrpcoresim.engine_client import CRASH_GRACE_S, EngineClient
 from engines.nrpcoresim.protocols.engine_arguments import json_engine_arguments
 from engines.nrpcoresim.protocols.registration import set_nodelay
 
-_HEADERS = {"Content-Type": "application/json"}
+_HEADERS = {"Content-Type": wire.JSON_CONTENT_TYPE}
 
 
 class JsonEngineClient(EngineClient):
@@ -54,12 +55,12 @@ class JsonEngineClient(EngineClient):
                     raise EngineLaunchError(self.name, f"cannot connect to {self.address}: {error}") from None
                 time.sleep(0.05)
 
-    def _post(self, route: str, body):
+    def _post(self, route: wire.JsonRoute, body):
         if self._connection is None:
             raise EngineError(self.name, "not connected")
         payload = json.dumps(body).encode()
         try:
-            self._connection.request("POST", route, payload, _HEADERS)
+            self._connection.request("POST", str(route), payload, _HEADERS)
             response = self._connection.getresponse()
             text = response.read()
         except socket.timeout:
@@ -73,40 +74,44 @@ class JsonEngineClient(EngineClient):
         return json.loads(text) if text else None
 
     def initialize(self) -> None:
-        self.note_capabilities(self._post("/initialize", self.initialize_config()))
+        self.note_capabilities(self._post(wire.JsonRoute.INITIALIZE, self.initialize_config()))
 
     def reset(self) -> None:
-        self._post("/reset", "reset")  # the JSON string "reset", as nrp-core's client sends
+        self._post(wire.JsonRoute.RESET, wire.RESET_BODY)
 
     def shutdown(self) -> None:
-        self._post("/shutdown", None)  # JSON null, as nrp-core's client sends
+        self._post(wire.JsonRoute.SHUTDOWN, wire.SHUTDOWN_BODY)
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
 
     def run_loop_step(self, time_step_ns: int) -> int:
-        reply = self._post("/run_loop", {"time_step": int(time_step_ns)})
+        route = wire.JsonRoute.RUN_LOOP
+        reply = self._post(route, {wire.TIME_STEP: int(time_step_ns)})
         try:
-            return int(reply["time"])
+            return int(reply[wire.TIME])
         except (TypeError, KeyError, ValueError):
-            raise EngineError(self.name, f"/run_loop answered {reply!r}, expected {{\"time\": <ns>}}") from None
+            raise EngineError(self.name,
+                              f'{route} answered {reply!r}, expected {{"{wire.TIME}": <ns>}}') from None
 
     def get_datapacks(self, identifiers: list[DataPackIdentifier]) -> list[DataPack]:
-        return self._read_datapacks("/get_datapacks", identifiers, self._post("/get_datapacks",
-                                                                               _get_body(identifiers)))
+        route = wire.JsonRoute.GET_DATAPACKS
+        return self._read_datapacks(route, identifiers, self._post(route, _get_body(identifiers)))
 
     def step(self, datapacks, time_step_ns, prefetch):
         self.check_outgoing(datapacks)
-        reply = self._post("/step", {"set": _set_body(datapacks), "time_step": int(time_step_ns),
-                                     "get": _get_body(prefetch)})
+        route = wire.JsonRoute.STEP
+        reply = self._post(route, {wire.STEP_SET: _set_body(datapacks), wire.TIME_STEP: int(time_step_ns),
+                                   wire.STEP_GET: _get_body(prefetch)})
         try:
-            engine_time, fetched = int(reply["time"]), reply["datapacks"]
+            engine_time, fetched = int(reply[wire.TIME]), reply[wire.STEP_DATAPACKS]
         except (TypeError, KeyError, ValueError):
-            raise EngineError(self.name, f"/step answered {reply!r}, expected time and datapacks") from None
-        return engine_time, self._read_datapacks("/step", prefetch, fetched)
+            raise EngineError(self.name, f"{route} answered {reply!r}, expected time and datapacks") from None
+        return engine_time, self._read_datapacks(route, prefetch, fetched)
 
-    def _read_datapacks(self, route: str, identifiers: list[DataPackIdentifier], reply) -> list[DataPack]:
+    def _read_datapacks(self, route: wire.JsonRoute, identifiers: list[DataPackIdentifier],
+                        reply) -> list[DataPack]:
         if not isinstance(reply, dict):
             raise EngineError(self.name, f"{route} answered {type(reply).__name__}, expected an object")
         datapacks = []
@@ -114,7 +119,7 @@ class JsonEngineClient(EngineClient):
             entry = reply.get(identifier.name)
             if not isinstance(entry, dict):
                 raise EngineError(self.name, f"{route} did not return datapack '{identifier.name}'")
-            data = entry.get("data")
+            data = entry.get(wire.DATAPACK_DATA)
             datapacks.append(JsonDataPack(identifier.name, identifier.engine_name, data, empty=data is None))
         return datapacks
 
@@ -126,15 +131,17 @@ class JsonEngineClient(EngineClient):
 
     def set_datapacks(self, datapacks: list[DataPack]) -> None:
         self.check_outgoing(datapacks)
-        self._post("/set_datapacks", _set_body(datapacks))
+        self._post(wire.JsonRoute.SET_DATAPACKS, _set_body(datapacks))
 
 
 def _get_body(identifiers: list[DataPackIdentifier]) -> dict:
-    return {i.name: {"engine_name": i.engine_name, "type": i.type or JSON_DATAPACK_TYPE} for i in identifiers}
+    return {i.name: {wire.ENGINE_NAME: i.engine_name, wire.DATAPACK_TYPE: i.type or JSON_DATAPACK_TYPE}
+            for i in identifiers}
 
 
 def _set_body(datapacks: list[DataPack]) -> dict:
-    return {d.name: {"engine_name": d.engine_name, "type": JSON_DATAPACK_TYPE, "data": _wire_data(d.data)}
+    return {d.name: {wire.ENGINE_NAME: d.engine_name, wire.DATAPACK_TYPE: JSON_DATAPACK_TYPE,
+                     wire.DATAPACK_DATA: _wire_data(d.data)}
             for d in datapacks}
 
 

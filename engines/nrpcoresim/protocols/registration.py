@@ -1,4 +1,5 @@
-"""The engine registration server: engines POST `{"engine_name", "address"}` once they serve.
+"""The engine registration server: engines POST their name and address once they serve
+(engines.engine_wire's registration).
 
 One per simulation. It tells the client where each engine really listens, which may differ from
 the configured `ServerAddress` when that port was taken.
@@ -11,6 +12,8 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from engines import engine_wire as wire
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +46,10 @@ class RegistrationServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     body = json.loads(self.rfile.read(length) or b"null")
-                    name, address = body["engine_name"], body["address"]
+                    name, address = body[wire.ENGINE_NAME], body[wire.REGISTERED_ADDRESS]
                 except (ValueError, KeyError, TypeError):
-                    self._answer(400, "expected {\"engine_name\": ..., \"address\": ...}")
+                    self._answer(400, f'expected {{"{wire.ENGINE_NAME}": ..., '
+                                      f'"{wire.REGISTERED_ADDRESS}": ...}}')
                     return
                 server.register(str(name), str(address))
                 self._answer(200, "")
@@ -53,7 +57,7 @@ class RegistrationServer:
             def _answer(self, status: int, text: str):
                 payload = json.dumps(text).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", wire.JSON_CONTENT_TYPE)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

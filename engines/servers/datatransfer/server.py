@@ -25,15 +25,15 @@ from concurrent import futures
 
 import grpc
 
+from engines import engine_wire as wire
+from engines.engine_wire import EngineRpc, engine_messages, step_messages
 from engines.errors import EngineError
 from engines.servers.datatransfer.config import DataTransferConfig
 from engines.servers.datatransfer.transfer import DataTransfer
-from engines.servers.python_grpc import _SERVER_OPTIONS, GrpcEngineServer, reported_rpcs
+from engines.servers.python_grpc import _SERVER_OPTIONS, CAPABILITIES, GrpcEngineServer, reported_rpcs
 from engines.servers.runner import run_engine
 from engines.servers.script.script_base import ScriptBase
-from engines.servers.script.script_host import TIME_RATIO, EngineStateError, ScriptHost
-from nrp_protobuf import (engine_grpc_pb2, engine_grpc_pb2_grpc, nrp_jupyter_engine_pb2,
-                          nrp_jupyter_engine_pb2_grpc)
+from engines.servers.script.script_host import EngineStateError, ScriptHost
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ _reported = reported_rpcs(
     log, quiet=(LookupError, ValueError, OSError))
 
 
-class DataTransferServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
-                           nrp_jupyter_engine_pb2_grpc.EngineStepServiceServicer):
+class DataTransferServicer(wire.EngineServiceServicer, wire.StepServiceServicer):
     """The RPCs of one datatransfer engine."""
 
     def __init__(self, engine_name: str, request_stop: Callable[[str], None]):
@@ -61,7 +60,7 @@ class DataTransferServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
         self._time_ns = 0
         self._shut_down = False
 
-    @_reported("initialize")
+    @_reported(EngineRpc.INITIALIZE)
     def initialize(self, request, context):
         config = json.loads(request.json)
         with self._lock:
@@ -71,39 +70,39 @@ class DataTransferServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
                 raise EngineStateError("the engine is already initialized")
             if not isinstance(config, dict):
                 raise ValueError(f"the initialize request must be the engine config object, got {config!r}")
-            if config.get("TimeRatio", TIME_RATIO) != TIME_RATIO:
-                raise ValueError(f"TimeRatio must be {TIME_RATIO} (integer nanoseconds), "
-                                 f"got {config.get('TimeRatio')!r}")
+            if config.get(wire.TIME_RATIO_KEY, wire.TIME_RATIO) != wire.TIME_RATIO:
+                raise ValueError(f"{wire.TIME_RATIO_KEY} must be {wire.TIME_RATIO} (integer nanoseconds), "
+                                 f"got {config.get(wire.TIME_RATIO_KEY)!r}")
             transfer = DataTransfer(self.engine_name, DataTransferConfig.from_engine_config(config))
             connected = transfer.start()
             self._transfer = transfer
-        return engine_grpc_pb2.InitializeReply(json=json.dumps({"Capabilities": ["step"],
-                                                                "MQTTConnected": connected}))
+        return engine_messages.InitializeReply(json=json.dumps({wire.CAPABILITIES: CAPABILITIES,
+                                                                wire.MQTT_CONNECTED: connected}))
 
-    @_reported("runLoopStep")
+    @_reported(EngineRpc.RUN_LOOP_STEP)
     def runLoopStep(self, request, context):
         with self._lock:
-            return engine_grpc_pb2.RunLoopStepReply(engineTime=self._advance(request.timeStep))
+            return engine_messages.RunLoopStepReply(engineTime=self._advance(request.timeStep))
 
-    @_reported("setDataPacks")
+    @_reported(EngineRpc.SET_DATAPACKS)
     def setDataPacks(self, request, context):
         with self._lock:
             self._handle(request.dataPacks)
-        return engine_grpc_pb2.SetDataPacksReply()
+        return engine_messages.SetDataPacksReply()
 
-    @_reported("getDataPacks")
+    @_reported(EngineRpc.GET_DATAPACKS)
     def getDataPacks(self, request, context):
         with self._lock:
-            return engine_grpc_pb2.GetDataPacksReply(dataPacks=self._empty(request.datapackIds))
+            return engine_messages.GetDataPacksReply(dataPacks=self._empty(request.datapackIds))
 
-    @_reported("reset")
+    @_reported(EngineRpc.RESET)
     def reset(self, request, context):
         with self._lock:
             self._initialized().reset()
             self._time_ns = 0
-        return engine_grpc_pb2.ResetReply()
+        return engine_messages.ResetReply()
 
-    @_reported("shutdown")
+    @_reported(EngineRpc.SHUTDOWN)
     def shutdown(self, request, context):
         with self._lock:
             if self._shut_down:
@@ -114,15 +113,15 @@ class DataTransferServicer(engine_grpc_pb2_grpc.EngineGrpcServiceServicer,
             transfer.close()
         # Stop only once the reply is on its way: the callback runs when the RPC terminates.
         context.add_callback(lambda: self._request_stop("shutdown request"))
-        return engine_grpc_pb2.ShutdownReply()
+        return engine_messages.ShutdownReply()
 
-    @_reported("step")
+    @_reported(wire.STEP_RPC)
     def step(self, request, context):
         with self._lock:
             self._handle(request.dataPacks)
             engine_time = self._advance(request.timeStep)
             datapacks = self._empty(request.datapackIds)
-        return nrp_jupyter_engine_pb2.StepReply(engineTime=engine_time, dataPacks=datapacks)
+        return step_messages.StepReply(engineTime=engine_time, dataPacks=datapacks)
 
     def close(self) -> None:
         """Close the transfer when the process is stopped from outside (signal, parent gone)."""
@@ -174,8 +173,8 @@ class DataTransferServer(GrpcEngineServer):
         self._executor = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc-worker")
         self._server = grpc.server(self._executor, options=_SERVER_OPTIONS)
         self.servicer = DataTransferServicer(host.engine_name, request_stop)
-        engine_grpc_pb2_grpc.add_EngineGrpcServiceServicer_to_server(self.servicer, self._server)
-        nrp_jupyter_engine_pb2_grpc.add_EngineStepServiceServicer_to_server(self.servicer, self._server)
+        wire.add_engine_service(self.servicer, self._server)
+        wire.add_step_service(self.servicer, self._server)
 
     def stop(self, grace: float) -> None:
         self.servicer.close()

@@ -7,11 +7,9 @@ module-level callback surfaces `nrp_core.engines.python_json.server_callbacks` a
 
 import sys
 
+from engines import engine_wire as wire
 from engines.servers.script.script_base import ScriptBase
 from engines.servers.script.script_loader import load_script_class
-
-# nrp-core sends its time unit with the config; engine times are integer nanoseconds.
-TIME_RATIO = [1, 1_000_000_000]
 
 
 class UnsupportedTimeRatio(ValueError):
@@ -24,8 +22,8 @@ class UnsupportedTimeRatio(ValueError):
 
 def check_time_ratio(config: dict, engine_kind: str) -> None:
     """Raises UnsupportedTimeRatio, worded as nrp-core's `engine_kind` server words it."""
-    ratio = config.get("TimeRatio")
-    if ratio is None or list(ratio) != TIME_RATIO:
+    ratio = config.get(wire.TIME_RATIO_KEY)
+    if ratio is None or list(ratio) != wire.TIME_RATIO:
         raise UnsupportedTimeRatio(engine_kind, ratio)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from engines.errors import EngineError
 from engines.servers.script import script_calls
 from engines.servers.script.script_base import ScriptBase
-from engines.servers.script.script_calls import TIME_RATIO
+from engines import engine_wire as wire
 from engines.servers.script.script_loader import load_script_class
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ class ScriptHost:
                 raise EngineStateError("the engine is already initialized")
             if not isinstance(config, dict):
                 raise ValueError(f"the initialize request must be the engine config object, got {config!r}")
-            if config.get("TimeRatio") != TIME_RATIO:
-                raise ValueError(f"TimeRatio must be {TIME_RATIO} (integer nanoseconds), "
-                                 f"got {config.get('TimeRatio')!r}")
+            if config.get(wire.TIME_RATIO_KEY) != wire.TIME_RATIO:
+                raise ValueError(f"{wire.TIME_RATIO_KEY} must be {wire.TIME_RATIO} (integer nanoseconds), "
+                                 f"got {config.get(wire.TIME_RATIO_KEY)!r}")
             if config.get("EngineName", self.engine_name) != self.engine_name:
                 log.warning('config EngineName "%s" differs from --engine "%s"; using "%s"',
                             config["EngineName"], self.engine_name, self.engine_name)
