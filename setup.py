@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["engines*", "nrp_core*", "nrp_protobuf*", "nrp_jupyter*", "kernel_ext*"]),
     package_data={"engines.nrpcoresim.config": ["schemas/*.json"], "nrp_protobuf": ["*.pyi"],
-                  "nrp_jupyter.server": ["openapi.json"], "nrp_jupyter.panel": ["panel.js", "panel.css"]},
+                  "nrp_jupyter.server": ["openapi.json"], "nrp_jupyter.notebook.panel": ["panel.js", "panel.css"]},
     # Enables the server extension on install (`jupyter server extension list` shows it).
     data_files=[("etc/jupyter/jupyter_server_config.d", ["jupyter-config/jupyter_server_config.d/nrp_jupyter.json"])],
     install_requires=[

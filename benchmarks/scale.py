@@ -33,10 +33,10 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from nrp_jupyter.client import Connection, Simulation, launch  # noqa: E402 (needs the repository on the path)
-from tests.client import experiments  # noqa: E402
+from nrp_jupyter import Connection, Simulation, launch  # noqa: E402 (needs the repository on the path)
 from tests.conftest import EXPERIMENTS  # noqa: E402
 from tests.live_server import LiveServer, experiments_root  # noqa: E402
+from tests.notebook.client import experiments  # noqa: E402
 from tests.nrp_jupyter.mqtt_helpers import Mosquitto  # noqa: E402
 from tests.scale.transitions import ACTIONS, EXPECTED_LIFECYCLE, EXPECTED_STATES, drive  # noqa: E402
 
@@ -140,7 +140,7 @@ def lifecycle_pair(message) -> tuple[str, str]:
 def ten_panels(server: LiveServer, count: int) -> None:
     import comm
 
-    from nrp_jupyter.panel import ControlPanel
+    from nrp_jupyter import ControlPanel
 
     connections = [Connection(server.url, server.token) for _ in range(count + 1)]
     panels = []

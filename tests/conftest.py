@@ -10,7 +10,7 @@ import uuid
 import psutil
 import pytest
 
-from nrp_jupyter.client import Connection
+from nrp_jupyter.notebook.client import Connection
 from tests.experiment_folders import RUN_ARTEFACTS, copy_experiment_folder  # noqa: F401 (for the tests)
 from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, mosquitto_executable
 from tests.waiting import eventually, eventually_async
@@ -230,8 +230,8 @@ def stop_everything(server) -> None:
 def server(live_server):
     """The session's server with the test experiments added; whatever a test leaves running is
     stopped after it."""
-    # Imported here: tests.client.experiments imports this module.
-    from tests.client import experiments
+    # Imported here: tests.notebook.client.experiments imports this module.
+    from tests.notebook.client import experiments
 
     experiments.add_runs_until_stopped(live_server.root)
     experiments.add_raises(live_server.root)
@@ -261,7 +261,7 @@ def recorded_comms(monkeypatch):
     """Every widget created in the test gets a `RecordingComm` (a panel's is `panel.comm`)."""
     import comm
 
-    from tests.panel.recording_comm import RecordingComm
+    from tests.notebook.panel.recording_comm import RecordingComm
 
     made = []
 

@@ -23,7 +23,7 @@ def test_every_experiment_has_a_notebook():
 def test_notebook_runs_top_to_bottom(path: pathlib.Path, live_server_quiet, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     # The kernel finds the server through Jupyter's environment variables, as
-    # nrp_jupyter.client.discovery documents.
+    # nrp_jupyter.notebook.client.discovery documents.
     env = {**os.environ, "JUPYTER_SERVER_URL": live_server_quiet.url, "JUPYTER_SERVER_TOKEN": live_server_quiet.token}
     client = NotebookClient(notebook, timeout=240, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})

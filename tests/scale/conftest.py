@@ -4,9 +4,9 @@ limit users get. Experiments: `tf_exchange` and `scale_runs_until_stopped`."""
 
 import pytest
 
-from tests.client import experiments
 from tests.conftest import EXPERIMENTS
 from tests.live_server import LiveServer, experiments_root
+from tests.notebook.client import experiments
 from tests.nrp_jupyter.mqtt_helpers import Mosquitto, mosquitto_executable
 
 MAX_SIMULATIONS = 4

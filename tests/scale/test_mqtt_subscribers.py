@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from nrp_jupyter.client import Connection, launch
+from nrp_jupyter.notebook.client import Connection, launch
 from tests.nrp_jupyter.mqtt_helpers import Subscriber
 from tests.scale.conftest import RUNS_UNTIL_STOPPED
 from tests.scale.transitions import EXPECTED_LIFECYCLE, EXPECTED_STATES, drive, state_changes

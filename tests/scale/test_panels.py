@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from nrp_jupyter.client import Connection, launch
-from nrp_jupyter.panel import ControlPanel
-from tests.panel.conftest import panel_threads
-from tests.panel.recording_comm import RecordingComm
+from nrp_jupyter.notebook.client import Connection, launch
+from nrp_jupyter.notebook.panel import ControlPanel
+from tests.notebook.panel.conftest import panel_threads
+from tests.notebook.panel.recording_comm import RecordingComm
 from tests.scale.conftest import RUNS_UNTIL_STOPPED
 from tests.scale.transitions import EXPECTED_STATES, drive
 from tests.waiting import eventually

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from nrp_jupyter.client import Conflict, Connection, NoFreeSlot, launch, run_all
+from nrp_jupyter.notebook.client import Conflict, Connection, NoFreeSlot, launch, run_all
 from tests.scale.conftest import MAX_SIMULATIONS, RUNS_UNTIL_STOPPED
 
 RUNS = 16

@@ -3,7 +3,7 @@ read the states a watcher saw."""
 
 import time
 
-from nrp_jupyter.client import Simulation
+from nrp_jupyter.notebook.client import Simulation
 
 # After the launch (paused): start, pause, resume, pause, resume, stop, with no pause between.
 ACTIONS = ("start", "pause", "resume", "pause", "resume", "stop")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from nrp_jupyter.client import Connection
+from nrp_jupyter.notebook.client import Connection
 from tests.engines.simulators.test_experiments import CARTPOLE_SUMMARY, PENDULUM_SUMMARY
 
 pytestmark = pytest.mark.timeout(180)

@@ -1,0 +1,125 @@
+"""`ControlPanel`: the live control panel of one simulation, as one anywidget.
+
+The front end (panel.js, a plain ES module) draws the state badge, the buttons, the times and
+progress, the last runtime error, the log tail and the datapack plots from the traits below. Its
+buttons send `{"action": "start" | "resume" | "pause" | "stop"}`; the REST call runs on a thread of
+its own, so the kernel's message handling never waits on HTTP. The traits are written only by
+the panel's updater thread (updater.py).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .actions import TARGET_STATE
+from .model import PanelModel, initial_values
+from .updater import PanelUpdater, error_text
+
+_HERE = pathlib.Path(__file__).parent
+# How long close() waits for the panel's threads; they are daemons, so a stuck HTTP request
+# cannot keep the kernel from exiting.
+CLOSE_TIMEOUT_S = 3.0
+
+
+class ControlPanel(anywidget.AnyWidget):
+    """Live status and controls of `simulation` (a `nrp_jupyter.Simulation`).
+
+    `datapacks` chooses the datapacks to plot (all numeric series that arrive when None);
+    `max_points` bounds each plotted series, `log_lines` each log's tail; `max_rate` caps trait
+    writes per second. Updates stop when the simulation is stopped or failed, or on `close()`.
+    """
+
+    _esm = _HERE / "panel.js"
+    _css = _HERE / "panel.css"
+
+    simulation_id = traitlets.Int(help="The simulation's id.").tag(sync=True)
+    experiment_id = traitlets.Unicode(help="The experiment it was launched from.").tag(sync=True)
+    state = traitlets.Unicode(help="NRP's lifecycle state; empty until known.").tag(sync=True)
+    history = traitlets.List(traitlets.Unicode(), help="The states seen, oldest first (the last 20), "
+                             "so that changes between two writes still show.").tag(sync=True)
+    actions = traitlets.List(traitlets.Unicode(), help="The enabled buttons.").tag(sync=True)
+    sim_time = traitlets.Float(help="Simulation time, s.").tag(sync=True)
+    real_time = traitlets.Float(help="Real (wall-clock) time of the run, s.").tag(sync=True)
+    time_left = traitlets.Float(help="Simulation time left until the timeout, s.").tag(sync=True)
+    progress = traitlets.Float(-1.0, help="Fraction of the timeout done; -1 while unknown.").tag(sync=True)
+    task = traitlets.Unicode(help="The launch or shutdown step under way.").tag(sync=True)
+    error = traitlets.Dict(help="The last runtime error (NRP's msg, error_type, fileName, line_number, "
+                                "line_text).").tag(sync=True)
+    notice = traitlets.Unicode(help="A problem of the panel itself: connection, refused button, ...").tag(sync=True)
+    connected = traitlets.Bool(help="Whether the event stream is connected.").tag(sync=True)
+    pending = traitlets.Unicode(help="The button whose request is under way.").tag(sync=True)
+    log_files = traitlets.List(traitlets.Dict(), help="[{name, lines}]: the tail of each log.").tag(sync=True)
+    series = traitlets.Dict(help="{datapack: {series: {t: [...], v: [...]}}}: the plotted data.").tag(sync=True)
+    images = traitlets.Dict(help="{datapack: {width, height, encoding, data}}: the latest images.").tag(sync=True)
+
+    def __init__(self, simulation, *, datapacks: Iterable[str] | None = None, max_points: int = 500,
+                 log_lines: int = 40, max_rate: float = 10.0, log_interval: float = 2.0, **kwargs: Any):
+        self._closed = False
+        self._command: threading.Thread | None = None
+        self.simulation = simulation
+        model = PanelModel(simulation.id, datapacks=datapacks, max_points=max_points, log_lines=log_lines)
+        super().__init__(**initial_values(simulation.id), **kwargs)
+        self._updater = PanelUpdater(simulation, model, self._write, max_rate=max_rate, log_interval=log_interval)
+        self.on_msg(self._on_front_end_message)
+        self._updater.start()
+
+    @property
+    def updater(self) -> PanelUpdater:
+        """The thread that follows the simulation (its `thread`, `alive`, `writes`)."""
+        return self._updater
+
+    def close(self) -> None:
+        """Stop following the simulation, wait for the panel's threads, close the widget."""
+        if not getattr(self, "_closed", True):
+            self._closed = True
+            self._updater.stop(CLOSE_TIMEOUT_S)
+            if self._command is not None:
+                self._command.join(CLOSE_TIMEOUT_S)
+        super().close()
+
+    # -- from the front end (on the kernel's main thread) ---------------------------------------
+
+    def _on_front_end_message(self, _widget, content, _buffers) -> None:
+        action = content.get("action") if isinstance(content, dict) else None
+        if action not in TARGET_STATE:
+            self._tell(f"unknown panel message {content!r:.80}; expected "
+                       f"{{'action': one of {sorted(TARGET_STATE)}}}")
+        elif self._command is not None and self._command.is_alive():
+            self._tell(f"{action} ignored: {self.pending or 'a request'} is under way")
+        elif action not in self.actions:
+            self._tell(f"cannot {action} a simulation that is {self.state or 'not known yet'}")
+        else:
+            self._updater.post(lambda model: model.set("pending", action))
+            self._command = threading.Thread(target=self._run_command, args=(action,), daemon=True,
+                                             name=f"nrp-panel-{self.simulation.id}-{action}")
+            self._command.start()
+
+    def _run_command(self, action: str) -> None:
+        try:
+            getattr(self.simulation, action)()
+        except Exception as error:  # noqa: BLE001 (whatever failed, the user reads it in the panel)
+            message = f"{action} failed: {error_text(error)}"
+            self._updater.post(lambda model: (model.set("pending", ""), model.set("notice", message)))
+            return
+        # The new state itself comes with the server's push, in order with every other change;
+        # taking it from this answer could put an older state over a newer one.
+        self._updater.post(lambda model: (model.set("pending", ""), model.set("notice", "")))
+
+    def _tell(self, notice: str) -> None:
+        self._updater.post(lambda model: model.set("notice", notice))
+
+    # -- from the updater thread ----------------------------------------------------------------
+
+    def _write(self, changes: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        # One comm message for all the changes of one write.
+        with self.hold_sync():
+            for name, value in changes.items():
+                setattr(self, name, value)
