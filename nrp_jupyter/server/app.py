@@ -2,7 +2,8 @@
 
 Every knob is a trait of `NrpJupyterApp` (`c.NrpJupyterApp.<name>` in jupyter_server_config.py or
 `--NrpJupyterApp.<name>=` on the command line). NRP's environment variables (NRP_MQTT_BROKER_ADDRESS,
-NRP_MQTT_PREFIX, NRP_SIMULATION_DIR) give the defaults of the matching traits.
+NRP_MQTT_PREFIX, NRP_SIMULATION_DIR, STORAGE_ADDRESS and STORAGE_PORT) give the defaults of the
+matching traits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode, default
+from traitlets import Float, Int, Unicode, default, validate
 
 from .handlers import fallback_handler, handlers
 
@@ -35,6 +36,26 @@ class NrpJupyterApp(ExtensionApp):
         on other machines, where the server's 127.0.0.1 is not theirs). Empty means mqtt_broker.""")
     embedded_broker_port = Int(1883, config=True, help="""TCP port of the embedded broker, on 127.0.0.1;
         when taken, a free port is used (logged). Only used when mqtt_broker is empty.""")
+    embedded_broker_websockets_port = Int(8883, config=True, help="""Port of the embedded broker's MQTT
+        over websockets listener, on 127.0.0.1, for browsers (NRP's frontend: its config's mqtt.port,
+        8883 in NRP's local config). When taken, a free port is used (logged); 0 turns the listener
+        off. Only used when mqtt_broker is empty.""")
+    nrp_proxy_url = Unicode(config=True, help="""NRP mode: the address of NRP's proxy (nrp-proxy) as
+        NRP's backend reaches it, e.g. http://localhost:9000/storage behind NRP's haproxy, or the proxy
+        itself, http://localhost:8443. Set, the /nrp/ routes accept NRP's `Authorization: Bearer`
+        tokens (the proxy's /identity/me names the user, who owns what they launch), launches by such
+        a token fetch the experiment from the proxy's storage and upload the run's archives back at
+        stop, and GET /nrp/simulation and GET /nrp/version answer without authentication, as NRP's
+        do. Empty (the default): off. Default: http://$STORAGE_ADDRESS:$STORAGE_PORT/storage when
+        STORAGE_ADDRESS is set (NRP's backend's variables; STORAGE_PORT 9000 if unset).""")
+    nrp_identity_cache_seconds = Float(60.0, config=True, help="""NRP mode: seconds the proxy's answer
+        about a bearer token is reused before the proxy is asked again; a token the proxy stops
+        accepting (an expired login) is refused at the latest this long after. 0 asks every time.""")
+    nrp_proxy_timeout = Float(60.0, config=True, help="""NRP mode: seconds one request to the proxy may
+        take (an identity check, a folder listing, one file's download or upload) before it fails
+        with 503 naming the proxy.""")
+    nrp_experiment_max_bytes = Int(1024 ** 3, config=True, help="""NRP mode: bytes an experiment fetched
+        from the proxy's storage may hold (all its files); a larger one is refused with 413.""")
     mqtt_prefix = Unicode(config=True, help="""Prefix of every MQTT topic (`<prefix>/nrp_simulation/<id>/...`)
         and client id; may be empty. Default: $NRP_MQTT_PREFIX.""")
     max_simulations = Int(4, config=True, help="""Simulations that may be active (not stopped or failed)
@@ -67,12 +88,24 @@ class NrpJupyterApp(ExtensionApp):
     def _default_mqtt_prefix(self):
         return os.environ.get("NRP_MQTT_PREFIX", "")
 
+    @default("nrp_proxy_url")
+    def _default_nrp_proxy_url(self):
+        address = os.environ.get("STORAGE_ADDRESS", "")
+        return f"http://{address}:{os.environ.get('STORAGE_PORT', '9000')}/storage" if address else ""
+
+    @validate("nrp_proxy_url")
+    def _validate_nrp_proxy_url(self, proposal):
+        url = proposal["value"].strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError(f"nrp_proxy_url must be an http:// or https:// address, not {url!r}")
+        return url
+
     @default("database_path")
     def _default_database_path(self):
         return str(pathlib.Path(jupyter_data_dir()) / "nrp_jupyter" / "simulations.sqlite")
 
     def initialize_handlers(self):
-        self.handlers.extend([*handlers(), fallback_handler()])
+        self.handlers.extend([*handlers(nrp_mode=bool(self.nrp_proxy_url)), fallback_handler()])
 
     def initialize_settings(self):
         # Simulations failed at start-up whose failure is not yet published (_announce_recovered).
@@ -114,6 +147,7 @@ class NrpJupyterApp(ExtensionApp):
         self._data_bridge = DataBridge(broker, self.mqtt_prefix, publisher, self.serverapp.io_loop.asyncio_loop)
         self._data_bridge.start()
         self._recover()
+        proxy = self._start_nrp_mode() if self.nrp_proxy_url else None
         self._service = SimulationService(
             registry=self._registry, storage=self._storage, kernel_manager=self.serverapp.kernel_manager,
             publisher=publisher,
@@ -123,10 +157,26 @@ class NrpJupyterApp(ExtensionApp):
                               output_limit_bytes=self.kernel_output_limit,
                               engine_broker=self.kernel_mqtt_broker or broker,
                               # An experiment's code must not get the token that drives the server.
-                              secrets=(self.serverapp.identity_provider.token,)))
+                              secrets=(self.serverapp.identity_provider.token,)),
+            proxy=proxy)
         self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher})
         self.log.info("nrp_jupyter: experiments in %s, MQTT broker %s%s, prefix %r", self._storage.root, broker,
                       " (embedded)" if self._broker else "", self.mqtt_prefix)
+
+    def _start_nrp_mode(self):
+        """The NRP proxy's identity provider for the /nrp/ routes, and its storage for launches."""
+        from .identity import IdentityCache, ProxyIdentityProvider
+        from .nrp_proxy import ProxyClient
+        from .proxy_storage import FetchLimits, ProxyExperiments
+
+        client = ProxyClient(self.nrp_proxy_url, timeout_s=self.nrp_proxy_timeout)
+        provider = ProxyIdentityProvider(server_provider=self.serverapp.identity_provider,
+                                         identities=IdentityCache(client, self.nrp_identity_cache_seconds),
+                                         log=self.log)
+        self.settings.update({"nrp_identity_provider": provider})
+        self.log.info("nrp_jupyter: NRP mode, proxy %s: bearer tokens accepted on /nrp/, GET /nrp/simulation "
+                      "and /nrp/version open", client.url)
+        return ProxyExperiments(client, FetchLimits(max_bytes=self.nrp_experiment_max_bytes))
 
     def _start_embedded_broker(self) -> str:
         """Starts the embedded broker on the server's event loop (now, or as soon as it runs)."""
@@ -135,7 +185,8 @@ class NrpJupyterApp(ExtensionApp):
         from .broker import EmbeddedBroker
 
         host = "127.0.0.1"
-        self._broker = EmbeddedBroker(host, self.embedded_broker_port)
+        self._broker = EmbeddedBroker(host, self.embedded_broker_port,
+                                      websockets_port=self.embedded_broker_websockets_port or None)
         # The port is settled here, so that the publisher's address is known before the loop runs.
         port = self._broker.choose_port()
         self._broker_started = asyncio.ensure_future(self._broker.start())

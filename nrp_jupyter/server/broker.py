@@ -1,7 +1,9 @@
 """An MQTT broker inside the Jupyter server (amqtt), for machines without one.
 
 It runs on the caller's asyncio loop, the Jupyter server's, and serves plain TCP with anonymous
-access, which is what NRP's frontend and nrp-core's datatransfer engine expect of a local broker.
+access, which is what nrp-core's datatransfer engine expects of a local broker, and, when given a
+websockets port, MQTT over websockets (subprotocol `mqtt`, any path), which is how NRP's frontend
+(mqtt.js in the browser) connects.
 Checked for amqtt 0.12.1: `Broker.start()` prints nothing and installs no signal handler (only its
 `amqtt` command-line script does), so nothing has to be undone here. Importing this module (amqtt)
 takes ~55 ms; the first start in a process ~10 ms (amqtt loads its plugins), later ones ~1 ms.
@@ -65,14 +67,18 @@ class EmbeddedBroker:
     """A loopback MQTT broker on the running asyncio loop.
 
     `start()` binds `port`, or a free port if that one is taken (or `port` is 0), and returns the
-    ``host:port`` actually bound; `stop()` closes it. Both must be awaited on the same loop.
+    ``host:port`` actually bound; `stop()` closes it. Both must be awaited on the same loop. With a
+    `websockets_port`, a second listener serves MQTT over websockets there (a free port if that one
+    is taken, or if it is 0); `websockets_address` is its ``host:port`` once started.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883, *, websockets_port: int | None = None) -> None:
         # "[::1]" as in a broker address; amqtt and getaddrinfo want the bare IPv6 address.
         self.host = host.removeprefix("[").removesuffix("]")
         self.port = port
+        self.websockets_port = websockets_port
         self.address: str | None = None
+        self.websockets_address: str | None = None
         self._broker: _Broker | None = None
 
     def choose_port(self) -> int:
@@ -89,24 +95,35 @@ class EmbeddedBroker:
         if self._broker is not None:
             return self.address
         _quiet_amqtt()
-        broker = None
-        if self.port and can_bind(self.host, self.port):
-            try:
-                broker = await self._start_on(self.port)
-            except BrokerError as err:
-                # Lost the port between the check and amqtt's bind.
-                if not _is_address_in_use(err):
-                    raise
-        if broker is None:
-            if self.port:
-                log.warning("MQTT port %s:%d is taken; the embedded broker takes a free port", self.host, self.port)
-            broker = await self._start_on(0)
+        port, ws_port = self._port_or_free(self.port, "MQTT"), None
+        if self.websockets_port is not None:
+            ws_port = self._port_or_free(self.websockets_port, "MQTT over websockets")
+        try:
+            broker = await self._start_on(port, ws_port)
+        except BrokerError as err:
+            # Lost a port between the check and amqtt's bind.
+            if not _is_address_in_use(err):
+                raise
+            log.warning("an MQTT port of the embedded broker was taken meanwhile; it takes free ports")
+            broker = await self._start_on(0, None if ws_port is None else 0)
         self._broker = broker
-        bound_port = broker._servers["default"].instance.sockets[0].getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
-        self.address = f"{host}:{bound_port}"
-        log.info("embedded MQTT broker listening on %s", self.address)
+        self.address = f"{host}:{_bound_port(broker, 'default')}"
+        if ws_port is not None:
+            self.websockets_address = f"{host}:{_bound_port(broker, 'websockets')}"
+            log.info("embedded MQTT broker listening on %s, MQTT over websockets on %s", self.address,
+                     self.websockets_address)
+        else:
+            log.info("embedded MQTT broker listening on %s", self.address)
         return self.address
+
+    def _port_or_free(self, port: int, what: str) -> int:
+        """`port` if it can be bound now, else 0 (a free one, at bind time)."""
+        if port and can_bind(self.host, port):
+            return port
+        if port:
+            log.warning("%s port %s:%d is taken; the embedded broker takes a free port", what, self.host, port)
+        return 0
 
     async def stop(self) -> None:
         """Close the listener and every connection; bounded in time, idempotent."""
@@ -132,11 +149,14 @@ class EmbeddedBroker:
             writer.transport.abort()
         log.info("embedded MQTT broker on %s stopped", self.address)
 
-    async def _start_on(self, port: int) -> _Broker:
+    async def _start_on(self, port: int, websockets_port: int | None) -> _Broker:
         # amqtt splits the bind string itself and passes the host on with its brackets, which
         # getaddrinfo refuses; it accepts an IPv6 host only as the whole string before the last ':'.
+        listeners = {"default": {"type": "tcp", "bind": f"{self.host}:{port}"}}
+        if websockets_port is not None:
+            listeners["websockets"] = {"type": "ws", "bind": f"{self.host}:{websockets_port}"}
         config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{port}"}},
+            "listeners": listeners,
             # Only anonymous auth: amqtt's default plugin set would also log every packet and
             # publish $SYS topics every 20 s.
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
@@ -144,6 +164,10 @@ class EmbeddedBroker:
         broker = _Broker(config)
         await broker.start()
         return broker
+
+
+def _bound_port(broker: _Broker, listener: str) -> int:
+    return broker._servers[listener].instance.sockets[0].getsockname()[1]
 
 
 def _quiet_amqtt() -> None:

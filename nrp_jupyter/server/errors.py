@@ -7,11 +7,15 @@
     │   ├── InvalidExperimentId   400  "Client error"    traversal, absolute path, empty, NUL
     │   ├── InvalidConfig         400  "Client error"    the experiment's config fails validation
     │   ├── SimulationNotFinal    409  "Client error"    e.g. DELETE of a simulation still running
-    │   └── StoppedWhileLaunching 409  "Client error"    a stop arrived before the launch ended
+    │   ├── StoppedWhileLaunching 409  "Client error"    a stop arrived before the launch ended
+    │   ├── TokenRefused          401  "Client error"    the NRP proxy refused the bearer token
+    │   └── ExperimentTooLarge    413  "Client error"    the proxy's experiment is past the size bound
     ├── StateTransitionError      400  "State Transition error"
     ├── TooManySimulations        409  ""                the launch limit is reached
     ├── NotOwner                  401  ""                only the owner may change a simulation
     ├── RecordsUnavailable        503  "General error"   the records database is damaged or foreign
+    ├── ProxyUnavailable          503  "General error"   the NRP proxy cannot be reached (NRP mode)
+    ├── ProxyFailed               502  "General error"   the NRP proxy answered what cannot be used
     └── GeneralError              500  "General error"   "Internal server error: ..."
 
 The class attributes `http_status` and `error_type` are the one place where an error's HTTP status
@@ -85,9 +89,9 @@ class ExperimentNotFound(ClientError):
 
     http_status = 404
 
-    def __init__(self, experiment_id: str):
+    def __init__(self, experiment_id: str, storage: str = "the experiment storage"):
         # The client knows the storage by its ids only; its place on the server's disk is not theirs.
-        super().__init__(f"The experiment '{experiment_id}' was not found in the experiment storage")
+        super().__init__(f"The experiment '{experiment_id}' was not found in {storage}")
         self.experiment_id = experiment_id
 
 
@@ -143,6 +147,28 @@ class StoppedWhileLaunching(ClientError):
         self.simulation_id = simulation_id
 
 
+class TokenRefused(ClientError):
+    """A bearer token the NRP proxy does not accept (unknown, expired, or the proxy's `no-token`)."""
+
+    http_status = 401
+
+    def __init__(self, proxy: str, status: int):
+        super().__init__(f"The NRP proxy at {proxy} refused the bearer token (HTTP {status}): it is unknown "
+                         f"or has expired; log in again")
+        self.proxy = proxy
+        self.status = status
+
+
+class ExperimentTooLarge(ClientError):
+    """An experiment in the proxy's storage past the server's bound on what it fetches."""
+
+    http_status = 413
+
+    def __init__(self, experiment_id: str, what: str):
+        super().__init__(f"The experiment '{experiment_id}' is too large to launch: {what}")
+        self.experiment_id = experiment_id
+
+
 class StateTransitionError(NrpError):
     """A state change the lifecycle does not allow. The constructors give NRP's three messages."""
 
@@ -194,6 +220,29 @@ class RecordsUnavailable(NrpError):
 
     http_status = 503
     error_type = "General error"
+
+
+class ProxyUnavailable(NrpError):
+    """The NRP proxy (identity and storage, in NRP mode) cannot be reached, or did not answer in time."""
+
+    http_status = 503
+    error_type = "General error"
+
+    def __init__(self, proxy: str, reason: str):
+        super().__init__(f"The NRP proxy at {proxy} cannot be reached: {reason}")
+        self.proxy = proxy
+
+
+class ProxyFailed(NrpError):
+    """The NRP proxy answered, but not with what its API promises (a 5xx, a body that is not a
+    listing, a file name that would lead out of the simulation directory)."""
+
+    http_status = 502
+    error_type = "General error"
+
+    def __init__(self, proxy: str, problem: str):
+        super().__init__(f"The NRP proxy at {proxy} {problem}")
+        self.proxy = proxy
 
 
 class GeneralError(NrpError):

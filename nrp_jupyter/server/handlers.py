@@ -3,7 +3,9 @@
 NRP v4's API under `<base_url>nrp/`: /simulation, /simulation/<id>, /simulation/<id>/state,
 /version; and beyond NRP: DELETE /simulation/<id>, /simulation/<id>/logs, /openapi.json and the
 /events WebSocket. Every verb is authenticated and authorized on the resource `nrp:simulations`;
-launching and changing a state are `execute`.
+launching and changing a state are `execute`. In NRP mode (`NrpJupyterApp.nrp_proxy_url`) the
+routes also accept NRP's bearer tokens (identity.py), and the two reads NRP's backend serves to
+anyone, GET /simulation (the proxy's poll) and GET /version, answer without authentication.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import getpass
 import json
 import pathlib
 
-from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web, websocket
 
-from .errors import NrpError, shown
+from .errors import NrpError, TokenRefused, shown
+from .identity import NrpUser, bearer_token
 from .limits import MAX_ID_DIGITS
 from .limits import simulation_id as parse_simulation_id
 from ..version import __version__
@@ -54,9 +57,33 @@ class NrpHandler(ExtensionHandlerMixin, APIHandler):
         return self.settings["nrp_simulations"]
 
     @property
+    def identity_provider(self):
+        # NRP mode's provider (bearer tokens through the NRP proxy, the rest through the server's
+        # own provider) serves these routes only, never Jupyter's own API.
+        return self.settings.get("nrp_identity_provider") or super().identity_provider
+
+    async def prepare(self):
+        try:
+            return await super().prepare()
+        except NrpError as error:
+            # Raised while the request's identity was looked up (a refused token, an unreachable
+            # proxy): NRP's body, with the error's own status, instead of a 500.
+            if isinstance(error, TokenRefused):
+                self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+            self.set_status(error.http_status)
+            self.finish(json.dumps(error.body()))
+
+    @property
+    def proxy_token(self) -> str | None:
+        """The caller's NRP proxy token, when the proxy vouched for the caller (NRP mode)."""
+        return bearer_token(self) if isinstance(self.current_user, NrpUser) else None
+
+    @property
     def user_name(self) -> str:
         """The owner of what this request launches, and whose simulations it may change."""
-        provider = type(self.identity_provider)
+        if isinstance(self.current_user, NrpUser):
+            return self.current_user.username  # the proxy's user id, as NRP's backend takes it
+        provider = type(super().identity_provider)
         if provider.__module__.startswith("jupyter_server."):
             # Jupyter's own identity providers know one principal, whoever holds the token or
             # password, and name it anew for each cookie-less request: that principal is the
@@ -91,7 +118,8 @@ class SimulationsHandler(NrpHandler):
     @nrp_errors
     async def post(self):
         # The raw body: the request models decode it and say what is wrong with it, if anything.
-        record = await self.simulations.launch(self.request.body, owner=self.user_name)
+        record = await self.simulations.launch(self.request.body, owner=self.user_name,
+                                               proxy_token=self.proxy_token)
         self.set_header("Location", url_path_join(self.base_url, "nrp", "simulation", str(record.simulation_id)))
         self.write_json(record.to_nrp_json(), status=201)
 
@@ -123,7 +151,8 @@ class SimulationStateHandler(NrpHandler):
     @authorized(action="execute")
     @nrp_errors
     async def put(self, simulation_id):
-        record = await self.simulations.set_state(parse_simulation_id(simulation_id), self.request.body, user=self.user_name)
+        record = await self.simulations.set_state(parse_simulation_id(simulation_id), self.request.body,
+                                                  user=self.user_name, proxy_token=self.proxy_token)
         self.write_json({"state": record.state.value})
 
 
@@ -151,10 +180,31 @@ class VersionHandler(NrpHandler):
     @authorized
     @nrp_errors
     async def get(self):
+        self.write_json(self.versions())
+
+    def versions(self) -> dict[str, str]:
         # A server that cannot keep records is not a usable backend: health checks must see it.
         _ = self.simulations
-        self.write_json({"hbp_nrp_backend": __version__, "hbp_nrp_simserver": __version__,
-                         "nrp_jupyter": __version__})
+        return {"hbp_nrp_backend": __version__, "hbp_nrp_simserver": __version__, "nrp_jupyter": __version__}
+
+
+class OpenSimulationsHandler(SimulationsHandler):
+    """NRP mode: the list answers without authentication, as NRP's backend answers the proxy's poll
+    (which sends `Bearer false` when its own authentication is off). Launching stays authenticated."""
+
+    @allow_unauthenticated
+    @nrp_errors
+    async def get(self):
+        self.write_json([record.to_nrp_json() for record in self.simulations.list()])
+
+
+class OpenVersionHandler(VersionHandler):
+    """NRP mode: the versions answer without authentication, as NRP's backend's do."""
+
+    @allow_unauthenticated
+    @nrp_errors
+    async def get(self):
+        self.write_json(self.versions())
 
 
 class OpenApiHandler(NrpHandler):
@@ -226,18 +276,25 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
         self.settings["nrp_publisher"].remove_listener(self._forward)
 
 
-def handlers() -> list[tuple[str, type]]:
-    """URL patterns relative to the server's base_url (the ExtensionApp joins them)."""
+def handlers(nrp_mode: bool = False) -> list[tuple[str, type]]:
+    """URL patterns relative to the server's base_url (the ExtensionApp joins them). In NRP mode
+    the reads NRP leaves open answer without authentication (OPEN_IN_NRP_MODE)."""
     return [
-        (r"/nrp/simulation", SimulationsHandler),
+        (r"/nrp/simulation", OpenSimulationsHandler if nrp_mode else SimulationsHandler),
         (rf"/nrp/simulation/{_SIMULATION}", SimulationHandler),
         (rf"/nrp/simulation/{_SIMULATION}/state", SimulationStateHandler),
         (rf"/nrp/simulation/{_SIMULATION}/logs", SimulationLogsHandler),
         (rf"/nrp/simulation/{_SIMULATION}/details", SimulationDetailsHandler),
-        (r"/nrp/version", VersionHandler),
+        (r"/nrp/version", OpenVersionHandler if nrp_mode else VersionHandler),
         (r"/nrp/openapi.json", OpenApiHandler),
         (r"/nrp/events", EventsWebSocket),
     ]
+
+
+#: The verbs NRP's backend serves to anyone (its REST server: SimulationService.get and Version.get
+#: check no user), as (URL pattern, verb); open here in NRP mode only. scripts/check_auth.py holds
+#: every other verb to authentication.
+OPEN_IN_NRP_MODE = frozenset({(r"/nrp/simulation", "GET"), (r"/nrp/version", "GET")})
 
 
 def fallback_handler() -> tuple[str, type]:

@@ -20,7 +20,7 @@ from typing import assert_never
 from kernel_ext.protocol import (Command, Completed, Env, Failed, Initialized, KernelEvent, Progress,
                                  RuntimeErrorEvent, Status, Stopped)
 
-from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, SimulationNotFinal,
+from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
 from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelDied, KernelGone, KernelRunner,
                             kill_process_tree)
@@ -28,6 +28,7 @@ from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, reque
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
 from .process_sweep import end_processes_of
+from .proxy_storage import ProxyExperiments
 from .run_logs import archive_run, note_failure, simulation_log_name, unfinished_engines
 from .status_publisher import StatusPublisher
 
@@ -86,9 +87,14 @@ async def _unless_stopped(awaitable, stop: asyncio.Event, *, interruptible: bool
 
 
 class SimulationService:
-    def __init__(self, *, registry, storage, kernel_manager, publisher: StatusPublisher, settings: Settings):
+    def __init__(self, *, registry, storage, kernel_manager, publisher: StatusPublisher, settings: Settings,
+                 proxy: ProxyExperiments | None = None):
         self._registry = registry
         self._storage = storage
+        # NRP mode: launches by a proxy token fetch their experiment from the proxy's storage, and
+        # their archives go back there at stop, with the latest token of the owner (kept in memory only).
+        self._proxy = proxy
+        self._proxy_tokens: dict[int, str] = {}
         self._km = kernel_manager
         self._publisher = publisher
         self.settings = settings
@@ -121,12 +127,36 @@ class SimulationService:
 
     # -- launch ----------------------------------------------------------------------------------
 
-    async def launch(self, body, owner: str) -> Simulation:
+    async def launch(self, body, owner: str, proxy_token: str | None = None) -> Simulation:
+        """Launches the experiment the body names: from the local storage, or, given the caller's
+        `proxy_token` in NRP mode, from the NRP proxy's storage."""
         request = LaunchRequest.from_body(body)
-        experiment_dir = self._storage.resolve(request.experiment_id)
-        self._check_experiment(experiment_dir, request)
+        if proxy_token is None or self._proxy is None:
+            experiment_dir = self._storage.resolve(request.experiment_id)
+            self._check_experiment(self._storage.root, experiment_dir, request)
+            return await self._launch(request, owner, None)
+        self._check_capacity()  # before a fetch that may take long
+        fetched = self._storage.staging_dir()
+        try:
+            await self._proxy.fetch(request.experiment_id, proxy_token, fetched)
+            self._check_experiment(fetched, fetched, request)
+        except BaseException:
+            self._storage.remove(fetched)
+            raise
+        return await self._launch(request, owner, fetched, proxy_token)
+
+    def _check_capacity(self) -> None:
         if len(self.active()) >= self.settings.max_simulations:
             raise TooManySimulations(self.settings.max_simulations)
+
+    async def _launch(self, request: LaunchRequest, owner: str, fetched: pathlib.Path | None,
+                      proxy_token: str | None = None) -> Simulation:
+        try:
+            self._check_capacity()
+        except TooManySimulations:
+            if fetched is not None:
+                self._storage.remove(fetched)
+            raise
         record = Simulation(simulation_id=self._registry.allocate_id(), experiment_id=request.experiment_id,
                             experiment_configuration=request.experiment_configuration,
                             main_script=request.main_script, owner=owner, ctx_id=request.ctx_id,
@@ -134,23 +164,25 @@ class SimulationService:
         self._records[record.simulation_id] = record
         self._registry.add(record)
         self._launch_stops[record.simulation_id] = asyncio.Event()
+        if proxy_token is not None:
+            self._proxy_tokens[record.simulation_id] = proxy_token
         try:
             async with self._lock(record.simulation_id):
-                await self._initialize(record)
+                await self._initialize(record, fetched)
         finally:
             del self._launch_stops[record.simulation_id]
         return record
 
-    def _check_experiment(self, experiment_dir: pathlib.Path, request: LaunchRequest) -> None:
+    def _check_experiment(self, root: pathlib.Path, experiment_dir: pathlib.Path, request: LaunchRequest) -> None:
         from engines.errors import ConfigError
         from engines.nrpcoresim.config import load_simulation_config
 
-        config_path = self._inside_storage(experiment_dir, request.experiment_configuration,
+        config_path = self._inside_storage(root, experiment_dir, request.experiment_configuration,
                                            "experimentConfiguration")
         if not config_path.is_file():
             raise ClientError(f"experimentConfiguration: {request.experiment_configuration} not found in "
                               f"experiment {request.experiment_id}")
-        if not self._inside_storage(experiment_dir, request.main_script, "mainScript").is_file():
+        if not self._inside_storage(root, experiment_dir, request.main_script, "mainScript").is_file():
             raise ClientError(f"mainScript: {request.main_script} not found in experiment "
                               f"{request.experiment_id}")
         try:
@@ -161,27 +193,32 @@ class SimulationService:
                                 file=f"{request.experiment_id}/{request.experiment_configuration}",
                                 path=error.path) from error
 
-    def _inside_storage(self, experiment_dir: pathlib.Path, name: str, key: str) -> pathlib.Path:
-        """The real path of the file `name` of an experiment. Refuses a name that a symbolic link
-        leads out of the storage: the server would read a file no experiment holds."""
+    @staticmethod
+    def _inside_storage(root: pathlib.Path, experiment_dir: pathlib.Path, name: str, key: str) -> pathlib.Path:
+        """The real path of the file `name` of an experiment in the storage `root` (the local storage,
+        or the folder a fetched experiment is in). Refuses a name that a symbolic link leads out of
+        the storage: the server would read a file no experiment holds."""
         from .storage import PathEscape, resolve_inside
 
-        parts = (*experiment_dir.relative_to(self._storage.root).parts, *pathlib.PurePosixPath(name).parts)
+        parts = (*experiment_dir.relative_to(root).parts, *pathlib.PurePosixPath(name).parts)
         try:
-            return resolve_inside(self._storage.root, parts, "the experiment storage")
+            return resolve_inside(root, parts, "the experiment storage")
         except PathEscape:
             # The server's own paths are none of the client's business: no link target here.
             raise ClientError(f"{key}: {name} leads out of the experiment storage "
                               f"(through a symbolic link)") from None
 
-    async def _initialize(self, record: Simulation) -> None:
+    async def _initialize(self, record: Simulation, fetched: pathlib.Path | None) -> None:
         sid = record.simulation_id
         steps = ["Copying the experiment", "Starting the experiment kernel", "Initializing nrp-core"]
         publish = self._publisher.progress
         stop = self._launch_stops[sid]
         step = steps[0]
         publish(sid, "Launching simulation", step, index=0, count=len(steps))
-        record.simulation_dir = str(self._storage.clone(record.experiment_id, sid))
+        if fetched is None:
+            record.simulation_dir = str(self._storage.clone(record.experiment_id, sid))
+        else:
+            record.simulation_dir = str(self._storage.adopt(fetched, sid))
         self._save(record)
         run = self._runs[sid] = _Run(self._kernel_runner(record))
         timeout_s = self.settings.launch_timeout_s
@@ -274,11 +311,14 @@ class SimulationService:
 
     # -- state changes from REST -------------------------------------------------------------
 
-    async def set_state(self, simulation_id: int, body, user: str) -> Simulation:
+    async def set_state(self, simulation_id: int, body, user: str, proxy_token: str | None = None) -> Simulation:
         record = self.get(simulation_id)
         request = StateRequest.from_body(body)
         if record.owner != user:
             raise NotOwner()
+        if proxy_token is not None and simulation_id in self._proxy_tokens:
+            # The owner's latest token: the one of the launch may have expired by the stop.
+            self._proxy_tokens[simulation_id] = proxy_token
         launch_stop = self._launch_stops.get(simulation_id)
         if launch_stop is not None and request.state == State.STOPPED.value:
             # Stop wins over a launch, a hung one included: the launch holds the lock until it ends,
@@ -425,7 +465,21 @@ class SimulationService:
             # Zipping a run's data files can take a while: not on the server's event loop.
             if await asyncio.to_thread(archive_run, self._storage, record, simulation_dir):
                 self._storage.remove(simulation_dir)
+        token = self._proxy_tokens.pop(sid, None)
+        if token is not None:
+            await self._upload_archives(record, token)
         self._publisher.progress(sid, "Shutting down Simulation", done=True)
+
+    async def _upload_archives(self, record: Simulation, token: str) -> None:
+        """NRP mode: the run's archives into the experiment's folder at the proxy, as NRP's backend
+        uploads its log archive at stop. They stay in the local storage too (GET .../logs reads
+        them there); a failed upload is logged with where the archives are kept."""
+        archives = self._storage.archives_of(record.experiment_id, record.simulation_id)
+        try:
+            await self._proxy.upload(record.experiment_id, archives, token)
+        except NrpError as error:
+            log.warning("simulation %d: archives not uploaded to the NRP proxy (%s); they are kept in %s",
+                        record.simulation_id, error.message, ", ".join(str(path) for path in archives))
 
     async def close(self) -> None:
         """Server shutdown: stops every simulation that still runs. Safe to call again."""

@@ -198,21 +198,49 @@ class ExperimentStorage:
     def _log_walk_error(error: OSError) -> None:
         log.warning("Skipping %s while listing experiments: %s", error.filename, error.strerror)
 
+    def staging_dir(self) -> Path:
+        """A fresh, empty directory beside the simulation directories (`nrp.fetch.<random>`), for an
+        experiment fetched from elsewhere before it has a simulation id; `adopt` makes it one."""
+        return self._new_dir(f"{SIMULATION_DIR_PREFIX}fetch.")
+
+    def adopt(self, staging: Path, simulation_id: int) -> Path:
+        """The directory `staging` (from `staging_dir`) renamed into simulation `simulation_id`'s."""
+        destination = self._new_dir(f"{SIMULATION_DIR_PREFIX}{simulation_id}.")
+        try:
+            # Onto the empty directory just made: the name stays reserved until the rename.
+            os.replace(staging, destination)
+        except OSError as error:
+            shutil.rmtree(destination, ignore_errors=True)
+            raise GeneralError(f"could not move {staging} to {destination}: {error.strerror or error}") from error
+        return destination
+
+    def _new_dir(self, prefix: str) -> Path:
+        parent = self.simulations_dir
+        try:
+            if parent is not None:
+                parent.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        except OSError as error:
+            raise GeneralError(f"could not create a simulation directory in "
+                               f"{parent or tempfile.gettempdir()}: {error.strerror or error}") from error
+
+    def archives_of(self, experiment_id: str, simulation_id: int) -> list[Path]:
+        """The archives (logs, data) that runs of simulation `simulation_id` left for `experiment_id`."""
+        found = []
+        for folder in self.archive_folders(experiment_id):
+            for path in sorted(folder.iterdir()):
+                name = _ARCHIVE_NAME.fullmatch(path.name)
+                if name is not None and int(name["id"]) == simulation_id and _is_real_file(path):
+                    found.append(path)
+        return found
+
     def clone(self, experiment_id: str, simulation_id: int) -> Path:
         """A fresh simulation directory holding a copy of the experiment, without NRP's exclusions.
 
         Symbolic links are copied as links, never followed, so nothing outside the experiment is read.
         """
         source = self.resolve(experiment_id)
-        prefix = f"{SIMULATION_DIR_PREFIX}{simulation_id}."
-        parent = self.simulations_dir
-        try:
-            if parent is not None:
-                parent.mkdir(parents=True, exist_ok=True)
-            destination = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-        except OSError as error:
-            raise GeneralError(f"could not create a simulation directory in "
-                               f"{parent or tempfile.gettempdir()}: {error.strerror or error}") from error
+        destination = self._new_dir(f"{SIMULATION_DIR_PREFIX}{simulation_id}.")
         try:
             shutil.copytree(source, destination, symlinks=True, ignore=_excluded, dirs_exist_ok=True)
         except (OSError, shutil.Error) as error:
