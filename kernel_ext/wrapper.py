@@ -138,6 +138,11 @@ class NrpCoreWrapper:
         """True while a run_loop is forwarded to NrpCore."""
         return not self._idle.is_set()
 
+    @property
+    def stop_requested(self) -> bool:
+        """True once stop has been requested: every run_loop() from then on raises NRPStopExecution."""
+        return self._stop_requested.is_set()
+
     def _initialize(self) -> Any:
         return self._core.initialize()
 
