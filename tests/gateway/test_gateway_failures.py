@@ -3,7 +3,6 @@
 
 import re
 import sys
-import time
 
 import pytest
 
@@ -30,9 +29,8 @@ def test_an_unreachable_gateway_fails_the_launch_with_a_500_naming_it(root, tmp_
     gateway_url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     server = gateway_server(root, tmp_path, gateway_url).start()
     try:
-        began = time.monotonic()
         message = launch_fails_naming_the_gateway(server, gateway_url)
-        assert time.monotonic() - began < 15
+        # The refused connection itself, at once: a request that timed out would be HTTP 599.
         assert "HTTP 503" in message
     finally:
         server.stop()

@@ -48,7 +48,8 @@ def test_tf_exchange_runs_in_a_kernel_of_the_gateway(server, gateway, root, no_l
                    "no status with simulation time went out")
         set_state(server, sid, "paused")
         paused_at = time.monotonic()
-        # Two periodic statuses a second apart, both after the pause took effect.
+        # Two periodic statuses a second apart, both after the pause took effect: a step under way
+        # when it arrived still ends (only the next run_loop blocks), hence the half second left out.
         def paused_statuses():
             found = [s for s in statuses(subscriber, sid, paused_at + 0.5) if s["state"] == "paused"]
             return found[-2:] if len(found) >= 2 else None
@@ -120,14 +121,11 @@ def test_a_kernel_killed_on_the_gateway_fails_its_simulation(server, gateway, no
         sid = body["simulationID"]
         set_state(server, sid, "started")
         [kernel] = gateway.kernel_processes()
-        killed_at = time.monotonic()
         kernel.send_signal(signal.SIGKILL)
         # The gateway restarts a dead kernel (empty) and says so on the channels: that is a death.
         server.wait_state(sid, "failed", timeout=15)
-        reported_after = time.monotonic() - killed_at
         error = subscriber.wait_for(f"nrp_simulation/{sid}/runtime_error", timeout=5).json()
         assert error["msg"] == "The experiment kernel died unexpectedly"
-    assert reported_after < 15
     # The server shut the restarted kernel down; NRPCoreSim and the engines saw their parent go.
     eventually(lambda: gateway.kernels() == [], 10, "the restarted kernel is still on the gateway")
     eventually(lambda: not core_processes(no_leftover_processes), 10, "NRPCoreSim outlived its kernel")
@@ -140,10 +138,8 @@ def test_stop_of_a_paused_simulation_ends_everything_on_the_gateway(server, gate
     assert code == 201, body
     [kernel] = gateway.kernel_processes()
     assert core_processes(no_leftover_processes)
-    began = time.monotonic()
+    # How long the stop takes on a gateway is measured by benchmarks/gateway.py; here, what it ends.
     set_state(server, body["simulationID"], "stopped")
-    stop_s = time.monotonic() - began
-    assert stop_s < 10
     psutil.wait_procs([kernel], timeout=10)
     assert not kernel.is_running()
     assert gateway.kernels() == []
