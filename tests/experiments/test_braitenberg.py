@@ -15,7 +15,7 @@ import pytest
 
 from engines.nrpcore_client import NrpCore
 from tests.conftest import BIN_DIR, EXPERIMENTS
-from tests.engines.simulators.test_whole_stack import result_in, run_through_rest
+from tests.engines.servers.simulators.test_whole_stack import result_in, run_through_rest
 from tests.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes")

@@ -3,7 +3,8 @@
 `start_engine(...)` launches `python -m engines.servers.python_<protocol>` in `tmp_path` (where
 the tests write their scripts) and returns once the engine has POSTed its address, which is
 how nrp-core's client learns it too: no sleeps. Every process is killed, if need be, and
-checked gone when the test ends.
+checked gone when the test ends. The fixtures `registrar` (the registration server) and
+`json_client` (raw clients of python_json engines) serve every folder below this one.
 """
 
 import http.client
@@ -133,6 +134,27 @@ class EngineProcesses:
             if proc.stdout is not None:
                 proc.stdout.close()
         assert all(proc.poll() is not None for proc in self.procs)
+
+
+@pytest.fixture
+def registrar():
+    registrar = Registrar()
+    yield registrar
+    registrar.close()
+
+
+@pytest.fixture
+def json_client():
+    """Connects raw clients of python_json engines (`json_client(address)`), closed at the end."""
+    clients: list[JsonClient] = []
+
+    def connect(address: str) -> JsonClient:
+        clients.append(JsonClient(address))
+        return clients[-1]
+
+    yield connect
+    for client in clients:
+        client.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from engines.servers.simulators.base import SimulatorError, SimulatorUnavailable
 from engines.servers.simulators.manager import SimulatorManager
-from tests.engines.simulators.conftest import mujoco_config
+from tests.engines.servers.simulators.conftest import mujoco_config
 
 
 def test_opensim_is_refused_with_the_reason_and_the_alternatives(tmp_path):

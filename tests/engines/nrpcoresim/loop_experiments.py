@@ -112,7 +112,7 @@ class Script(GrpcEngineScript):
 FUNCTIONS_HEADER = """\
 from nrp_core import *
 from nrp_core.data.nrp_json import *
-from tests.engines.loop_experiments import decode, record
+from tests.engines.nrpcoresim.loop_experiments import decode, record
 """
 
 

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXPERIMENTS
 from tests.engines.servers.conftest import Engine, EngineProcesses
-
-REPO = Path(__file__).resolve().parents[3]
-EXPERIMENTS = REPO / "experiments"
 
 # A ball falling freely from 10 m, a rotor about the vertical axis (gravity exerts no torque on it)
 # driven by a motor, a hanging pendulum with a site at its tip, a camera and a sensor.

@@ -5,8 +5,8 @@ process is reported naming it."""
 import pytest
 
 from engines.errors import EngineCrashed, EngineError
-from tests.engines.contract.cases import CASES, read
-from tests.engines.contract.harness import EngineUnderTest
+from tests.engines.nrpcoresim.protocols.contract.cases import CASES, read
+from tests.engines.nrpcoresim.protocols.contract.harness import EngineUnderTest
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("no_leftover_processes")]
 

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from tests.conftest import copy_experiment_folder
-from tests.engines.remote.conftest import EXPERIMENT, RemoteEngines, point_config_at, received_steps
+from tests.engines.nrpcoresim.remote.conftest import EXPERIMENT, RemoteEngines, point_config_at, received_steps
 from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(180)

@@ -4,8 +4,8 @@ import pytest
 
 from engines.datapacks import JsonDataPack
 from engines.nrpcoresim.protocols.json_client import _set_body
-from tests.engines.contract.cases import PYTHON_JSON, read
-from tests.engines.contract.harness import EngineUnderTest
+from tests.engines.nrpcoresim.protocols.contract.cases import PYTHON_JSON, read
+from tests.engines.nrpcoresim.protocols.contract.harness import EngineUnderTest
 
 
 def test_a_datapack_never_filled_is_sent_as_null_as_nrp_core_does():

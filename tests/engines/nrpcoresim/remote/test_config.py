@@ -6,7 +6,7 @@ import pytest
 
 from engines.nrpcoresim.config import validate_simulation_config
 from engines.errors import ConfigError
-from tests.engines.remote.conftest import EXPERIMENT, run_nrpcoresim
+from tests.engines.nrpcoresim.remote.conftest import EXPERIMENT, run_nrpcoresim
 
 
 def remote_config(**engine_changes) -> dict:

@@ -13,7 +13,7 @@ from engines.nrpcoresim.config import load_simulation_config
 from engines.datapacks import JsonDataPack
 from engines.nrpcoresim.manager import SimulationManager
 from tests.conftest import BIN_DIR
-from tests.engines.simulators.conftest import EXPERIMENTS
+from tests.engines.servers.simulators.conftest import EXPERIMENTS
 
 pytestmark = [pytest.mark.usefixtures("no_leftover_processes"), pytest.mark.timeout(120)]
 

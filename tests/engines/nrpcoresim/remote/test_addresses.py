@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from tests.conftest import BIN_DIR
-from tests.engines.remote.conftest import point_config_at, received_steps, run_nrpcoresim
+from tests.engines.nrpcoresim.remote.conftest import point_config_at, received_steps, run_nrpcoresim
 from tests.ports import free_port
 
 

@@ -16,7 +16,7 @@ from engines.datapacks import JsonDataPack
 from engines.errors import EngineError
 from engines.nrpcoresim.lifecycle import SimulationState
 from engines.nrpcoresim.manager import SimulationManager
-from tests.engines.loop_experiments import (JOURNAL, MS, entries, grpc_engine, initial_state, json_engine,
+from tests.engines.nrpcoresim.loop_experiments import (JOURNAL, MS, entries, grpc_engine, initial_state, json_engine,
                                             probe_engine, write_experiment)
 from tests.ports import free_address
 

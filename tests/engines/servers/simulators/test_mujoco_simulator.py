@@ -8,7 +8,7 @@ import pytest
 
 from engines.servers.simulators.base import ActionError, PropertyError, SimulatorError, WorldFileError
 from engines.servers.simulators.manager import SimulatorManager
-from tests.engines.simulators.conftest import GRAVITY, ROTOR_INERTIA, mujoco_config
+from tests.engines.servers.simulators.conftest import GRAVITY, ROTOR_INERTIA, mujoco_config
 
 STEP_NS = 10_000_000  # 10 ms
 

@@ -8,7 +8,7 @@ import pytest
 from nrp_protobuf import dump_pb2, engine_grpc_pb2, engine_grpc_pb2_grpc, nrp_jupyter_engine_pb2
 from nrp_protobuf import nrp_jupyter_engine_pb2_grpc
 from nrp_protobuf import nrpgenericproto_pb2, wrappers_pb2
-from tests.engines.datatransfer.conftest import (ENGINE, datapack, datatransfer_config, initialize, set_datapacks,
+from tests.engines.servers.datatransfer.conftest import (ENGINE, datapack, datatransfer_config, initialize, set_datapacks,
                                                  step)
 from tests.nrp_jupyter.mqtt_helpers import Mosquitto, Subscriber, mosquitto_executable
 from tests.ports import free_port

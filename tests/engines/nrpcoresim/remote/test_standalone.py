@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.engines.remote.conftest import point_config_at, received_steps, run_nrpcoresim, start_nrpcoresim
+from tests.engines.nrpcoresim.remote.conftest import point_config_at, received_steps, run_nrpcoresim, start_nrpcoresim
 
 pytestmark = pytest.mark.timeout(120)
 

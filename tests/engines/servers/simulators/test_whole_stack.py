@@ -11,7 +11,7 @@ import time
 import pytest
 
 from nrp_jupyter.notebook.client import Connection
-from tests.engines.simulators.test_experiments import CARTPOLE_SUMMARY, PENDULUM_SUMMARY
+from tests.engines.servers.simulators.test_experiments import CARTPOLE_SUMMARY, PENDULUM_SUMMARY
 
 pytestmark = pytest.mark.timeout(180)
 

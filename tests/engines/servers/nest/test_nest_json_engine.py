@@ -4,8 +4,8 @@ import signal
 
 import pytest
 
-from tests.engines.nest import brains
-from tests.engines.nest.conftest import STEP_NS, nest_config, write_brain
+from tests.engines.servers.nest import brains
+from tests.engines.servers.nest.conftest import STEP_NS, nest_config, write_brain
 from tests.engines.servers.conftest import NLOHMANN_TYPE
 
 
