@@ -9,6 +9,8 @@ Wire- and file-compatible with nrp-core 1.4. One subpackage per process, and wha
     nrpcore_client   NrpCore, the Python client of NRPCoreSim's server mode (what experiment kernels use)
     mqtt/            MQTT topics, the publisher and the data stream's decoding (the server extension and
                      the datatransfer engine share them)
+    engine_wire      the names of the engine protocols (routes, body keys, RPCs, launch options),
+                     which the engine clients and the engine servers both import
     datapacks, errors, engine_progress: shared by all of the above
 
 Importing this package starts nothing and reads no environment; the console scripts (`NRPCoreSim`,
