@@ -2,13 +2,13 @@
 (`jp_server_config`, `nrp`, `broker`, `subscriber`, `experiments_root`) is in tests/conftest.py, which
 the security tests share."""
 
-import time
-
 import pytest
 
 from nrp_jupyter.server.broker import EmbeddedBroker
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
-from tests.nrp_jupyter.mqtt_helpers import HOST, Amqtt, BackgroundLoop, Mosquitto, mosquitto_executable
+from tests.nrp_jupyter.mqtt_helpers import (HOST, Amqtt, BackgroundLoop, Mosquitto, Received,
+                                          mosquitto_executable)
+from tests.waiting import eventually_async
 
 
 def experiment_variant(experiments_root, name: str, **files: str) -> str:
@@ -33,17 +33,17 @@ def datatransfer_experiment(experiments_root):
 async def wait_message(subscriber, topic, predicate=None, timeout=5.0, after=0.0):
     """The first message on `topic` received after `after` (time.monotonic()) that satisfies
     `predicate`. Polls without blocking: the server under test shares this event loop."""
-    import asyncio
 
-    deadline = time.monotonic() + timeout
-    while True:
+    def matching() -> Received | None:  # the message, not its JSON, which may be empty (false)
         for message in subscriber.received(topic):
             if message.at >= after and (predicate is None or predicate(message.json())):
-                return message.json()
-        if time.monotonic() > deadline:
-            seen = [m.payload[:100] for m in subscriber.received(topic)][-5:]
-            raise AssertionError(f"no matching message on {topic} within {timeout} s; last: {seen}")
-        await asyncio.sleep(0.02)
+                return message
+        return None
+
+    def last_seen() -> str:
+        return f"no matching message on {topic}; last: {[m.payload[:100] for m in subscriber.received(topic)][-5:]}"
+
+    return (await eventually_async(matching, timeout, last_seen)).json()
 
 
 @pytest.fixture

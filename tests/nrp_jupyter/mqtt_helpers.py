@@ -1,8 +1,7 @@
-"""Real MQTT brokers and a collecting subscriber for the MQTT tests, plus a round-trip benchmark.
+"""Real MQTT brokers and a collecting subscriber for the MQTT tests and benchmarks/mqtt_*.py.
 
 The fixtures built on them are in tests/nrp_jupyter/conftest.py (`mosquitto`, which the
-datatransfer engine tests use too, in tests/conftest.py). Run as a script to print round-trip figures:
-``.venv/bin/python -m tests.nrp_jupyter.mqtt_helpers``.
+datatransfer engine tests use too, in tests/conftest.py).
 """
 
 import asyncio
@@ -13,7 +12,6 @@ import pathlib
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import threading
 import time
@@ -26,6 +24,7 @@ import pytest
 from nrp_jupyter.server.broker import EmbeddedBroker
 from engines.mqtt.publisher import parse_broker
 from tests.ports import free_port
+from tests.waiting import eventually
 
 HOST = "127.0.0.1"
 
@@ -79,12 +78,15 @@ class Mosquitto:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while not accepts_tcp(self.host, self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"mosquitto did not start on port {self.port}:\n{self.log_path.read_text()}")
-            time.sleep(0.01)
+        try:
+            eventually(self._accepts, timeout, f"mosquitto on port {self.port}", every_s=0.01)
+        except AssertionError:
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start on port {self.port}:\n{self.log_path.read_text()}") from None
+
+    def _accepts(self) -> bool:
+        assert self._process.poll() is None, "mosquitto exited"
+        return accepts_tcp(self.host, self.port)
 
     def kill(self) -> None:
         """Simulate a crash: SIGKILL, so clients see their connection break without a goodbye."""
@@ -233,7 +235,6 @@ class Subscriber:
         self, topic: str, predicate: Callable[[Received], bool] | None = None, timeout: float = 5.0
     ) -> Received:
         """The first message on `topic` (since the last `clear()`) that satisfies `predicate`."""
-        deadline = time.monotonic() + timeout
 
         def find() -> Received | None:
             for message in self._received:
@@ -242,12 +243,10 @@ class Subscriber:
             return None
 
         with self._condition:
-            while (found := find()) is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    seen = [(m.topic, m.payload[:80]) for m in self._received]
-                    raise AssertionError(f"no matching message on {topic!r} within {timeout} s; got {seen}")
-                self._condition.wait(left)
+            found = self._condition.wait_for(find, timeout)
+            if found is None:
+                seen = [(m.topic, m.payload[:80]) for m in self._received]
+                raise AssertionError(f"no matching message on {topic!r} within {timeout} s; got {seen}")
             return found
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -271,6 +270,7 @@ def late_subscriber_sees(address: str, topic: str, marker_topic: str, timeout: f
     """
     with Subscriber(address, [topic, marker_topic]) as late:
         late.wait_for(marker_topic, timeout=timeout)
+        # A grace, not an event: `topic` may hold no retained message, and nothing says none is coming.
         time.sleep(0.2)
         retained = [m for m in late.received(topic) if m.retain]
         return retained[-1] if retained else None
@@ -285,83 +285,10 @@ def wait_retained(
     Polls with fresh subscribers: a publish is asynchronous, so the broker may store it only after
     a subscriber that connected just afterwards has already subscribed.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = late_subscriber_sees(address, topic, marker_topic)
-        if seen is not None and (predicate is None or predicate(seen)):
-            return seen
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no matching retained message on {topic!r} within {timeout} s; last {seen}")
+    last: list[Received | None] = [None]
 
+    def matching() -> Received | None:
+        seen = last[0] = late_subscriber_sees(address, topic, marker_topic)
+        return seen if seen is not None and (predicate is None or predicate(seen)) else None
 
-def measure_round_trips(
-    address: str, *, qos: int, nodelay: bool, count: int = 200, warmup: int = 20
-) -> list[float]:
-    """Seconds from publish to delivery back to the same client, one message in flight at a time
-    (the setup of the dependency check, spec/dependencies.md §2)."""
-    host, port = parse_broker(address)
-    topic = f"bench/rt/{os.urandom(4).hex()}"
-    arrived = threading.Event()
-    subscribed = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{os.urandom(4).hex()}")
-    if nodelay:
-        client.on_socket_open = set_nodelay
-    client.on_subscribe = lambda *args: subscribed.set()
-    client.on_message = lambda *args: arrived.set()
-    client.connect(host, port)
-    client.loop_start()
-    try:
-        client.subscribe(topic, qos)
-        if not subscribed.wait(5):
-            raise AssertionError("no SUBACK")
-        times = []
-        for index in range(warmup + count):
-            arrived.clear()
-            started = time.perf_counter()
-            client.publish(topic, b"0123456789abcdef", qos=qos)
-            if not arrived.wait(5):
-                raise AssertionError(f"message {index} did not come back")
-            times.append(time.perf_counter() - started)
-        return times[warmup:]
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
-def summary(times: list[float]) -> str:
-    ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"median {statistics.median(ordered) * 1e6:8.0f} µs  p99 {p99 * 1e6:8.0f} µs"
-
-
-def _main() -> None:
-    import tempfile
-
-    loop = BackgroundLoop()
-    embedded = EmbeddedBroker(HOST, 0)
-    started = time.perf_counter()
-    amqtt_address = loop.run(embedded.start())
-    print(f"embedded amqtt start-up: {(time.perf_counter() - started) * 1e3:.1f} ms")
-    brokers = {"amqtt (embedded)": amqtt_address}
-    mosquitto = None
-    executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if os.access(executable, os.X_OK):
-        mosquitto = Mosquitto(executable, pathlib.Path(tempfile.mkdtemp()) / "mosquitto.log")
-        mosquitto.start()
-        brokers["mosquitto"] = mosquitto.address
-    try:
-        for name, address in brokers.items():
-            for qos in (0, 1):
-                for nodelay in (False, True):
-                    count = 50 if (qos and not nodelay and "amqtt" in name) else 500
-                    times = measure_round_trips(address, qos=qos, nodelay=nodelay, count=count)
-                    print(f"{name:17} QoS {qos} nodelay={nodelay!s:5}  n={count:4}  {summary(times)}")
-    finally:
-        if mosquitto is not None:
-            mosquitto.stop()
-        loop.run(embedded.stop())
-        loop.close()
-
-
-if __name__ == "__main__":
-    _main()
+    return eventually(matching, timeout, lambda: f"no matching retained message on {topic!r}; last {last[0]}")

@@ -39,12 +39,10 @@ def pub_sub_through(address: str) -> None:
 def test_serves_mqtt_on_the_callers_loop():
     async def scenario() -> str:
         broker = EmbeddedBroker(HOST, 0)
-        began = time.perf_counter()
+        # How long it takes to start is measured by benchmarks/mqtt_publisher.py.
         address = await broker.start()
-        started_in = time.perf_counter() - began
         try:
             assert address == f"{HOST}:{port_of(address)}" and port_of(address) > 0
-            assert started_in < 2, f"start-up took {started_in:.2f} s"
             # paho blocks, the broker needs this loop: the clients run on a worker thread.
             await asyncio.to_thread(pub_sub_through, address)
         finally:
@@ -231,7 +229,7 @@ def test_a_new_client_gets_only_the_retained_messages_it_subscribed_to():
                 other.wait_for("other/lifecycle")
                 with Subscriber(address, ["mine/data"]) as mine:
                     mine.wait_for("mine/data")
-                    time.sleep(0.2)
+                    time.sleep(0.2)  # the behaviour under test: nothing else arrives meanwhile
                     assert [m.topic for m in mine.received()] == ["mine/data"]
             finally:
                 publisher.stop()
@@ -248,7 +246,7 @@ def test_a_new_client_gets_only_the_retained_messages_it_subscribed_to():
 
 
 @pytest.mark.timeout(20)
-def test_stop_closes_connected_and_reconnecting_clients():
+def test_stop_closes_connected_and_reconnecting_clients(caplog):
     async def scenario() -> None:
         broker = EmbeddedBroker(HOST, 0)
         address = await broker.start()
@@ -261,9 +259,9 @@ def test_stop_closes_connected_and_reconnecting_clients():
         subscriber = await asyncio.to_thread(Subscriber, address, ["#"])
         try:
             await asyncio.to_thread(subscriber.wait_subscribed)
-            began = time.perf_counter()
             await broker.stop()
-            assert time.perf_counter() - began < 4
+            # amqtt ended its sessions by itself: the stop did not have to close them by force.
+            assert "did not shut down" not in caplog.text
             assert await asyncio.wait_for(changes.get(), 5) is False
             assert not accepts_tcp(HOST, port_of(address))
         finally:

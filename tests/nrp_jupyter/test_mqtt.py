@@ -1,6 +1,5 @@
 import re
 import socket
-import statistics
 import threading
 import time
 
@@ -10,8 +9,9 @@ from engines.mqtt import topics
 from engines.mqtt.publisher import MqttPublisher, parse_broker
 
 from tests.ports import free_port
+from tests.waiting import eventually
 
-from .mqtt_helpers import HOST, Subscriber, late_subscriber_sees, measure_round_trips, wait_retained
+from .mqtt_helpers import HOST, Subscriber, late_subscriber_sees, wait_retained
 
 MARKER = "test/marker"
 
@@ -177,24 +177,19 @@ def test_retained_message_reaches_a_late_subscriber_and_clear_retained_removes_i
 
 @pytest.mark.timeout(30)
 def test_publisher_started_while_the_broker_is_down(any_broker, make_publisher):
+    # How long start() and publish() take without a broker is measured by benchmarks/mqtt_publisher.py.
     publisher = make_publisher(any_broker.address)
-    began = time.perf_counter()
     publisher.mqtt.start()
-    assert time.perf_counter() - began < 0.2
     assert not publisher.mqtt.connected
 
     status_topic, data_topic = topics.status("", 1), topics.data("", 1)
-    slowest = 0.0
     for tick in range(200):
-        began = time.perf_counter()
         publisher.mqtt.publish(status_topic, {"state": "created", "tick": tick}, qos=tick % 2)
-        slowest = max(slowest, time.perf_counter() - began)
     publisher.mqtt.publish(data_topic, [{"topic": "first", "type": ""}], retain=True)
     publisher.mqtt.publish(data_topic, [{"topic": "second", "type": ""}], retain=True)
     publisher.mqtt.publish(MARKER, "here", retain=True)
     publisher.mqtt.publish("to/clear", "stale", retain=True)
     publisher.mqtt.clear_retained("to/clear")
-    assert slowest < 0.05, f"a publish took {slowest * 1e3:.1f} ms while the broker was down"
     assert publisher.mqtt.dropped == 200
 
     any_broker.start()
@@ -217,14 +212,15 @@ def test_publishing_resumes_by_itself_after_a_broker_restart(running_broker, con
     sync = {"source_node": "backend", "source_state": "created", "event": "initialized", "target_state": "paused"}
     connected.mqtt.publish(lifecycle_topic, sync, retain=True)
     stop_ticking = threading.Event()
-    ticks = []
+    ticks = 0
 
     def tick() -> None:
-        # The server's status timer: it keeps publishing whatever the broker does.
+        # The server's status timer: it keeps publishing whatever the broker does (how long each
+        # publish takes around the restart is measured by benchmarks/mqtt_publisher.py).
+        nonlocal ticks
         while not stop_ticking.is_set():
-            began = time.perf_counter()
-            connected.mqtt.publish(status_topic, {"tick": len(ticks), "at": time.monotonic()})
-            ticks.append(time.perf_counter() - began)
+            connected.mqtt.publish(status_topic, {"tick": ticks, "at": time.monotonic()})
+            ticks += 1
             stop_ticking.wait(0.02)
 
     ticker = threading.Thread(target=tick)
@@ -234,17 +230,14 @@ def test_publishing_resumes_by_itself_after_a_broker_restart(running_broker, con
             subscriber.wait_for(status_topic)
             running_broker.kill()
             connected.wait_connected(False)
-            time.sleep(0.5)  # a real outage, during which ticks are dropped
+            time.sleep(0.5)  # the behaviour under test: a real outage, during which ticks are dropped
             running_broker.start()
             restarted = time.monotonic()
-            resumed = subscriber.wait_for(status_topic, lambda m: m.json()["at"] > restarted, timeout=10)
-            resumed_after = resumed.at - restarted
+            subscriber.wait_for(status_topic, lambda m: m.json()["at"] > restarted, timeout=10)
             connected.wait_connected()
     finally:
         stop_ticking.set()
         ticker.join()
-    assert resumed_after < 5, f"publishing resumed {resumed_after:.2f} s after the broker restart"
-    assert max(ticks) < 0.05, f"a publish took {max(ticks) * 1e3:.1f} ms around the restart"
     assert connected.mqtt.dropped > 0
     assert connected.changes == [True, False, True]
     assert wait_retained(running_broker.address, lifecycle_topic, MARKER).json() == sync
@@ -256,19 +249,18 @@ def test_publishing_resumes_by_itself_after_a_broker_restart(running_broker, con
 def test_stop_while_disconnected_returns_quickly(any_broker, make_publisher):
     publisher = make_publisher(any_broker.address)
     publisher.mqtt.start()
-    time.sleep(0.3)  # let the network thread into its reconnect back-off
-    began = time.perf_counter()
+    # Its first connect failed: the network thread is in its reconnect back-off, which stop() does not
+    # wait out (benchmarks/mqtt_publisher.py measures how long it takes).
+    eventually(lambda: publisher.mqtt._failures > 0, 5, "no connect attempt failed")
     publisher.mqtt.stop()
-    assert time.perf_counter() - began < 0.5
+    assert not publisher.mqtt.connected
     publisher.mqtt.stop()
     publisher.mqtt.publish("a", "after stop")
 
 
 @pytest.mark.timeout(20)
 def test_stop_disconnects_and_is_idempotent(running_broker, connected):
-    began = time.perf_counter()
     connected.mqtt.stop()
-    assert time.perf_counter() - began < 1.0
     assert not connected.mqtt.connected
     assert connected.changes == [True, False]
     connected.mqtt.stop()
@@ -303,17 +295,6 @@ def test_publish_from_many_threads(running_broker, connected):
         assert got == {(worker, index) for worker in range(4) for index in range(50)}
 
 
-@pytest.mark.timeout(30)
-def test_nodelay_removes_the_qos1_stall_on_amqtt(amqtt_broker):
-    """The TCP_NODELAY pitfall (spec/dependencies.md §2): with paho's default socket, amqtt
-    answers each QoS 1 publish after ~44 ms of Nagle + delayed ACK."""
-    without = statistics.median(measure_round_trips(amqtt_broker, qos=1, nodelay=False, count=10, warmup=3))
-    with_nodelay = statistics.median(measure_round_trips(amqtt_broker, qos=1, nodelay=True, count=50, warmup=5))
-    if without < 0.02:
-        pytest.skip(f"no Nagle stall on this machine to compare with ({without * 1e3:.1f} ms without NODELAY)")
-    assert with_nodelay < without / 4, f"{with_nodelay * 1e3:.2f} ms with NODELAY, {without * 1e3:.2f} ms without"
-
-
 @pytest.mark.timeout(60)
 def test_a_hung_broker_bounds_what_waits_to_be_sent(mosquitto, make_publisher):
     publisher = make_publisher(mosquitto.address)
@@ -333,11 +314,14 @@ def test_a_hung_broker_bounds_what_waits_to_be_sent(mosquitto, make_publisher):
     with Subscriber(mosquitto.address, [topic]) as subscriber:
         subscriber.wait_subscribed()
         # Once the backlog drains, new messages go through again.
-        deadline = time.monotonic() + 30
-        while True:
-            publisher.mqtt.publish(topic, "again")
-            try:
-                subscriber.wait_for(topic, timeout=0.2)
-                break
-            except AssertionError:
-                assert time.monotonic() < deadline, "publishing did not resume after the broker recovered"
+        eventually(lambda: published_and_received(publisher, subscriber, topic), 30,
+                   "publishing did not resume after the broker recovered", every_s=0)
+
+
+def published_and_received(publisher: Publisher, subscriber: Subscriber, topic: str) -> bool:
+    publisher.mqtt.publish(topic, "again")
+    try:
+        subscriber.wait_for(topic, timeout=0.2)
+        return True
+    except AssertionError:
+        return False
