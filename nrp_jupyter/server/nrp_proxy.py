@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
-from .errors import ExperimentNotFound, ExperimentTooLarge, ProxyFailed, ProxyUnavailable, TokenRefused, clipped
+from .errors import ExperimentNotFound, ProxyFailed, ProxyUnavailable, TokenRefused, clipped
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ class Entry:
     kind: Literal["file", "folder"]
 
 
-class _TooLarge(Exception):
-    pass
+class LimitReached(Exception):
+    """A download past the bound it was given; what was written is left for the caller to remove."""
 
 
 class ProxyClient:
@@ -101,23 +101,35 @@ class ProxyClient:
     async def download(self, experiment_id: str, folder: str, name: str, token: str, destination: pathlib.Path,
                        limit_bytes: int) -> int:
         """Streams the file `name` of `folder` into `destination` (created); returns its size.
-        Raises ExperimentTooLarge past `limit_bytes`, leaving what was written for the caller to remove."""
+        Raises LimitReached past `limit_bytes`."""
         path = f"/storage/{quote(folder, safe='')}/{quote(name, safe='')}?byname=true"
         written = 0
+        too_large = False
+
+        def announced(line: str) -> None:
+            nonlocal too_large
+            header, _, value = line.partition(":")
+            if header.strip().lower() == "content-length" and value.strip().isdigit():
+                too_large = too_large or int(value) > limit_bytes
 
         with open(destination, "xb") as output:
             def write(chunk: bytes) -> None:
-                nonlocal written
+                nonlocal written, too_large
                 written += len(chunk)
                 if written > limit_bytes:
-                    # tornado ends the transfer on an exception here; the flag below names why.
-                    raise _TooLarge
+                    too_large = True
+                    raise LimitReached  # tornado ends the transfer on it
                 output.write(chunk)
 
-            response = await self._fetch("GET", path, token, streaming_callback=write, max_bytes=limit_bytes + 1)
-        if written > limit_bytes:
-            raise ExperimentTooLarge(experiment_id, f"its files are more than {limit_bytes} bytes "
-                                                    f"(NrpJupyterApp.nrp_experiment_max_bytes)")
+            try:
+                # The client's own body bound lies above ours, so that ours is the one that ends it.
+                response = await self._fetch("GET", path, token, streaming_callback=write,
+                                             header_callback=announced, max_bytes=limit_bytes + CHUNK_BYTES)
+            except ProxyUnavailable:
+                if not too_large:
+                    raise
+        if too_large:
+            raise LimitReached
         if response.code in (477, 401):
             raise TokenRefused(self.url, response.code)
         if response.code == 204 or response.code in NOT_THERE:
@@ -155,15 +167,15 @@ class ProxyClient:
                               connect_timeout=self.timeout_s, request_timeout=self.timeout_s,
                               follow_redirects=False, **options)
         try:
+            # raise_error=False answers every HTTP status; what is raised had no HTTP answer at all
+            # (refused connection, timeout, a transfer cut short, or a body bound reached).
             response = await client.fetch(request, raise_error=False)
-        except _TooLarge:
-            return HTTPResponse(request, 200)
+        except Exception as error:  # noqa: BLE001 (tornado raises OSErrors and several of its own)
+            raise ProxyUnavailable(self.url, f"{method} {path}: {_reason(error)}") from error
         finally:
             client.close()
         if response.code == NO_ANSWER:
-            if isinstance(response.error, _TooLarge):
-                return response
-            raise ProxyUnavailable(self.url, str(response.error) or "no answer")
+            raise ProxyUnavailable(self.url, f"{method} {path}: {_reason(response.error)}")
         log.debug("nrp-proxy: %s %s -> %d", method, path, response.code)
         return response
 
@@ -172,3 +184,9 @@ class ProxyClient:
             return
         text = clipped((response.body or b"").decode(errors="replace").strip())
         raise ProxyFailed(self.url, f"answered HTTP {response.code} to {what}" + (f": {text}" if text else ""))
+
+
+def _reason(error: BaseException | None) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__

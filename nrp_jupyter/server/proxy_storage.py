@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .errors import ExperimentTooLarge, GeneralError, InvalidExperimentId, ProxyFailed, shown
 from .limits import MAX_SEGMENT_LENGTH
-from .nrp_proxy import ProxyClient
+from .nrp_proxy import LimitReached, ProxyClient
 from .storage import EXCLUDED_DIRS, EXCLUDED_FILES, relative_path_problem
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class ProxyExperiments:
                         limit: int) -> int:
         try:
             return await self.client.download(experiment_id, folder, name, token, target, limit)
+        except LimitReached:
+            raise ExperimentTooLarge(experiment_id, f"its files are more than {self.limits.max_bytes} bytes "
+                                                    f"(NrpJupyterApp.nrp_experiment_max_bytes)") from None
         except FileExistsError:
             raise ProxyFailed(self.url, f"listed '{name}' twice in the experiment '{experiment_id}'") from None
         except OSError as error:
