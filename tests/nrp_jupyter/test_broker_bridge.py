@@ -4,13 +4,13 @@ and the retained welcome of its datatransfer engine. docs/deployment.md describe
 
 import asyncio
 import subprocess
-import time
 
 import paho.mqtt.publish as publish
 import pytest
 
 from tests.nrp_jupyter.mqtt_helpers import HOST, Subscriber, accepts_tcp, mosquitto_executable
 from tests.ports import free_port
+from tests.waiting import eventually, eventually_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,11 +29,12 @@ def bridged_node(broker, tmp_path):
     with open(tmp_path / "bridge.log", "wb") as log:
         process = subprocess.Popen([mosquitto_executable(), "-c", str(config)], stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT)
+    def listening() -> bool:
+        assert process.poll() is None, (tmp_path / "bridge.log").read_text()
+        return accepts_tcp(HOST, port)
+
     try:
-        deadline = time.monotonic() + 5
-        while not accepts_tcp(HOST, port):
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "bridge.log").read_text()
-            time.sleep(0.01)
+        eventually(listening, 5, lambda: (tmp_path / "bridge.log").read_text(), every_s=0.01)
         yield f"{HOST}:{port}"
     finally:
         process.terminate()
@@ -50,22 +51,18 @@ def states(subscriber, topic):
     return seen
 
 
-async def until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
-
-
 async def bridge_carries(server_node: str, subscriber) -> None:
     """Returns once a message published on the server's node reaches `subscriber` on the other: the
     bridge connects in its own time, after its listener is up."""
     host, port = server_node.split(":")
-    deadline = time.monotonic() + 10
-    while not subscriber.received(PROBE):
-        assert time.monotonic() < deadline, "the bridge never carried a message"
+
+    async def carried() -> bool:
+        if subscriber.received(PROBE):
+            return True
         await asyncio.to_thread(publish.single, PROBE, b"1", hostname=host, port=int(port))
-        await asyncio.sleep(0.1)
+        return False
+
+    await eventually_async(carried, 10, "the bridge never carried a message", every_s=0.1)
 
 
 @pytest.mark.usefixtures("datatransfer_experiment")
@@ -82,7 +79,8 @@ async def test_a_frontend_on_the_other_node_sees_every_transition_in_order(nrp, 
         await nrp.wait_state(simulation_id, "completed", timeout=60)
         assert (await nrp.put_state(simulation_id, "stopped"))[0] == 200
 
-        await until(lambda: states(frontend, status_topic)[-1:] == ["stopped"])
+        await eventually_async(lambda: states(frontend, status_topic)[-1:] == ["stopped"], 10,
+                               lambda: f"the frontend saw {states(frontend, status_topic)}")
         assert states(frontend, status_topic) == ["created", "paused", "started", "paused", "started", "completed",
                                                   "stopped"]
         # The engine's stream crossed the bridge too.

@@ -1,10 +1,9 @@
 """GET /simulation/<id>/details: NRP's JSON plus the last runtime error, failure reason and status,
 for clients (a control panel, `%nrp status`) that open after the fact."""
 
-import asyncio
-import time
-
 import pytest
+
+from tests.waiting import eventually_async
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("no_leftover_processes")]
 
@@ -12,14 +11,15 @@ RAISING_SCRIPT = "nrp.run_loop(1)\nnrp.run_loop(1)\nraise ValueError('the script
 
 
 async def wait_details(nrp, simulation_id, predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
+    last = {}
+
+    async def matching():
         code, details, _ = await nrp.call("GET", "simulation", str(simulation_id), "details")
         assert code == 200, details
-        if predicate(details):
-            return details
-        assert time.monotonic() < deadline, details
-        await asyncio.sleep(0.05)
+        last.update(details)
+        return details if predicate(details) else None
+
+    return await eventually_async(matching, timeout, lambda: f"details: {last}", every_s=0.05)
 
 
 async def test_details_keep_the_runtime_error_after_it_was_published(nrp, experiments_root):
