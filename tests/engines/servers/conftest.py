@@ -15,11 +15,12 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TIME_RATIO = [1, 1_000_000_000]
@@ -56,18 +57,19 @@ class Registrar:
 
     def wait(self, proc: subprocess.Popen, stderr_path: Path, timeout: float = 20.0) -> dict:
         """The next registration; fails early, with the engine's log, if the engine dies first."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def registration():
             try:
-                path, content_type, body = self.received.get(timeout=0.05)
+                return self.received.get_nowait()
             except queue.Empty:
                 if proc.poll() is not None:
                     pytest.fail(f"engine exited with {proc.returncode} before registering:\n"
                                 f"{stderr_path.read_text()}")
-                continue
-            assert path == "/" and content_type == "application/json"
-            return body
-        pytest.fail(f"engine did not register within {timeout} s:\n{stderr_path.read_text()}")
+                return None
+
+        path, content_type, body = eventually(registration, timeout,
+                                              lambda: f"the engine's registration:\n{stderr_path.read_text()}")
+        assert path == "/" and content_type == "application/json"
+        return body
 
     def close(self) -> None:
         self._server.shutdown()
