@@ -8,10 +8,14 @@ the extension registered:
 - a WebSocket's `get` must carry `@ws_authenticated`, and its class a `pre_get` that authorizes
   the upgrade (jupyter_server's pattern, spec/jupyter.md §1.4).
 
+The check runs twice: as configured, and in NRP mode (`nrp_proxy_url` set), where the reads NRP's
+backend serves to anyone (handlers.OPEN_IN_NRP_MODE) may instead be GETs marked
+`@allow_unauthenticated`; nothing else may, and outside NRP mode nothing at all.
+
 Exits 0 when all pass, 1 naming each handler and verb that does not. Extra arguments are passed to
 the server (`--NrpJupyterApp.<trait>=...`); by default the server's root, the registry and the
-Jupyter directories are in a temporary folder and the MQTT broker is an unreachable address, so
-the check starts no broker and touches no user data.
+Jupyter directories are in a temporary folder and the MQTT broker and the NRP proxy are
+unreachable addresses, so the check starts no broker and touches no user data.
 
     .venv/bin/python scripts/check_auth.py
 """
@@ -28,6 +32,7 @@ import warnings
 EXTENSION = "nrp_jupyter"
 # Nothing listens on port 1: the publisher retries in the background and never blocks the check.
 UNREACHABLE_BROKER = "127.0.0.1:1"
+NRP_MODE = "--NrpJupyterApp.nrp_proxy_url=http://127.0.0.1:1/storage"
 
 
 def _wrapper_chain(method):
@@ -74,7 +79,16 @@ def _is_jupyter_cors_preflight(method) -> bool:
             and getattr(method, "__allow_unauthenticated", False))
 
 
-def problems_of(handler_class, pattern: str) -> list[str]:
+def _is_open_in_nrp_mode(method, verb: str, pattern: str, nrp_mode: bool) -> bool:
+    """A verb NRP's backend serves to anyone, marked so, in NRP mode."""
+    from nrp_jupyter.server.handlers import OPEN_IN_NRP_MODE
+
+    route = pattern.removesuffix("$")
+    return (nrp_mode and getattr(method, "__allow_unauthenticated", False)
+            and any(verb == open_verb and route.endswith(open_route) for open_route, open_verb in OPEN_IN_NRP_MODE))
+
+
+def problems_of(handler_class, pattern: str, nrp_mode: bool = False) -> list[str]:
     """What is missing on one handler class, one line per verb."""
     from tornado import web, websocket
 
@@ -92,7 +106,7 @@ def problems_of(handler_class, pattern: str) -> list[str]:
         method = getattr(handler_class, verb.lower(), None)
         if method is None or method is web.RequestHandler._unimplemented_method:
             continue
-        if _is_jupyter_cors_preflight(method):
+        if _is_jupyter_cors_preflight(method) or _is_open_in_nrp_mode(method, verb, pattern, nrp_mode):
             continue
         if not _is_authenticated(method):
             problems.append(f"- {verb} of {name} is not @web.authenticated")
@@ -122,7 +136,8 @@ def check(argv: list[str], workdir: str) -> list[str]:
                     jpserver_extensions={EXTENSION: True}, reraise_server_extension_failures=True)
     try:
         app.initialize(argv=argv, find_extensions=False, new_httpserver=False)
-        return _audit(app)
+        return _audit(app, nrp_mode=bool(app.extension_manager.extensions[EXTENSION].extension_points[EXTENSION]
+                                         .app.nrp_proxy_url))
     except JupyterServerAuthWarning as warning:
         return [str(warning)]
     finally:
@@ -130,7 +145,7 @@ def check(argv: list[str], workdir: str) -> list[str]:
         asyncio.run(app.cleanup_extensions())
 
 
-def _audit(app) -> list[str]:
+def _audit(app, nrp_mode: bool) -> list[str]:
     loaded = app.extension_manager.extensions.get(EXTENSION)
     if loaded is None or not loaded.enabled:
         return [f"- the extension {EXTENSION} was not loaded"]
@@ -140,16 +155,22 @@ def _audit(app) -> list[str]:
         return [f"- the extension {EXTENSION} registered no handlers"]
     problems = []
     for pattern, handler in found:
-        problems.extend(problems_of(handler, pattern))
+        problems.extend(problems_of(handler, pattern, nrp_mode))
     return problems
 
 
 def main(argv: list[str]) -> int:
-    workdir = tempfile.mkdtemp(prefix="nrp-check-auth-")
-    try:
-        problems = check(argv, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    problems = []
+    # Jupyter's directories that the caller did not set: each run gets its own, in its workdir.
+    unset = [name for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR") if name not in os.environ]
+    for mode_argv, mode in ((argv, ""), ([*argv, NRP_MODE], " (NRP mode)")):
+        workdir = tempfile.mkdtemp(prefix="nrp-check-auth-")
+        try:
+            problems.extend(f"{line}{mode}" for line in check(mode_argv, workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+            for name in unset:
+                os.environ.pop(name, None)
     if problems:
         print(f"{EXTENSION}: endpoints without authentication or authorization:", file=sys.stderr)
         print("\n".join(problems), file=sys.stderr)
