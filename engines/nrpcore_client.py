@@ -12,10 +12,15 @@ Same constructor, methods, return shapes and error mapping as `nrp_client.NrpCor
     current_state()                       -> "Created" | "Initialized" | "Stopped" | ... (last seen)
     set_json_datapack / set_proto_datapack buffer datapacks for the next run_loop() or reset()
 
-    state "Failed" in a reply  -> RuntimeError('Request failed with error "<msg>". The only ...')
-    gRPC CANCELLED (illegal)   -> ConnectionError("Can't process request")
-    gRPC UNAVAILABLE           -> ConnectionError("NRP Server is unavailable")
-    request on a closed client -> ChildProcessError
+    state "Failed" in a reply  -> RequestFailed, a RuntimeError('Request failed with error "<msg>". The only ...')
+    gRPC CANCELLED (illegal)   -> ServerConnectionError, a ConnectionError("Can't process request")
+    gRPC UNAVAILABLE           -> ServerConnectionError, a ConnectionError("NRP Server is unavailable")
+    request on a closed client -> ClientClosed, a ChildProcessError
+
+The errors refine nrp-client's built-in ones and go by their names and words, so that code written
+for nrp-client sees what it would see, and a caller here can still tell by type what went wrong:
+RequestFailed also carries NRPCoreSim's errorMsg and, from this project's NRPCoreSim, the kind of
+failure (engines.errors.FailureDetail).
 
 Where it differs, on purpose:
 - NRPCoreSim is started with `subprocess.Popen` (the script next to `sys.executable` first, then
@@ -49,6 +54,7 @@ import grpc
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 
+from engines.errors import FailureDetail
 from nrp_protobuf.engine_grpc_pb2 import DataPackMessage
 from nrp_protobuf.nrp_server_pb2 import EmptyMessage, JsonMessage, ResetMessage, RunLoopMessage
 from nrp_protobuf.nrp_server_pb2_grpc import NrpCoreStub
@@ -66,6 +72,40 @@ _CHANNEL_OPTIONS = [
 _READY_SLICE = 0.05  # seconds between liveness checks while waiting for the server
 _PROBE_METHOD = "/NrpCore.NrpCore/readinessProbe"
 _LOG_TAIL_LINES = 20
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+def _named_as_nrp_client_raises(cls: type[Exception]) -> type[Exception]:
+    """The class goes by the name of the built-in error it refines, which nrp-client raises in its
+    place: scripts and NRP's runtime_error messages (`RuntimeError: Request failed ...`) show it."""
+    builtin = next(base for base in cls.__mro__[1:] if base.__module__ == "builtins")
+    cls.__name__ = cls.__qualname__ = builtin.__name__
+    return cls
+
+
+@_named_as_nrp_client_raises
+class RequestFailed(RuntimeError):
+    """A request left NRPCoreSim in state Failed (nrp-client raises a RuntimeError with these words).
+
+    `error_msg` is NRPCoreSim's account (nrp-core's `errorMsg`); `failure` is the kind of failure
+    when NRPCoreSim says it (this project's does; nrp-core's does not).
+    """
+
+    def __init__(self, error_msg: str, failure: FailureDetail | None = None) -> None:
+        self.error_msg = error_msg
+        self.failure = failure
+        super().__init__(f"Request failed with error \"{error_msg}\". The only possible action now is \"shutdown()\".")
+
+
+@_named_as_nrp_client_raises
+class ServerConnectionError(ConnectionError):
+    """NRPCoreSim did not take a request: it refused it, it is unavailable, or the channel is closed."""
+
+
+@_named_as_nrp_client_raises
+class ClientClosed(ChildProcessError):
+    """A request on a client whose NRPCoreSim has been shut down."""
 
 
 # -- the NRPCoreSim process -------------------------------------------------------------------------
@@ -317,26 +357,25 @@ class NrpCore:
 
     def _call_rpc(self, rpc, message, thread_response: list | None = None, timeout: float | None = None):
         if not self._is_open:
-            raise ChildProcessError("This NRP Server is closed. Please delete this object and create a new one")
+            raise ClientClosed("This NRP Server is closed. Please delete this object and create a new one")
         try:
-            response = rpc(message, timeout=timeout)
+            response, call = rpc.with_call(message, timeout=timeout)
         except grpc.RpcError as rpc_error:
             code = rpc_error.code()
             if code == grpc.StatusCode.CANCELLED:
-                raise ConnectionError("Can't process request") from rpc_error
+                raise ServerConnectionError("Can't process request") from rpc_error
             if code == grpc.StatusCode.UNAVAILABLE:
                 # The error text is nrp-client's; the why (a dead server, usually) goes to the log.
                 if self._process.exit_code() is not None:
                     log.error("NRPCoreSim exited with code %s.\n%s", self._process.exit_code(),
                               self._process.log_report())
-                raise ConnectionError("NRP Server is unavailable") from rpc_error
+                raise ServerConnectionError("NRP Server is unavailable") from rpc_error
             raise
         except ValueError as err:  # grpc raises it for a call on a closed channel
-            raise ConnectionError("Channel has been closed already") from err
+            raise ServerConnectionError("Channel has been closed already") from err
         self._sim_state = response.simState.currentState
         if self._sim_state == "Failed":
-            raise RuntimeError(f"Request failed with error \"{response.simState.errorMsg}\". "
-                               "The only possible action now is \"shutdown()\".")
+            raise RequestFailed(response.simState.errorMsg, FailureDetail.from_metadata(call.trailing_metadata()))
         if thread_response is not None:
             thread_response.append(response)
             return None

@@ -7,10 +7,10 @@ broke), or nrp-core's client lost its connection to it.
 
 from __future__ import annotations
 
-import os
 import time
 
 import engines.nrpcore_client
+from engines.nrpcore_client import ClientClosed, ServerConnectionError
 
 from .core_launch import core_exit_code, core_log_tail, core_pid, describe_exit
 
@@ -18,8 +18,9 @@ from .core_launch import core_exit_code, core_log_tail, core_pid, describe_exit
 EXIT_REAP_S = 0.5
 LOG_TAIL_LINES = 5
 
-_CLIENT_FILE = os.path.abspath(engines.nrpcore_client.__file__)
-_CONNECTION_ERRORS = (ConnectionError, ChildProcessError)
+# What nrp-core's client raises about its connection to NRPCoreSim; a ConnectionError of the
+# script's own (from a library it uses) says nothing about the simulation.
+_CONNECTION_ERRORS = (ServerConnectionError, ClientClosed)
 
 
 def core_death_message(core: engines.nrpcore_client.NrpCore, code: int) -> str:
@@ -40,16 +41,6 @@ def infrastructure_failure(core: engines.nrpcore_client.NrpCore, error: BaseExce
         return core_death_message(core, code)
     if core.current_state() == "Failed":
         return "The simulation failed in NRPCoreSim (an engine or a transceiver function broke)."
-    if isinstance(error, _CONNECTION_ERRORS) and _raised_by_client(error):
+    if isinstance(error, _CONNECTION_ERRORS):
         return "The connection to NRPCoreSim broke."
     return None
-
-
-def _raised_by_client(error: BaseException) -> bool:
-    """True if the traceback runs through nrp-core's client (not a ConnectionError of the script's own)."""
-    traceback = error.__traceback__
-    while traceback is not None:
-        if os.path.abspath(traceback.tb_frame.f_code.co_filename) == _CLIENT_FILE:
-            return True
-        traceback = traceback.tb_next
-    return False

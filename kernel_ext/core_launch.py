@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 DATATRANSFER_ENGINE = "datatransfer_grpc_engine"
 # A port picked by bind(0) may be taken by someone else before NRPCoreSim binds it.
 _LAUNCH_ATTEMPTS = 3
+# NRPCoreSim tells a lost race for its port only in its log, which the client's ChildProcessError
+# quotes: its exit status (2) is that of every failure before it serves.
 _BIND_FAILURE = "cannot listen on"
 _KILLED_EXIT_S = 2.0  # for the shutdown thread to notice the killed process and close the client
 

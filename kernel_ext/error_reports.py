@@ -12,25 +12,24 @@ from __future__ import annotations
 
 import linecache
 import os
-import re
 from types import TracebackType
 
-from engines.errors import function_location
+from engines.errors import FailureKind
+from engines.nrpcore_client import RequestFailed
 
 from .errors import NRPSimulationTimeout, NRPStopExecution
 from .runtime_error import UNKNOWN, ErrorType, RuntimeErrorReport
 
 _COMPILE_ERRORS = (AttributeError, NameError, SyntaxError)
 
-# nrp-client's wrapping of a request that left NRPCoreSim in state Failed; ours words it alike.
-_CORE_FAILURE = re.compile(r'Request failed with error "(?P<message>.*)"\. '
-                           r'The only possible action now is "shutdown\(\)"\.', re.DOTALL)
 
-
-def core_failure_message(error: BaseException) -> str | None:
-    """NRPCoreSim's own account of a failure that the nrp-core client raised, else None."""
-    found = _CORE_FAILURE.fullmatch(str(error)) if isinstance(error, RuntimeError) else None
-    return found["message"] if found else None
+def function_location(error: BaseException) -> tuple[str, int] | None:
+    """The file and line of the datapack processing function that failed in NRPCoreSim, when
+    NRPCoreSim says so (engines.errors.FailureDetail)."""
+    failure = error.failure if isinstance(error, RequestFailed) else None
+    if failure is None or failure.kind is not FailureKind.FUNCTION or failure.file is None or failure.line is None:
+        return None
+    return failure.file, failure.line
 
 
 def syntax_error_report(error: SyntaxError, script_name: str) -> RuntimeErrorReport:
@@ -60,8 +59,7 @@ def exception_report(error: BaseException, script_path: str, script_name: str) -
     else:
         error_type = ErrorType.RUNTIME
     message = f"{type(error).__name__}: {error}"
-    failure = core_failure_message(error)
-    located = function_location(failure) if failure is not None else None
+    located = function_location(error)
     if located is not None:
         return _function_report(message, located, os.path.dirname(os.path.abspath(script_path)))
     line_number, offset, line_text = _script_position(error.__traceback__, script_path)
@@ -88,7 +86,8 @@ def _script_position(traceback: TracebackType | None, script_path: str) -> tuple
     """Line, 1-based column and text of the innermost traceback frame that runs the script itself.
 
     The innermost frame overall is usually inside a library (nrp-core's client, grpc); the user
-    needs the line of their script that led there.
+    needs the line of their script that led there. The script raises whatever it likes, so where
+    is known only from the traceback: this is the one place a file is read off one.
     """
     wanted = os.path.abspath(script_path)
     found: TracebackType | None = None

@@ -7,9 +7,9 @@ a broken experiment and with a server error for a broken installation.
 
 The experiment is at fault when
     an engine refused to initialise: its own server answered initialize with an error, which
-        names the engine and, when the engine knows it, the script (`(script F)`) or the file and
-        line (`in F, line N, in <function>`): a missing world file, a brain that raises
-    a transceiver, preprocessing or status function did not load (`F, line N: ...`)
+        names the engine and, when the engine knows it, the script and line: a missing world
+        file, a brain that raises
+    a transceiver, preprocessing or status function did not load
     the config names an engine program that cannot be started (its EngineProcCmd, unless it is
         one of this installation's own engine programs), or an engine started elsewhere
         (EmptyLaunchCommand) that does not answer at its ServerAddress
@@ -17,9 +17,10 @@ The experiment is at fault when
 and the infrastructure otherwise: NRPCoreSim or an engine process that does not start, crashes
 or times out, a broken connection.
 
-NRPCoreSim sends the failure as text only (nrp-core's `errorMsg`), inside nrp-client's
-`Request failed with error "..."`: the cause is read from that text, in the forms the engines of
-`engines/` write. Text in no known form is the infrastructure's failure, reported whole.
+NRPCoreSim sends its account of the failure as text (nrp-core's `errorMsg`) and the kind of
+failure as fields beside it (engines.errors.FailureDetail); the nrp-core client raises both as
+RequestFailed. The cause is decided from the kind; a failure of no known kind (from an NRPCoreSim
+that sends none) is the infrastructure's, reported whole.
 """
 
 from __future__ import annotations
@@ -27,29 +28,17 @@ from __future__ import annotations
 import enum
 import linecache
 import os
-import re
 from dataclasses import dataclass
 
-from engines.errors import ConfigError
+from engines.errors import ConfigError, FailureDetail, FailureKind
+from engines.nrpcore_client import RequestFailed
 from engines.nrpcoresim.protocols.engine_arguments import REGISTERING_PROGRAMS
 
-from .error_reports import ErrorType, RuntimeErrorReport, core_failure_message, loading_report
+from .error_reports import ErrorType, RuntimeErrorReport, loading_report
 from .errors import ScriptLoadError
 
 #: NRP's message for a failed initialisation (spec 1.8); the reason follows it.
 LOADING_MESSAGE = "Error initializing nrp_core client"
-
-_ENGINE = re.compile(r'Engine "(?P<engine>[^"]+)": ')
-# An engine server's own answer to initialize (engines/servers/script/script_host.py, datatransfer.py).
-_ENGINE_REFUSAL = re.compile(
-    r'Engine "(?P<engine>[^"]+)": initialize failed'
-    r'(?: in (?P<file>[^,:]+), line (?P<line>\d+)(?:, in [^:]+)?| \(script (?P<script>[^)]+)\))?: ')
-# An engine the config makes the simulation start, or reach, that is not there
-# (engines/nrpcoresim/launchers.py).
-_ENGINE_SETUP = re.compile(r'Engine "(?P<engine>[^"]+)": (?:cannot start \'(?P<program>[^\']+)\'|'
-                           r'nothing answers at its ServerAddress)')
-# A datapack processing function that did not load (engines/nrpcoresim/functions.py).
-_FUNCTION_FAILURE = re.compile(r'(?P<file>[^\s,:"]+\.py)(?:, line (?P<line>\d+|None))?: ')
 
 
 class Cause(str, enum.Enum):
@@ -79,38 +68,34 @@ def loading_failure(error: BaseException, *, script_name: str, config_name: str,
     if isinstance(error, ConfigError):
         message = _relative(str(error), simulation_dir)
         return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT)
-    core_failure = core_failure_message(error)
-    if core_failure is None:
-        message = _relative(f"{type(error).__name__}: {error}", simulation_dir)
-        return LoadingFailure(_report(message, script_name), Cause.INFRASTRUCTURE)
-    return _core_failure(_relative(core_failure, simulation_dir), script_name=script_name,
-                         config_name=config_name, simulation_dir=simulation_dir)
+    if isinstance(error, RequestFailed):
+        return _core_failure(error, script_name=script_name, config_name=config_name, simulation_dir=simulation_dir)
+    message = _relative(f"{type(error).__name__}: {error}", simulation_dir)
+    return LoadingFailure(_report(message, script_name), Cause.INFRASTRUCTURE)
 
 
-def _core_failure(message: str, *, script_name: str, config_name: str, simulation_dir: str) -> LoadingFailure:
+def _core_failure(error: RequestFailed, *, script_name: str, config_name: str, simulation_dir: str
+                  ) -> LoadingFailure:
     """NRPCoreSim's account of a failed initialize."""
-    engines = list(_ENGINE.finditer(message))
-    # The engine client wraps what the engine's server answered: the innermost message is the
-    # engine's own; a refusal that no client wrapped did not come from an engine's server.
-    innermost = engines[-1] if engines else None
-    refusal = _ENGINE_REFUSAL.match(message, innermost.start()) if innermost is not None else None
-    if refusal is not None and len(engines) >= 2 and engines[0]["engine"] == refusal["engine"]:
-        own_words = message[innermost.start():]
-        file = refusal["file"] or refusal["script"] or config_name
-        line = int(refusal["line"]) if refusal["line"] else None
-        return LoadingFailure(_report(own_words, file, line, simulation_dir), Cause.EXPERIMENT,
-                              engine=refusal["engine"])
-    function = _FUNCTION_FAILURE.match(message)
-    if function is not None and not engines:
-        line = int(function["line"]) if function["line"] not in (None, "None") else None
-        return LoadingFailure(_report(message, function["file"], line, simulation_dir), Cause.EXPERIMENT)
-    setup = _ENGINE_SETUP.match(message)
-    if setup is not None and os.path.basename(setup["program"] or "") not in REGISTERING_PROGRAMS:
-        # The config's EngineProcCmd or ServerAddress is wrong, or the engine it names is not
-        # running: the experiment's to fix. A missing engine program of our own is the installation's.
-        return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT, engine=setup["engine"])
-    engine = engines[0]["engine"] if engines else None
-    return LoadingFailure(_report(message, script_name), Cause.INFRASTRUCTURE, engine=engine)
+    detail = error.failure or FailureDetail(kind=FailureKind.OTHER)
+    message = _relative(error.error_msg, simulation_dir)
+    file = _relative(detail.file, simulation_dir) if detail.file is not None else None
+    match detail.kind:
+        case FailureKind.ENGINE_REFUSED if detail.reply_at is not None:
+            # The engine client's words around the refusal add nothing: the engine's own are shown.
+            own_words = _relative(error.error_msg[detail.reply_at:], simulation_dir)
+            return LoadingFailure(_report(own_words, file or config_name, detail.line, simulation_dir),
+                                  Cause.EXPERIMENT, engine=detail.engine)
+        case FailureKind.FUNCTION if file is not None:
+            return LoadingFailure(_report(message, file, detail.line, simulation_dir), Cause.EXPERIMENT)
+        case FailureKind.ENGINE_PROGRAM_UNAVAILABLE if os.path.basename(detail.program or "") not in REGISTERING_PROGRAMS:
+            # The config's EngineProcCmd is wrong: the experiment's to fix. A missing engine program
+            # of our own is the installation's.
+            return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT, engine=detail.engine)
+        case FailureKind.ENGINE_UNREACHABLE:
+            # The config's ServerAddress is wrong, or the engine it names is not running.
+            return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT, engine=detail.engine)
+    return LoadingFailure(_report(message, script_name), Cause.INFRASTRUCTURE, engine=detail.engine)
 
 
 def _report(message: str, file: str, line: int | None = None, simulation_dir: str | None = None

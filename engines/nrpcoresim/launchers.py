@@ -20,7 +20,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
-from engines.errors import ConfigError, EngineLaunchError
+from engines.errors import ConfigError, EngineLaunchError, EngineProgramUnavailable, EngineUnreachable
 from engines.nrpcoresim.config.server_address import EMPTY_LAUNCH_COMMAND, parse_server_address
 
 # One connection attempt to an engine started elsewhere: a firewall that drops packets must cost
@@ -83,7 +83,8 @@ class BasicFork(Launcher):
             self._process = subprocess.Popen([executable, *command[1:]], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                              stdout=output, stderr=subprocess.STDOUT if output else None)
         except OSError as error:
-            raise EngineLaunchError(self.engine_name, f"cannot start '{command[0]}': {error.strerror}") from None
+            raise EngineProgramUnavailable(self.engine_name, f"cannot start '{command[0]}': {error.strerror}",
+                                           program=command[0]) from None
 
     def exit_code(self) -> int | None:
         return self._process.poll() if self._process else None
@@ -165,7 +166,7 @@ class EmptyLaunchCommand(Launcher):
             if failure.kind == "unresolved" or time.monotonic() >= deadline or abandon.is_set():
                 waited = "" if failure.kind == "unresolved" else f" within {timeout_s:.0f} s"
                 advice = f"; start it there first, e.g. `{hint}`" if hint else ""
-                raise EngineLaunchError(self.engine_name,
+                raise EngineUnreachable(self.engine_name,
                                         f"nothing answers at its ServerAddress {self.address}{waited} "
                                         f"({failure.reason}). Its LaunchType is EmptyLaunchCommand, so the "
                                         f"simulation does not start it{advice}")

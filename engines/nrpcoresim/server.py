@@ -3,8 +3,9 @@
 Requests are queued and executed one at a time on the thread that calls `RequestQueue.serve`
 (the main thread), as nrp-core does; `stopLoop` is answered at once on the gRPC thread so that it
 can interrupt a running request. An illegal request ends with status CANCELLED; an exception
-during an action answers OK with state `Failed` and the error message; datapacks that cannot be
-read end the request with INVALID_ARGUMENT before it is queued.
+during an action answers OK with state `Failed` and the error message (nrp-core's `errorMsg`), and
+the kind of error as fields in the trailing metadata (engines.errors.FailureDetail), which nrp-client
+does not read; datapacks that cannot be read end the request with INVALID_ARGUMENT before it is queued.
 
 A `shutdown` request ends the server whatever its outcome, as in nrp-core: refused in `Created`
 (CANCELLED) or not, the server stops listening before it answers and NRPCoreSim then exits. So a
@@ -23,7 +24,7 @@ import time
 import grpc
 
 from engines.datapacks import load_payload_modules
-from engines.errors import IllegalRequest, NrpCoreError
+from engines.errors import IllegalRequest, NrpCoreError, failure_detail
 from engines.nrpcoresim.manager import SimulationManager
 from engines.nrpcoresim.trajectory import datapacks_from, trajectory_message
 from nrp_protobuf import nrp_server_pb2 as pb
@@ -109,7 +110,8 @@ class NrpCoreServicer(pb_grpc.NrpCoreServicer):
             context.abort(grpc.StatusCode.CANCELLED, str(error))
         except ShuttingDown:
             context.abort(grpc.StatusCode.UNAVAILABLE, "NRPCoreSim is shutting down")
-        except Exception:  # noqa: BLE001 (the manager recorded it; the client reads state Failed)
+        except Exception as error:  # noqa: BLE001 (the manager recorded it; the client reads state Failed)
+            context.set_trailing_metadata(failure_detail(error).to_metadata())
             return None, False
 
     def initialize(self, request, context):

@@ -1,14 +1,18 @@
 """Initialisation failures: the Loading report (file, line) and whose fault they are.
 
-The messages of a refusing engine are made by the engines' own code (ScriptHost.describe_failure,
-EngineError), as NRPCoreSim would pass them on; a real kernel then shows the `failed` event.
+The errors are made by the engines' own code (ScriptHost.describe_failure, EngineError, the
+launchers), and reach the kernel as NRPCoreSim passes them on: its message and the failure's kind
+(engines.errors.failure_detail), which the nrp-core client raises as RequestFailed; a real kernel
+then shows the `failed` event.
 """
 
 import os
 
 import pytest
 
-from engines.errors import EngineCrashed, EngineError, EngineTimeout
+from engines.errors import (EngineCrashed, EngineError, EngineProgramUnavailable, EngineTimeout, FailureDetail,
+                            FailureKind, FunctionError, failure_detail)
+from engines.nrpcore_client import RequestFailed
 from engines.servers.script.script_base import ScriptBase
 from engines.servers.script.script_host import ScriptHost
 from kernel_ext.core_launch import read_config
@@ -21,10 +25,10 @@ from tests.kernel_ext.kernels import BOOTSTRAP, ExperimentKernel, assert_kernel_
 pytestmark = pytest.mark.timeout(60)
 
 
-def core_failure(error_message: str) -> RuntimeError:
-    """What nrp-client raises when a request leaves NRPCoreSim in state Failed (engines/nrpcore_client.py)."""
-    return RuntimeError(f"Request failed with error \"{error_message}\". "
-                        "The only possible action now is \"shutdown()\".")
+def core_failure(error: Exception) -> RequestFailed:
+    """What the nrp-core client raises when `error` leaves NRPCoreSim in state Failed: NRPCoreSim's
+    reply carries its message and, as metadata, its kind (engines/nrpcoresim/server.py)."""
+    return RequestFailed(str(error), FailureDetail.from_metadata(failure_detail(error).to_metadata()))
 
 
 def refusal_of(script_text: str, directory, engine="python_2") -> str:
@@ -58,8 +62,8 @@ class Script(ScriptBase):
 
 
 @pytest.mark.parametrize("wrap", [
-    lambda engine, inner: f'Engine "{engine}": /initialize failed (HTTP 500): {inner}',  # JSON over REST
-    lambda engine, inner: f'Engine "{engine}": initialize failed: {inner}',  # gRPC
+    lambda engine, inner: EngineError(engine, f"/initialize failed (HTTP 500): {inner}"),  # JSON over REST
+    lambda engine, inner: EngineError(engine, f"initialize failed: {inner}"),  # gRPC
 ])
 def test_an_engine_refusal_names_engine_file_and_line(tmp_path, wrap):
     inner = refusal_of(SCRIPT, tmp_path)
@@ -75,7 +79,7 @@ def test_an_engine_refusal_names_engine_file_and_line(tmp_path, wrap):
 
 def test_a_refusal_without_a_line_names_the_script(tmp_path):
     inner = str(EngineError("sim", "initialize failed (script sim_engine.py): WorldFileError: gone"))
-    failure = classify(core_failure(f'Engine "sim": /initialize failed (HTTP 500): {inner}'), tmp_path)
+    failure = classify(core_failure(EngineError("sim", f"/initialize failed (HTTP 500): {inner}")), tmp_path)
     assert (failure.cause, failure.report.fileName, failure.report.line_number) == (
         Cause.EXPERIMENT, "sim_engine.py", -1)
 
@@ -83,7 +87,7 @@ def test_a_refusal_without_a_line_names_the_script(tmp_path):
 def test_a_refusal_naming_no_file_points_at_the_config(tmp_path):
     inner = str(EngineError("dt", "initialize failed: DataTransferConfigError: dumps[1].network: "
                                   "must be true or false"))
-    failure = classify(core_failure(f'Engine "dt": initialize failed: {inner}'), tmp_path)
+    failure = classify(core_failure(EngineError("dt", f"initialize failed: {inner}")), tmp_path)
     assert (failure.cause, failure.engine, failure.report.fileName) == (
         Cause.EXPERIMENT, "dt", "simulation_config.json")
 
@@ -95,7 +99,7 @@ def test_a_refusal_naming_no_file_points_at_the_config(tmp_path):
     EngineError("python_1", "initialize failed (script x.py): E: refused"),  # no client wrapped it
 ])
 def test_engines_that_crash_time_out_or_answer_oddly_are_the_infrastructure(tmp_path, error):
-    failure = classify(core_failure(str(error)), tmp_path)
+    failure = classify(core_failure(error), tmp_path)
     assert (failure.cause, failure.engine) == (Cause.INFRASTRUCTURE, "python_1")
     assert failure.report == RuntimeErrorReport(msg=f"{LOADING_MESSAGE}: {error}",
                                                 error_type=ErrorType.LOADING, fileName="main_script.py")
@@ -112,20 +116,20 @@ def test_failures_outside_the_engines_are_the_infrastructure(tmp_path, error):
     assert failure.report.fileName == "main_script.py"
 
 
-def launch_error(start) -> str:
+def launch_error(start) -> RequestFailed:
     """What a launcher of engines/nrpcoresim/launchers.py raises, as NRPCoreSim passes it on."""
     from engines.errors import EngineLaunchError
 
     with pytest.raises(EngineLaunchError) as caught:
         start()
-    return str(caught.value)
+    return core_failure(caught.value)
 
 
 def test_an_engine_program_the_config_names_that_does_not_exist_is_the_experiment(tmp_path):
     from engines.nrpcoresim.launchers import BasicFork
 
-    message = launch_error(lambda: BasicFork("python_2").start(["my-engine-not-installed"], [], None))
-    failure = classify(core_failure(message), tmp_path)
+    failure = classify(launch_error(lambda: BasicFork("python_2").start(["my-engine-not-installed"], [], None)),
+                       tmp_path)
     assert (failure.cause, failure.engine) == (Cause.EXPERIMENT, "python_2")
     assert failure.report.fileName == "simulation_config.json"
     assert "my-engine-not-installed" in failure.report.msg
@@ -136,25 +140,44 @@ def test_an_engine_started_elsewhere_that_does_not_answer_is_the_experiment(tmp_
     from tests.ports import free_port
 
     launcher = EmptyLaunchCommand("python_2", f"127.0.0.1:{free_port()}")
-    message = launch_error(lambda: launcher.wait_listening(0.2))
-    failure = classify(core_failure(message), tmp_path)
+    failure = classify(launch_error(lambda: launcher.wait_listening(0.2)), tmp_path)
     assert (failure.cause, failure.engine, failure.report.fileName) == (
         Cause.EXPERIMENT, "python_2", "simulation_config.json")
 
 
 def test_one_of_our_own_engine_programs_missing_is_the_installation(tmp_path):
-    message = 'Engine "python_2": cannot start \'nrp-python-json-engine\': No such file or directory'
-    failure = classify(core_failure(message), tmp_path)
+    error = EngineProgramUnavailable("python_2", "cannot start 'nrp-python-json-engine': No such file or directory",
+                                     program="nrp-python-json-engine")
+    failure = classify(core_failure(error), tmp_path)
     assert (failure.cause, failure.report.fileName) == (Cause.INFRASTRUCTURE, "main_script.py")
 
 
-@pytest.mark.parametrize("message, line", [("tf_1.py, line 3: NameError: name 'x' is not defined", 3),
-                                           ("tf_1.py, line None: KeyError: 'k'", -1),
-                                           ("tf_1.py: function 'transceiver_function' is not defined", -1)])
-def test_a_function_that_does_not_load_names_its_file(tmp_path, message, line):
-    failure = classify(core_failure(message), tmp_path)
+@pytest.mark.parametrize("error, line", [
+    (FunctionError("tf_1.py, line 3: NameError: name 'x' is not defined", file="tf_1.py", line=3), 3),
+    (FunctionError("tf_1.py, line None: KeyError: 'k'", file="tf_1.py"), -1),
+    (FunctionError("tf_1.py: function 'transceiver_function' is not defined", function="transceiver_function",
+                   file="tf_1.py"), -1)])
+def test_a_function_that_does_not_load_names_its_file(tmp_path, error, line):
+    failure = classify(core_failure(error), tmp_path)
     assert (failure.cause, failure.engine) == (Cause.EXPERIMENT, None)
     assert (failure.report.fileName, failure.report.line_number) == ("tf_1.py", line)
+
+
+def test_a_failure_nrpcoresim_gives_no_kind_for_is_the_infrastructure_and_reported_whole(tmp_path):
+    # nrp-core's own NRPCoreSim sends errorMsg only: the words are not guessed at.
+    inner = str(EngineError("sim", "initialize failed (script sim_engine.py): WorldFileError: gone"))
+    text = f'Engine "sim": initialize failed: {inner}'
+    failure = classify(RequestFailed(text), tmp_path)
+    assert (failure.cause, failure.engine, failure.report.fileName) == (Cause.INFRASTRUCTURE, None, "main_script.py")
+    assert failure.report.msg == f"{LOADING_MESSAGE}: {text}"
+
+
+def test_the_kind_of_failure_survives_the_metadata_and_unknown_kinds_are_ignored():
+    detail = FailureDetail(kind=FailureKind.ENGINE_REFUSED, engine="é", file="x.py", line=3, reply_at=20)
+    assert FailureDetail.from_metadata(detail.to_metadata()) == detail
+    (key, _), = detail.to_metadata()
+    assert FailureDetail.from_metadata([(key, '{"kind": "from_the_future"}')]) is None
+    assert FailureDetail.from_metadata([("other", "x")]) is None
 
 
 def test_an_unreadable_config_is_the_experiment_and_named_without_the_server_path(tmp_path):
@@ -178,8 +201,8 @@ def test_paths_in_the_simulation_directory_are_made_relative_whichever_way_it_is
     real = tmp_path / "real"
     real.mkdir()
     (tmp_path / "alias").symlink_to(real)
-    text = f'Engine "e": crashed reading {real}/a.urdf and {tmp_path}/alias/b.urdf; {tmp_path}/other stays'
-    failure = classify(core_failure(text), tmp_path / "alias")
+    error = EngineCrashed("e", f"crashed reading {real}/a.urdf and {tmp_path}/alias/b.urdf; {tmp_path}/other stays")
+    failure = classify(core_failure(error), tmp_path / "alias")
     assert failure.report.msg == (f'{LOADING_MESSAGE}: Engine "e": crashed reading a.urdf and b.urdf; '
                                   f"{tmp_path}/other stays")
 
