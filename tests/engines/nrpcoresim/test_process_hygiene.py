@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import psutil
 import pytest
@@ -116,7 +115,9 @@ def test_an_engine_crashing_mid_run_fails_the_request_naming_it_and_shutdown_cle
                       if "--engine=python_2" in p.info["cmdline"])
         runner = threading.Thread(target=run)
         runner.start()
-        time.sleep(0.2)
+        # Mid-run: python_2 has stepped (it prints at every step, into NRPCoreSim's log).
+        log = tmp_path / "nrp.log"
+        eventually(lambda: "python_2 at" in log.read_text(errors="replace"), 30, "python_2 stepping")
         victim.kill()
         runner.join(timeout=10)
         assert not runner.is_alive()

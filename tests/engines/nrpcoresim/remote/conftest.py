@@ -13,7 +13,6 @@ import json
 import re
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import BIN_DIR, EXPERIMENTS, copy_experiment_folder
 from tests.ports import free_port
+from tests.waiting import eventually
 
 EXPERIMENT = EXPERIMENTS / "tf_exchange_remote"
 COMMANDS = {"python_json": "nrp-python-json-engine", "python_grpc": "nrp-python-grpc-engine",
@@ -89,14 +89,17 @@ class RemoteEngines:
         with open(stdout_path, "w") as out, open(stderr_path, "w") as err:
             process = subprocess.Popen(command, cwd=self.folder, env=self.env, stdin=subprocess.DEVNULL,
                                        stdout=out, stderr=err)
-        deadline = time.monotonic() + timeout
-        while not (match := SERVING.search(stderr_path.read_text())):
+
+        def serving():
             if process.poll() is not None:
                 pytest.fail(f"engine {name} exited with {process.returncode}:\n{stderr_path.read_text()}")
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"engine {name} did not serve within {timeout} s:\n{stderr_path.read_text()}")
-            time.sleep(0.05)
+            return SERVING.search(stderr_path.read_text())
+
+        try:
+            match = eventually(serving, timeout, lambda: f"engine {name} serving:\n{stderr_path.read_text()}")
+        except AssertionError:
+            process.kill()
+            raise
         engine = RemoteEngine(name, command, process, match.group(1), stdout_path, stderr_path)
         self.engines.append(engine)
         return engine
@@ -150,3 +153,16 @@ def received_steps(engine: RemoteEngine) -> list[tuple[int, int]]:
     """(engine time, the time engine 1 published and the function handed over) for each step of engine 2."""
     steps = re.findall(r"python_2 at (\d+) ns received (\d+)", engine.stdout())
     return [(int(now), int(got)) for now, got in steps]
+
+
+def steps_while_running(simulation: subprocess.Popen, engine: RemoteEngine, count: int,
+                        within_s: float = 60) -> None:
+    """Waits until `engine` has seen `count` steps of python_2; fails at once if NRPCoreSim ends first."""
+
+    def stepped() -> bool:
+        if simulation.poll() is not None:
+            pytest.fail(f"NRPCoreSim ended (status {simulation.returncode}) before {count} steps:\n"
+                        f"{simulation.communicate()}")
+        return len(received_steps(engine)) >= count
+
+    eventually(stepped, within_s, lambda: f"{count} steps of python_2:\n{engine.stderr()}")

@@ -5,11 +5,11 @@ import json
 import re
 import signal
 import socket
-import time
 
 import pytest
 
-from tests.engines.nrpcoresim.remote.conftest import point_config_at, received_steps, run_nrpcoresim, start_nrpcoresim
+from tests.engines.nrpcoresim.remote.conftest import (point_config_at, received_steps, run_nrpcoresim, start_nrpcoresim,
+                                                     steps_while_running)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -76,16 +76,13 @@ def test_nobody_listening_at_server_address_fails_the_launch_naming_engine_addre
         silent_address = f"{machine_host}:{reserved.getsockname()[1]}"
         point_config_at(experiment, {"python_1": json_engine.address, "python_2": silent_address})
 
-        started = time.monotonic()
         result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
-        elapsed = time.monotonic() - started
 
     assert result.returncode == 1
     assert (f'Engine "python_2": nothing answers at its ServerAddress {silent_address} within 20 s '
             f"(Connection refused)") in result.stderr
     assert f"nrp-python-grpc-engine --engine=python_2 --serverurl={silent_address}" in result.stderr
     # 20 s of trying, then the engine that did answer is shut down, as at the end of any simulation.
-    assert elapsed < 60
     assert json_engine.wait_exit() == 0
 
 
@@ -93,13 +90,13 @@ def test_a_host_name_that_does_not_resolve_fails_at_once(remote_engines, experim
     point_config_at(experiment, {"python_1": "no-such-host.invalid:9102",
                                  "python_2": "no-such-host.invalid:9104"})
 
-    started = time.monotonic()
     result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
 
     assert result.returncode == 1
     assert re.search(r'Engine "python_\d": nothing answers at its ServerAddress no-such-host.invalid:910\d '
                      r"\(cannot resolve host 'no-such-host.invalid'", result.stderr), result.stderr
-    assert time.monotonic() - started < 15
+    # At once: the launch gave up on the name, before its 20 s of trying were over.
+    assert "within 20 s" not in result.stderr
 
 
 @pytest.mark.parametrize("victim", ["python_1", "python_2"])
@@ -110,10 +107,7 @@ def test_an_engine_that_dies_mid_run_fails_the_simulation_naming_it_and_its_addr
     point_config_at(experiment, {name: engine.address for name, engine in engines.items()},
                     SimulationTimeout=0)
     simulation = start_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
-    deadline = time.monotonic() + 60
-    while len(received_steps(engines["python_2"])) < 20:
-        assert simulation.poll() is None and time.monotonic() < deadline, simulation.communicate()
-        time.sleep(0.05)
+    steps_while_running(simulation, engines["python_2"], 20)
     engines[victim].process.kill()
     _, stderr = simulation.communicate(timeout=30)
 
@@ -166,10 +160,7 @@ def test_an_engine_that_stops_answering_fails_the_step_after_its_command_timeout
     config["EngineConfigs"][1]["EngineCommandTimeout"] = 2
     path.write_text(json.dumps(config))
     simulation = start_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
-    deadline = time.monotonic() + 60
-    while len(received_steps(grpc_engine)) < 20:
-        assert simulation.poll() is None and time.monotonic() < deadline, simulation.communicate()
-        time.sleep(0.05)
+    steps_while_running(simulation, grpc_engine, 20)
 
     # What a machine that vanished without closing its connections looks like from here.
     grpc_engine.process.send_signal(signal.SIGSTOP)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pathlib
 import signal
-import time
 
 from engines.nrpcoresim.config import validate_simulation_config
 from engines.nrpcoresim.engine_client import EngineClient
@@ -47,10 +46,8 @@ class EngineUnderTest:
         os.kill(self.pid, signal.SIGKILL)
 
     def wait_exit(self, timeout: float = 10.0) -> int | None:
-        deadline = time.monotonic() + timeout
-        while (code := self.client.launcher.exit_code()) is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return code
+        """The process's exit status once it ends, or None if it still runs after `timeout`."""
+        return self.client.launcher.wait(timeout)
 
     def close(self) -> None:
         """Ends the process whatever state it is in; safe after a shutdown or a crash."""
