@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, Error, Page, Request, Response, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -56,7 +56,10 @@ class NetworkLog:
         if not self._recorded(request):
             return
         entry = self._entry(request)
-        response: Response | None = request.response()
+        try:
+            response: Response | None = request.response()
+        except Error:  # the page closed while its last requests finished
+            response = None
         if response is not None:
             entry["status"] = response.status
             try:

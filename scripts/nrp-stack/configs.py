@@ -25,6 +25,13 @@ class Mode(str, Enum):
     WORKAROUND = "workaround"
 
 
+class Broker(str, Enum):
+    """mosquitto: NRP's own broker set-up (MQTT and websockets listeners); embedded: the server's broker."""
+
+    MOSQUITTO = "mosquitto"
+    EMBEDDED = "embedded"
+
+
 TEMPLATE_NAME = "tf_exchange"
 # Our own wall-clock paced main script (experiments/tf_exchange_datatransfer): tf_exchange's own
 # script finishes its 1 s of simulated time in well under a second, too fast to watch or pause.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from typing import Callable
 
 from playwright.sync_api import Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -94,52 +93,73 @@ def refused_token(route: Route) -> None:
     route.continue_(headers=headers)
 
 
+def stop_active(layout: Layout, token: str) -> None:
+    """Whatever a case launched ends with it: the next case needs the one slot."""
+    status, text = rest(layout, "GET", "/nrp-services/simulation", token)
+    if status != 200:
+        return
+    for simulation in json.loads(text):
+        if simulation.get("state") not in ("stopped", "failed"):
+            rest(layout, "PUT", f"/nrp-services/simulation/{simulation['simulationID']}/state", token,
+                 {"state": "stopped"})
+
+
+def take_the_slot(layout: Layout, token: str, experiment_id: str) -> None:
+    """The one slot (max_simulations=1, as NRP) taken by a simulation launched over REST."""
+    status, text = rest(layout, "POST", "/nrp-services/simulation", token,
+                        {"experimentID": experiment_id, "experimentConfiguration": "simulation_config.json"})
+    if status != 201:
+        raise AssertionError(f"could not take the slot first: {status} {text[:200]}")
+    # The proxy polls every refreshInterval (2 s here); it lists the server as busy from its next poll.
+    time.sleep(5)
+
+
+CASES = ("unknown experiment", "no free slot, as the proxy sees it", "no free slot, our 409", "refused token")
+
+
 def run(layout: Layout, table: PassTable) -> None:
     mode = (layout.run / "mode").read_text().strip()
     try:
         token = proxy_token(layout)
         experiment_id, title = clone(layout, token)
     except (AssertionError, OSError) as error:
-        for case in ("unknown experiment", "no free slot", "refused token"):
+        for case in CASES:
             table.add("errors", case, False, f"not reached: {error}")
         return
-    cases: list[tuple[str, Callable[[Route], None] | None]] = [
-        ("unknown experiment", unknown_experiment),
-        ("no free slot", None),
-        ("refused token", refused_token),
-    ]
     with chromium() as browser:
-        for number, (case, rewrite) in enumerate(cases, start=1):
-            occupant = None
-            if case == "no free slot":
-                # The one slot (max_simulations=1, as NRP) taken by a simulation launched over REST.
-                status, text = rest(layout, "POST", "/nrp-services/simulation", token,
-                                    {"experimentID": experiment_id, "experimentConfiguration": "simulation_config.json"})
-                occupant = json.loads(text).get("simulationID") if status == 201 else None
-                if occupant is None:
-                    table.add("errors", case, False, f"could not take the slot first: {status} {text[:200]}")
-                    continue
+        for number, case in enumerate(CASES, start=1):
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             page = context.new_page()
             network = NetworkLog()
             network.attach(page)
             try:
+                if case == "no free slot, as the proxy sees it":
+                    take_the_slot(layout, token, experiment_id)
                 open_workbench(page, layout, title)
-                if rewrite is not None:
-                    page.route("**/nrp-services/**", rewrite)
+                if case == "unknown experiment":
+                    page.route("**/nrp-services/**", unknown_experiment)
+                elif case == "refused token":
+                    page.route("**/nrp-services/**", refused_token)
+                elif case == "no free slot, our 409":
+                    # The frontend offers Initialize only while the proxy lists the server as free: keep its
+                    # last list of free servers while the slot is taken, to see what our 409 shows.
+                    free = rest(layout, "GET", "/proxy/availableServers", token)[1]
+                    page.route("**/proxy/availableServers",
+                               lambda route: route.fulfill(status=200, body=free, content_type="application/json"))
+                    take_the_slot(layout, token, experiment_id)
                 shown = click_initialize_and_read(page)
                 time.sleep(1)
-                shot = layout.screenshots / f"{mode}-error-{number}-{case.replace(' ', '-')}.png"
+                shot = layout.screenshots / f"{mode}-error-{number}-{case.split(',')[0].replace(' ', '-')}.png"
                 page.screenshot(path=str(shot))
                 posts = [entry for entry in network.to_server() if entry["method"] == "POST"]
                 answer = f"{posts[-1].get('status')} {posts[-1].get('answer', '')[:200]}" if posts else "no POST sent"
-                table.add("errors", case, bool(shown) and bool(posts),
+                readable = bool(shown) and (bool(posts) or "No servers available" in shown)
+                table.add("errors", case, readable,
                           f"we answered: {answer}; shown: {shown or '(nothing)'}; {shot.name}")
             except (AssertionError, PlaywrightTimeout, StopIteration) as error:
                 table.add("errors", case, False, f"not reached: {type(error).__name__}: {str(error)[:200]}")
             finally:
                 network.write(layout.run / f"errors-network-{mode}-{number}.json")
                 context.close()
-                if occupant is not None:
-                    rest(layout, "PUT", f"/nrp-services/simulation/{occupant}/state", token, {"state": "stopped"})
+                stop_active(layout, token)
     rest(layout, "DELETE", f"/proxy/storage/{experiment_id}", token)

@@ -18,7 +18,7 @@ from pathlib import Path
 import configs
 import processes
 import results
-from configs import Mode
+from configs import Broker, Mode
 from layout import Layout, Ports
 from services import all_services, proxy_env, ts_node
 
@@ -33,6 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, required=True, help="folder for configs, storage, logs, screenshots")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.NRP.value,
                         help="nrp: no workaround (default); workaround: issue 12's harness-only workarounds")
+    parser.add_argument("--broker", choices=[b.value for b in Broker], default=Broker.MOSQUITTO.value,
+                        help="mosquitto: NRP's broker set-up (default); embedded: the server's own broker")
     parser.add_argument("--server-arg", action="append", default=[],
                         help="extra argument for `jupyter server` (repeatable), e.g. the NRP mode's traits")
     return parser.parse_args(argv)
@@ -75,10 +77,10 @@ def build(layout: Layout, mode: Mode) -> None:
         raise processes.ServiceFailed(f"creating the proxy's FS user failed ({code}); see {log}")
 
 
-def up(layout: Layout, mode: Mode, server_args: list[str]) -> None:
+def up(layout: Layout, mode: Mode, broker: Broker, server_args: list[str]) -> None:
     configs.write_all(layout, mode)
-    (layout.run / "mode").write_text(mode.value)
-    for service in all_services(layout, mode, server_args):
+    (layout.run / "mode").write_text(run_name(mode, broker))
+    for service in all_services(layout, mode, broker, server_args):
         processes.start(service, layout.run)
         print(f"started {service.name} (port {service.port}, log {processes.log_file(layout.run, service.name)})")
 
@@ -119,11 +121,16 @@ def main(argv: list[str]) -> int:
     layout = make_layout(args)
     mode = Mode(args.mode)
     layout.run.mkdir(parents=True, exist_ok=True)
-    table = results.PassTable(layout.run / f"results-{mode.value}.json")
+    broker = Broker(args.broker)
+    name = run_name(mode, broker)
+    if args.command in ("walk", "errors", "accept") and (layout.run / "mode").exists():
+        # Checks run against the stack as it was started.
+        name = (layout.run / "mode").read_text().strip()
+    table = results.PassTable(layout.run / f"results-{name}.json")
     if args.command == "build":
         build(layout, mode)
     elif args.command == "up":
-        up(layout, mode, args.server_arg)
+        up(layout, mode, broker, args.server_arg)
     elif args.command == "down":
         for line in down(layout):
             print(f"ended a leftover process: {line}")
@@ -135,7 +142,7 @@ def main(argv: list[str]) -> int:
         try:
             build(layout, mode)
             down(layout)
-            up(layout, mode, args.server_arg)
+            up(layout, mode, broker, args.server_arg)
             for command in ("walk", "errors", "accept"):
                 run_checks(layout, command, table)
         finally:
@@ -144,6 +151,11 @@ def main(argv: list[str]) -> int:
         table.print()
         return 0 if table.all_passed() else 1
     return 0
+
+
+def run_name(mode: Mode, broker: Broker) -> str:
+    """Names the run's screenshots, logs and results: the mode, and the broker when not NRP's own."""
+    return mode.value if broker is Broker.MOSQUITTO else f"{mode.value}-{broker.value}-broker"
 
 
 def run_checks(layout: Layout, command: str, table: results.PassTable) -> None:

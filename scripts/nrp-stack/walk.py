@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 
 from playwright.sync_api import Page
@@ -19,7 +20,8 @@ from results import PassTable
 
 TEMPLATE_TITLE = "tf_exchange"
 STEP_TIMEOUT_MS = 60_000
-NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+# The time boxes read "Simulation Time: DD HH:MM:SS".
+DURATION = re.compile(r"(\d+)\s+(\d+):(\d+):(\d+)")
 
 
 @dataclass
@@ -47,18 +49,29 @@ def clone_template(walk: Walk) -> str:
     page.click("text=EXPERIMENTS")
     page.click("li.react-tabs__tab:has-text('Templates')")
     entry = template_entry(page)
-    before = set(my_experiment_titles(page))
     entry.click()
+    # The proxy titles a clone "<clone time> <template title>", to the second, in this machine's time.
+    clicked = datetime.now().replace(microsecond=0) - timedelta(seconds=2)
     entry.get_by_role("button", name="Clone").click()
     page.click("li.react-tabs__tab:has-text('My Experiments')")
     deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        new = [title for title in my_experiment_titles(page) if title not in before and TEMPLATE_TITLE in title]
+        new = [title for title in my_experiment_titles(page) if cloned_at(title) and cloned_at(title) >= clicked]
         if new:
             walk.clone_title = new[0]
             return f"cloned as '{walk.clone_title}'"
         time.sleep(0.5)
-    raise AssertionError("no clone of tf_exchange appeared in My Experiments")
+    raise AssertionError("no new clone of tf_exchange appeared in My Experiments")
+
+
+def cloned_at(title: str) -> datetime | None:
+    stamp, _, name = title.rpartition(" ")
+    if name != TEMPLATE_TITLE:
+        return None
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%I:%M:%S %p")
+    except ValueError:
+        return None
 
 
 def template_entry(page: Page):
@@ -149,8 +162,11 @@ def time_boxes(page: Page) -> list[str]:
 def simulation_time(page: Page) -> float | None:
     for text in time_boxes(page):
         if text.startswith("Simulation Time:"):
-            found = NUMBER.search(text.removeprefix("Simulation Time:"))
-            return float(found.group()) if found else None
+            found = DURATION.search(text)
+            if found is None:
+                return None
+            days, hours, minutes, seconds = (int(part) for part in found.groups())
+            return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
     return None
 
 
