@@ -6,20 +6,19 @@ the server's /events WebSocket (through the server's own broker)."""
 import json
 import re
 import shutil
-import time
+from collections.abc import Callable
 
 import pytest
 
 from nrp_jupyter.notebook.client import Connection
 from tests.engines.servers.simulators.test_experiments import CARTPOLE_SUMMARY, PENDULUM_SUMMARY
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(180)
 
 RESULT = re.compile(r"\] Result: (\{.*\})$", re.MULTILINE)
 # 10 s of 20 ms steps. The status function last runs at the start of the last step, after 499.
 CARTPOLE_STEPS = 500
-# Seconds without a datapack after which a completed run's stream counts as over.
-QUIET_S = 1.0
 CARTPOLE_STREAM = ("cart_position", "pole_angle", "steps_up")
 
 
@@ -62,23 +61,38 @@ def run_through_rest(server, experiment, configuration="simulation_config.json",
     assert record["state"] == "paused"
 
     data: dict[str, list[dict]] = {}
+    stop_announced: list[dict] = []
+
+    def reading_until(condition: Callable[[], bool]) -> Callable[[], bool]:
+        """A poll for `eventually`: true once `condition()` holds, else takes the next message."""
+
+        def poll() -> bool:
+            if condition():
+                return True
+            message = stream.next(timeout=0.2)
+            if message is None:
+                return False
+            if message["topic"].startswith("data/"):
+                data.setdefault(message["topic"].removeprefix("data/"), []).append(message["payload"])
+            elif message["topic"] == "status" and message["payload"].get("state") == "stopped":
+                stop_announced.append(message)
+            return condition()
+
+        return poll
+
     with Connection(server.url, server.token).events(simulation_id) as stream:
         started = server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "started"})
         assert started[0] == 200
         server.wait_state(simulation_id, "completed", timeout=90)
-        # The server batches datapacks every 100 ms, and its broker may deliver the last ones
-        # after the kernel reported completion: read until each expected one came and the
-        # stream has gone quiet, within a bound.
-        last_data = time.monotonic()
-        deadline = last_data + 20
-        while time.monotonic() < deadline:
-            if set(streamed) <= set(data) and time.monotonic() - last_data > QUIET_S:
-                break
-            message = stream.next(timeout=0.2)
-            if message is not None and message["topic"].startswith("data/"):
-                data.setdefault(message["topic"].removeprefix("data/"), []).append(message["payload"])
-                last_data = time.monotonic()
-    assert server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "stopped"})[0] == 200
+        eventually(reading_until(lambda: set(streamed) <= set(data)), 20,
+                   lambda: f"datapacks {sorted(set(streamed) - set(data))} on /events", every_s=0)
+        stopped = server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "stopped"})
+        assert stopped[0] == 200
+        # The server batches datapacks every 100 ms, and its broker may deliver the last ones after
+        # the kernel reported completion: those still come before the status of the stop, which
+        # takes far longer than a batch.
+        eventually(reading_until(lambda: bool(stop_announced)), 30, "the stop's status on /events",
+                   every_s=0)
     server.wait_state(simulation_id, "stopped", timeout=30)
     return Run(logged_text(server, simulation_id), data)
 
@@ -176,11 +190,15 @@ def test_a_run_too_short_for_a_report_fails_naming_it(live_server_quiet):
     with Connection(server.url, server.token).events(int(simulation_id)) as stream:
         assert server.call("PUT", "simulation", simulation_id, "state", body={"state": "started"})[0] == 200
         server.wait_state(simulation_id, "completed", timeout=60)
-        deadline, errors = time.monotonic() + 10, []
-        while not errors and time.monotonic() < deadline:
+        errors: list[dict] = []
+
+        def a_runtime_error_read() -> list[dict]:
             message = stream.next(timeout=0.5)
             if message is not None and message["topic"] == "runtime_error":
                 errors.append(message["payload"])
+            return errors
+
+        eventually(a_runtime_error_read, 10, "a runtime_error for a run without a report", every_s=0)
     assert errors, "no runtime_error for a run without a report"
     assert "the status function reported no joint state before the timeout" in errors[0]["msg"]
     assert errors[0]["fileName"].endswith("main_script.py")
@@ -216,8 +234,9 @@ def test_what_a_transceiver_function_prints_is_in_the_logs_while_the_simulation_
     server.wait_state(simulation_id, "completed", timeout=90)
 
     # Completed, not stopped: NRPCoreSim still runs, and 300 lines have been printed.
-    deadline = time.monotonic() + 10
-    while "printed by a transceiver function at t=2.99" not in (logs := logged_text(server, simulation_id)):
-        printed = logs.count("printed by a transceiver function")
-        assert time.monotonic() < deadline, f"{printed} of the function's 300 lines are in the logs"
-        time.sleep(0.5)
+    def printed() -> int:
+        return logged_text(server, simulation_id).count("printed by a transceiver function")
+
+    last_line = "printed by a transceiver function at t=2.99"
+    eventually(lambda: last_line in logged_text(server, simulation_id), 10,
+               lambda: f"{printed()} of the function's 300 lines are in the logs", every_s=0.5)
