@@ -45,6 +45,7 @@ class NrpCoreWrapper:
 
         self._lock = threading.Lock()
         self._resumed = threading.Event()  # cleared = paused; a new simulation starts paused
+        self._held = threading.Event()  # set while a run_loop waits for resume
         self._stop_requested = threading.Event()
         self._broken: BaseException | None = None
         self._idle = threading.Event()  # set while no run_loop is forwarded to NrpCore
@@ -61,7 +62,10 @@ class NrpCoreWrapper:
             # through the setters, so refuse it rather than run asynchronously.
             raise TypeError("nrp.run_loop(json_data=...) is not supported by nrp-core 1.4; send datapacks "
                             "with nrp.set_json_datapack(name, engine, payload) before run_loop()")
-        self._resumed.wait()
+        if not self._resumed.is_set():
+            self._held.set()
+            self._resumed.wait()
+            self._held.clear()
         with self._lock:
             # Checked under the lock that also marks the run in flight, so that a stop request
             # either sees this run (and interrupts it) or is seen here.
@@ -137,6 +141,11 @@ class NrpCoreWrapper:
     def in_flight(self) -> bool:
         """True while a run_loop is forwarded to NrpCore."""
         return not self._idle.is_set()
+
+    @property
+    def held(self) -> bool:
+        """True while the script waits in run_loop() for resume (pause holds it there)."""
+        return self._held.is_set()
 
     @property
     def stop_requested(self) -> bool:
