@@ -19,8 +19,9 @@ NOTEBOOK_SIDE = ("nrp_jupyter.notebook", "anywidget", "ipywidgets")
 
 def modules_after(code: str) -> list[str]:
     """The names in `sys.modules` after running `code` in a fresh interpreter."""
-    out = subprocess.run([sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True, timeout=50).stdout
+    program = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True,
+                         timeout=50).stdout
     return json.loads(out.splitlines()[-1])
 
 

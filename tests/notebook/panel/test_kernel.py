@@ -57,8 +57,8 @@ def test_updates_reach_iopub_from_the_panel_thread(live_server_quiet, launched, 
                                      f"panel = ControlPanel(Simulation(Connection({server.url!r}, {server.token!r}), "
                                      f"{simulation.id}))\n"
                                      "panel\n")
-    opened = [m["content"] for m in messages if m["msg_type"] == "comm_open"
-              and m["content"]["data"]["state"].get("_anywidget_id") == "nrp_jupyter.notebook.panel.widget.ControlPanel"]
+    opened = [m["content"] for m in messages if m["msg_type"] == "comm_open" and m["content"]["data"]["state"]
+              .get("_anywidget_id") == "nrp_jupyter.notebook.panel.widget.ControlPanel"]
     assert len(opened) == 1
     comm_id = opened[0]["comm_id"]
     assert "export default" in opened[0]["data"]["state"]["_esm"]
