@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXPERIMENTS
 from tests.engines.servers.conftest import Engine, EngineProcesses
 
 # A ball falling freely from 10 m, a rotor about the vertical axis (gravity exerts no torque on it)

@@ -6,7 +6,7 @@ import pytest
 
 from engines.servers.simulators.base import ActionError, PropertyError, WorldFileError
 from engines.servers.simulators.manager import SimulatorManager
-from tests.engines.servers.simulators.conftest import EXPERIMENTS
+from tests.conftest import EXPERIMENTS
 
 STEP_NS = 10_000_000  # 10 ms
 BULLET_GRAVITY = 9.8

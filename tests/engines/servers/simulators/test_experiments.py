@@ -12,8 +12,7 @@ import pytest
 from engines.nrpcoresim.config import load_simulation_config
 from engines.datapacks import JsonDataPack
 from engines.nrpcoresim.manager import SimulationManager
-from tests.conftest import BIN_DIR
-from tests.engines.servers.simulators.conftest import EXPERIMENTS
+from tests.conftest import BIN_DIR, EXPERIMENTS
 
 pytestmark = [pytest.mark.usefixtures("no_leftover_processes"), pytest.mark.timeout(120)]
 

@@ -12,7 +12,8 @@ from engines.servers.simulators.base import WorldFileError
 from engines.servers.simulators.engine_script import PySimEngineScript
 
 from tests.engines.servers.conftest import NLOHMANN_TYPE, TIME_RATIO, engine_env
-from tests.engines.servers.simulators.conftest import EXPERIMENTS, GRAVITY, ROTOR_INERTIA, mujoco_config, write
+from tests.conftest import EXPERIMENTS
+from tests.engines.servers.simulators.conftest import GRAVITY, ROTOR_INERTIA, mujoco_config, write
 
 pytestmark = pytest.mark.timeout(60)
 
