@@ -165,7 +165,7 @@ class Preparing(EngineScript):
 
 def write_engine(directory, base: str, body: str = "    pass\n") -> None:
     (directory / "engine.py").write_text(
-        f"from tests.engines.servers.test_scripts import {base}\n\n"
+        f"from {__name__} import {base}\n\n"
         f"class Script({base}):\n{body}")
 
 
