@@ -6,13 +6,14 @@ bodies and raise on any failure (the server answers 500 with the message). Every
 loads the config's PythonFileName afresh and replaces `script`.
 """
 
+from engines import engine_wire as wire
 from engines.servers.script import script_calls
 from nrp_core.data.nrp_json import JsonDataPack
 from nrp_core.engines.python_json.engine_script import EngineScript
 
 ENGINE_KIND = "PythonJSONEngine"
 # The keys of a /set_datapacks entry.
-DATAPACK_KEYS = frozenset(("data", "engine_name", "type"))
+DATAPACK_KEYS = frozenset((wire.DATAPACK_DATA, wire.ENGINE_NAME, wire.DATAPACK_TYPE))
 
 script: EngineScript | None = None
 
@@ -32,7 +33,7 @@ def initialize(request_json: dict) -> None:
 
 
 def run_loop(request_json: dict) -> dict:
-    return {"time": script_calls.advance(script, request_json["time_step"])}
+    return {wire.TIME: script_calls.advance(script, request_json[wire.TIME_STEP])}
 
 
 def set_datapacks(request_json: dict) -> None:
@@ -44,9 +45,10 @@ def set_datapack(datapack_name: str, datapack: dict) -> None:
     if not DATAPACK_KEYS.issubset(datapack.keys()):
         raise ValueError(f"Malformed DataPack. Expected keys: {sorted(DATAPACK_KEYS)}; actual keys: "
                          f"{sorted(datapack.keys())} (DataPack '{datapack_name}')")
-    if datapack["type"] != JsonDataPack.getType():
-        raise ValueError(f"Unable to set datapacks of type '{datapack['type']}' (DataPack named '{datapack_name}')")
-    script._setDataPack(datapack_name, datapack["data"])
+    if datapack[wire.DATAPACK_TYPE] != JsonDataPack.getType():
+        raise ValueError(f"Unable to set datapacks of type '{datapack[wire.DATAPACK_TYPE]}' "
+                         f"(DataPack named '{datapack_name}')")
+    script._setDataPack(datapack_name, datapack[wire.DATAPACK_DATA])
 
 
 def get_registered_datapack_names() -> list:
@@ -56,7 +58,7 @@ def get_registered_datapack_names() -> list:
 def get_datapacks(request_json: dict) -> dict:
     reply = {}
     for name, requested in (request_json or {}).items():
-        engine_name = requested["engine_name"]
+        engine_name = requested[wire.ENGINE_NAME]
         if engine_name != script._getEngineName():
             raise ValueError(f"Requesting DataPack '{name}' from incorrect engine (engine name in the request "
                              f"'{engine_name}', engine that received the request '{script._getEngineName()}')")
@@ -66,8 +68,8 @@ def get_datapacks(request_json: dict) -> dict:
 
 def get_datapack(datapack_name: str) -> dict:
     """The datapack as a /get_datapacks entry; "data" is None while the script never set it."""
-    return {"engine_name": script._getEngineName(), "type": JsonDataPack.getType(),
-            "data": script._getDataPack(datapack_name)}
+    return {wire.ENGINE_NAME: script._getEngineName(), wire.DATAPACK_TYPE: JsonDataPack.getType(),
+            wire.DATAPACK_DATA: script._getDataPack(datapack_name)}
 
 
 def reset(request_json) -> None:
