@@ -104,6 +104,7 @@ REGISTERED_ADDRESS = "address"  # beside ENGINE_NAME: "host:port" where the engi
 
 # -- gRPC -----------------------------------------------------------------------------------------
 
+
 class EngineRpc(StrEnum):
     """The RPCs of EngineGrpcService, by their proto names (a servicer's methods carry them)."""
 
