@@ -12,7 +12,7 @@ Same constructor, methods, return shapes and error mapping as `nrp_client.NrpCor
     current_state()                       -> "Created" | "Initialized" | "Stopped" | ... (last seen)
     set_json_datapack / set_proto_datapack buffer datapacks for the next run_loop() or reset()
 
-    state "Failed" in a reply  -> RequestFailed, a RuntimeError('Request failed with error "<msg>". The only ...')
+    state "Failed" in a reply  -> RequestFailed, a RuntimeError('Request failed with error "<msg>". ...')
     gRPC CANCELLED (illegal)   -> ServerConnectionError, a ConnectionError("Can't process request")
     gRPC UNAVAILABLE           -> ServerConnectionError, a ConnectionError("NRP Server is unavailable")
     request on a closed client -> ClientClosed, a ChildProcessError
@@ -95,7 +95,8 @@ class RequestFailed(RuntimeError):
     def __init__(self, error_msg: str, failure: FailureDetail | None = None) -> None:
         self.error_msg = error_msg
         self.failure = failure
-        super().__init__(f"Request failed with error \"{error_msg}\". The only possible action now is \"shutdown()\".")
+        super().__init__(f"Request failed with error \"{error_msg}\". "
+                         "The only possible action now is \"shutdown()\".")
 
 
 @_named_as_nrp_client_raises

@@ -27,7 +27,9 @@ def function_location(error: BaseException) -> tuple[str, int] | None:
     """The file and line of the datapack processing function that failed in NRPCoreSim, when
     NRPCoreSim says so (engines.errors.FailureDetail)."""
     failure = error.failure if isinstance(error, RequestFailed) else None
-    if failure is None or failure.kind is not FailureKind.FUNCTION or failure.file is None or failure.line is None:
+    if failure is None or failure.kind is not FailureKind.FUNCTION:
+        return None
+    if failure.file is None or failure.line is None:
         return None
     return failure.file, failure.line
 

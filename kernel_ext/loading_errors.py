@@ -69,7 +69,8 @@ def loading_failure(error: BaseException, *, script_name: str, config_name: str,
         message = _relative(str(error), simulation_dir)
         return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT)
     if isinstance(error, RequestFailed):
-        return _core_failure(error, script_name=script_name, config_name=config_name, simulation_dir=simulation_dir)
+        return _core_failure(error, script_name=script_name, config_name=config_name,
+                             simulation_dir=simulation_dir)
     message = _relative(f"{type(error).__name__}: {error}", simulation_dir)
     return LoadingFailure(_report(message, script_name), Cause.INFRASTRUCTURE)
 
@@ -80,6 +81,7 @@ def _core_failure(error: RequestFailed, *, script_name: str, config_name: str, s
     detail = error.failure or FailureDetail(kind=FailureKind.OTHER)
     message = _relative(error.error_msg, simulation_dir)
     file = _relative(detail.file, simulation_dir) if detail.file is not None else None
+    ours = os.path.basename(detail.program or "") in REGISTERING_PROGRAMS
     match detail.kind:
         case FailureKind.ENGINE_REFUSED if detail.reply_at is not None:
             # The engine client's words around the refusal add nothing: the engine's own are shown.
@@ -88,7 +90,7 @@ def _core_failure(error: RequestFailed, *, script_name: str, config_name: str, s
                                   Cause.EXPERIMENT, engine=detail.engine)
         case FailureKind.FUNCTION if file is not None:
             return LoadingFailure(_report(message, file, detail.line, simulation_dir), Cause.EXPERIMENT)
-        case FailureKind.ENGINE_PROGRAM_UNAVAILABLE if os.path.basename(detail.program or "") not in REGISTERING_PROGRAMS:
+        case FailureKind.ENGINE_PROGRAM_UNAVAILABLE if not ours:
             # The config's EngineProcCmd is wrong: the experiment's to fix. A missing engine program
             # of our own is the installation's.
             return LoadingFailure(_report(message, config_name), Cause.EXPERIMENT, engine=detail.engine)

@@ -3,13 +3,14 @@
 The server bootstraps it and sends commands as execute requests, as kernel_ext.protocol says
 (`protocol.BOOTSTRAP`, `protocol.command_code`).
 
-One thread owns the simulation, `NrpSimulationServer`. It takes commands (from the kernel's main
-thread) and notifications (from the threads below) off one queue, in order, and is the only code
+One thread owns the simulation, `NrpSimulationServer` (a kernel_ext.owner.Owner). It takes
+commands (from the kernel's main thread) and notifications (from the threads below: the start-up's
+progress and end, the script's end, a stop's steps) off one queue, in order, and is the only code
 that changes the state and emits the protocol's events: Progress, Initialized, Status,
-RuntimeErrorEvent, Completed, Failed, Stopped. Status events are its own too: it waits on the queue
-no longer than the next tick. At a transition the status event comes first, then the transition's
-event; the final Stopped is the owner's last act, so nothing can follow it (the server may end the
-kernel as soon as it reads a final event).
+RuntimeErrorEvent, Completed, Failed, Stopped. Status ticks are the owner's too, and a tick also
+notices an NRPCoreSim that died. At a transition the status event comes first, then the
+transition's event; the final Stopped is the owner's last act, so nothing can follow it (the
+server may end the kernel as soon as it reads a final event).
 
 Work that blocks runs on threads that change nothing and report back through the queue, so every
 command is answered at once:
@@ -22,17 +23,13 @@ command is answered at once:
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import enum
+import functools
 import logging
 import os
-import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
 import engines.nrpcore_client
 
@@ -43,6 +40,7 @@ from .error_reports import ErrorType, RuntimeErrorReport
 from .errors import IllegalCommand, NRPCoreSimExited, ScriptLoadError
 from .lifecycle import Command, ServerState, check_command
 from .loading_errors import loading_failure
+from .owner import Owner
 from .protocol import Completed, Event, Failed, Initialized, Progress, RuntimeErrorEvent, Status, Stopped
 from .script_runner import MainScript, ScriptOutcome
 from .settings import ServerSettings
@@ -70,67 +68,6 @@ INIT_EXIT_S = 15.0
 #: NRPCoreSim serves one request at a time, so while the engines initialise a shutdown request
 #: waits behind them: NRPCoreSim then gets this long before SIGTERM, and as long again before SIGKILL.
 CORE_SHUTDOWN_DURING_INIT_S = 0.4
-#: A caller waiting for the owner's answer checks this often whether the owner has ended (after stop).
-ANSWER_WAIT_S = 0.1
-
-
-# -- what the owner's queue carries -----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Request:
-    """A command from the kernel's main thread; `answer` gets its result or its IllegalCommand."""
-
-    command: Command
-    answer: concurrent.futures.Future = dataclasses.field(default_factory=concurrent.futures.Future)
-
-
-@dataclass(frozen=True)
-class _InitProgress:
-    index: int
-
-
-@dataclass(frozen=True)
-class _CoreLaunched:
-    """NRPCoreSim is up; `answer` says whether the simulation keeps it (False: stop was faster)."""
-
-    core: engines.nrpcore_client.NrpCore
-    nrp: NrpCoreWrapper
-    answer: concurrent.futures.Future = dataclasses.field(default_factory=concurrent.futures.Future)
-
-
-@dataclass(frozen=True)
-class _InitEnded:
-    error: Exception | None
-
-
-@dataclass(frozen=True)
-class _ScriptEnded:
-    report: RuntimeErrorReport | None
-    broken: bool
-
-
-@dataclass(frozen=True)
-class _CannotRun:
-    """The simulation can no longer run and NRPCoreSim is shut down: announce it."""
-
-    report: RuntimeErrorReport
-    failed: Failed
-
-
-class _StopStep(enum.Enum):
-    SCRIPT = "stop the script"
-    CORE = "shut NRPCoreSim down"
-    DONE = "announce the stop"
-
-
-@dataclass(frozen=True)
-class _Stop:
-    step: _StopStep
-    during_start_up: bool = False
-
-
-_TICK = object()
-
 
 class SimulationServer:
     """One simulation: NRPCoreSim through `nrp` (NrpCoreWrapper), the main script and its lifecycle.
@@ -141,7 +78,6 @@ class SimulationServer:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         # Everything below is the owner thread's; other threads read it only once the owner has ended.
         self._state = ServerState.CREATED
         self._script = MainScript(settings.script_path, settings.simulation_id, settings.simulation_dir)
@@ -156,9 +92,7 @@ class SimulationServer:
         self._script_started = False
         self._core_death_handled = False
         self._init_task_open = False  # an "Initializing Simulation" progress awaits its `done`
-        self._next_tick: float | None = None  # None: no status ticks (before initialize, once final)
-        self._ended = False
-        self._owner = threading.Thread(target=self._own, name=OWNER_THREAD, daemon=True)
+        self._owner = Owner(OWNER_THREAD, tick=self._tick)
         self._owner.start()
 
     @classmethod
@@ -203,74 +137,10 @@ class SimulationServer:
     def _request(self, command: Command) -> None:
         # Once the owner has ended the simulation is stopped for good: with `_stopping` set,
         # `_on_command` only refuses (or, for stop, does nothing), so it may run on this thread.
-        self._ask(_Request(command), lambda: self._on_command(command))
+        on_command = functools.partial(self._on_command, command)
+        self._owner.ask(on_command, if_ended=on_command)
 
-    def _ask(self, message: _Request | _CoreLaunched, if_ended: Callable[[], Any]) -> Any:
-        self._inbox.put(message)
-        while True:
-            concurrent.futures.wait([message.answer], ANSWER_WAIT_S)
-            if message.answer.done():
-                return message.answer.result()
-            if not self._owner.is_alive() and not message.answer.done():
-                return if_ended()
-
-    # -- the owner -------------------------------------------------------------------------------
-
-    def _own(self) -> None:
-        while not self._ended:
-            message = self._next_message()
-            try:
-                self._handle(message)
-            except Exception:
-                # A bug in one message's handling must not leave the simulation without its owner.
-                log.exception("simulation %s: handling %r failed", self.settings.simulation_id, message)
-
-    def _next_message(self) -> object:
-        if self._next_tick is None:
-            return self._inbox.get()
-        wait = self._next_tick - time.monotonic()
-        if wait > 0:
-            try:
-                return self._inbox.get(timeout=wait)
-            except queue.Empty:
-                pass
-        # A fixed schedule (start + k * interval), so a slow tick does not shift later ones; ticks
-        # missed entirely are skipped rather than sent in a burst.
-        now = time.monotonic()
-        self._next_tick += self.settings.status_interval
-        if self._next_tick <= now:
-            self._next_tick = now + self.settings.status_interval
-        return _TICK
-
-    def _handle(self, message: object) -> None:
-        match message:
-            case _Request(command, answer):
-                if answer.set_running_or_notify_cancel():
-                    try:
-                        answer.set_result(self._on_command(command))
-                    except Exception as error:
-                        answer.set_exception(error)
-            case _InitProgress(index):
-                if not self._stopping:  # once stop has come, its own progress tells the story
-                    self._init_task_open = True
-                    self._progress(INIT_TASK, INIT_SUBTASKS, index)
-            case _CoreLaunched(core, nrp, answer):
-                adopted = not self._core_collected
-                if adopted:
-                    self._core, self._nrp = core, nrp
-                answer.set_result(adopted)
-            case _InitEnded(error):
-                self._on_init_ended(error)
-            case _ScriptEnded(report, broken):
-                self._on_script_ended(report, broken)
-            case _CannotRun(report, failed):
-                self._announce_failure(report, failed)
-            case _Stop(step, during_start_up):
-                self._on_stop_step(step, during_start_up)
-            case _ if message is _TICK:
-                self._tick()
-            case _:
-                raise TypeError(f"not a message of the simulation server: {message!r}")
+    # -- the owner's handlers --------------------------------------------------------------------
 
     def _on_command(self, command: Command) -> None:
         if command is Command.STOP:
@@ -283,7 +153,8 @@ class SimulationServer:
         if target is self._state:
             return None
         if command is Command.RESUME and not self._script_started:
-            raise IllegalCommand(command.value, self._state.value, "the main script has not been started; use start()")
+            raise IllegalCommand(command.value, self._state.value,
+                                 "the main script has not been started; use start()")
         self._state = target
         if command is Command.PAUSE:
             self._nrp._pause()
@@ -291,8 +162,7 @@ class SimulationServer:
             self._nrp._resume()
         if command is Command.START and not self._script_started:
             self._script_started = True
-            nrp = self._nrp
-            self._script.start(nrp, lambda outcome: self._on_script_done(nrp, outcome))
+            self._script.start(self._nrp, functools.partial(self._on_script_done, self._nrp))
         self._emit_status()
         return None
 
@@ -304,32 +174,44 @@ class SimulationServer:
         # The script and the experiment's files use paths relative to the simulation directory,
         # and a kernel gateway may have started the kernel elsewhere.
         os.chdir(self.settings.simulation_dir)
-        self._next_tick = time.monotonic() + self.settings.status_interval
-        self._init_thread = _spawn("NrpInitThread", self._start_up)
+        self._owner.start_ticks(self.settings.status_interval)
+        self._init_thread = self._owner.spawn("NrpInitThread", self._start_up)
 
     def _start_up(self) -> None:
         """NrpInitThread: the slow part of initialisation; every outcome goes to the owner."""
         settings = self.settings
         try:
-            self._post(_InitProgress(0))
+            self._owner.post(functools.partial(self._on_init_progress, 0))
             config = read_config(settings.config_path)
-            self._post(_InitProgress(1))
+            self._owner.post(functools.partial(self._on_init_progress, 1))
             # Checked before anything is launched: a broken script is the commonest failure.
             self._script.check()
             if self._init_cancelled.is_set():
                 return
-            self._post(_InitProgress(2))
+            self._owner.post(functools.partial(self._on_init_progress, 2))
             core = launch_core(settings, config)
             nrp = NrpCoreWrapper(core, config)
-            if not self._ask(_CoreLaunched(core, nrp), lambda: False):
+            if not self._owner.ask(functools.partial(self._adopt, core, nrp), if_ended=lambda: False):
                 shutdown_core(core, CORE_SHUTDOWN_S)
                 return
-            self._post(_InitProgress(3))
+            self._owner.post(functools.partial(self._on_init_progress, 3))
             nrp._initialize()
-        except Exception as error:
-            self._post(_InitEnded(error))
+        except Exception as error:  # noqa: BLE001 -- every failure is classified (loading_errors) and told
+            self._owner.post(functools.partial(self._on_init_ended, error))
         else:
-            self._post(_InitEnded(None))
+            self._owner.post(functools.partial(self._on_init_ended, None))
+
+    def _on_init_progress(self, index: int) -> None:
+        if not self._stopping:  # once stop has come, its own progress tells the story
+            self._init_task_open = True
+            self._progress(INIT_TASK, INIT_SUBTASKS, index)
+
+    def _adopt(self, core: engines.nrpcore_client.NrpCore, nrp: NrpCoreWrapper) -> bool:
+        """Keep a freshly started NRPCoreSim; False if stop has already taken the simulation's."""
+        if self._core_collected:
+            return False
+        self._core, self._nrp = core, nrp
+        return True
 
     def _on_init_ended(self, error: Exception | None) -> None:
         if error is None:
@@ -354,16 +236,17 @@ class SimulationServer:
         if core is None:
             self._announce_failure(report, failed)
             return
-        self._shutdowns.append(_spawn("NrpFailThread", lambda: shutdown_core(core, CORE_SHUTDOWN_S),
-                                      then=lambda: self._post(_CannotRun(report, failed))))
+        shutdown = self._owner.spawn("NrpFailThread", functools.partial(shutdown_core, core, CORE_SHUTDOWN_S),
+                               then=functools.partial(self._announce_failure, report, failed))
+        self._shutdowns.append(shutdown)
 
     def _announce_failure(self, report: RuntimeErrorReport, failed: Failed) -> None:
         if self._stopping:
-            log.info("simulation %s stopped before its failure was announced (%s)", self.settings.simulation_id,
-                     report.msg)
+            log.info("simulation %s stopped before its failure was announced (%s)",
+                     self.settings.simulation_id, report.msg)
             return
         self._state = ServerState.FAILED
-        self._next_tick = None
+        self._owner.stop_ticks()
         self._close_init_task()
         self._emit_status()
         self._emit(RuntimeErrorEvent(**report.event_fields()))
@@ -387,10 +270,11 @@ class SimulationServer:
         # NRPCoreSimExited already carries the account of NRPCoreSim's death.
         if broken is not None and not isinstance(outcome.error, NRPCoreSimExited):
             if report is None:
-                report = RuntimeErrorReport(msg=broken, error_type=ErrorType.RUNTIME, fileName=self._script.name)
+                report = RuntimeErrorReport(msg=broken, error_type=ErrorType.RUNTIME,
+                                            fileName=self._script.name)
             else:
                 report = dataclasses.replace(report, msg=f"{report.msg}\n{broken}")
-        self._post(_ScriptEnded(report, broken is not None))
+        self._owner.post(functools.partial(self._on_script_ended, report, broken is not None))
 
     def _on_script_ended(self, report: RuntimeErrorReport | None, broken: bool) -> None:
         if self._stopping:
@@ -409,7 +293,7 @@ class SimulationServer:
         if (self._state in (ServerState.PAUSED, ServerState.STARTED) and not self._stopping
                 and core is not None and not self._core_death_handled and core_exit_code(core) is not None):
             self._on_core_died(core)
-        if self._next_tick is not None:
+        if self._owner.ticking:
             self._emit_status()
 
     def _on_core_died(self, core: engines.nrpcore_client.NrpCore) -> None:
@@ -433,7 +317,7 @@ class SimulationServer:
                                    nrp.simulation_time_remaining)
         self._emit(Status(**fields))
 
-    # -- stop ------------------------------------------------------------------------------------
+    # -- stop: the owner starts each step on NrpStopThread, which hands the next one back ---------
 
     def _begin_stop(self) -> None:
         if self._stopping:
@@ -445,38 +329,32 @@ class SimulationServer:
         start_up = self._init_thread
         if start_up is not None and start_up.is_alive():
             # A start-up about to end is let end: NRPCoreSim then shuts down cleanly.
-            self._stop_in_background(lambda: start_up.join(INIT_GRACE_S), _Stop(_StopStep.SCRIPT))
+            self._owner.spawn("NrpStopThread", functools.partial(start_up.join, INIT_GRACE_S),
+                        then=self._stop_script)
         else:
-            self._on_stop_step(_StopStep.SCRIPT, False)
+            self._stop_script()
 
-    def _on_stop_step(self, step: _StopStep, during_start_up: bool) -> None:
-        match step:
-            case _StopStep.SCRIPT:
-                during_start_up = self._init_thread is not None and self._init_thread.is_alive()
-                nrp, script = self._nrp, self._script
-                self._stop_in_background(lambda: _stop_script(nrp, script),
-                                         _Stop(_StopStep.CORE, during_start_up))
-            case _StopStep.CORE:
-                self._progress(SHUTDOWN_TASK, SHUTDOWN_SUBTASKS, 1)
-                core, start_up, shutdowns = self._take_core(), self._init_thread, tuple(self._shutdowns)
-                self._stop_in_background(lambda: _shut_down(core, during_start_up, start_up, shutdowns),
-                                         _Stop(_StopStep.DONE))
-            case _StopStep.DONE:
-                self._state = check_command(Command.STOP, self._state)
-                self._next_tick = None
-                self._close_init_task()  # a start-up cut short by stop
-                self._emit(Progress(task=SHUTDOWN_TASK, done=True))
-                self._emit_status()
-                self._emit(Stopped())
-                self._ended = True
+    def _stop_script(self) -> None:
+        during_start_up = self._init_thread is not None and self._init_thread.is_alive()
+        self._owner.spawn("NrpStopThread", functools.partial(_end_script, self._nrp, self._script),
+                    then=functools.partial(self._stop_core, during_start_up))
 
-    def _stop_in_background(self, work: Callable[[], None], then: _Stop) -> None:
-        _spawn("NrpStopThread", work, then=lambda: self._post(then))
+    def _stop_core(self, during_start_up: bool) -> None:
+        self._progress(SHUTDOWN_TASK, SHUTDOWN_SUBTASKS, 1)
+        ending = ((self._init_thread,) if during_start_up else ()) + tuple(self._shutdowns)
+        self._owner.spawn("NrpStopThread", functools.partial(_end_core, self._take_core(), during_start_up, ending),
+                    then=self._announce_stop)
+
+    def _announce_stop(self) -> None:
+        self._state = check_command(Command.STOP, self._state)
+        self._owner.stop_ticks()
+        self._close_init_task()  # a start-up cut short by stop
+        self._emit(Progress(task=SHUTDOWN_TASK, done=True))
+        self._emit_status()
+        self._emit(Stopped())
+        self._owner.end()
 
     # -- events ----------------------------------------------------------------------------------
-
-    def _post(self, message: object) -> None:
-        self._inbox.put(message)
 
     def _close_init_task(self) -> None:
         if self._init_task_open:
@@ -495,39 +373,25 @@ class SimulationServer:
             log.exception("cannot emit the %s event", event.NAME)
 
 
-# -- blocking work, off the owner thread ------------------------------------------------------------
+# -- the blocking steps of a stop (NrpStopThread) ----------------------------------------------------
 
-def _spawn(name: str, work: Callable[[], None], then: Callable[[], None] | None = None) -> threading.Thread:
-    """Run `work` on a daemon thread, then `then` (which tells the owner) whatever `work` did."""
-    def run() -> None:
-        try:
-            work()
-        except Exception:
-            log.exception("%s failed", name)
-        if then is not None:
-            then()
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-def _stop_script(nrp: NrpCoreWrapper | None, script: MainScript) -> None:
+def _end_script(nrp: NrpCoreWrapper | None, script: MainScript) -> None:
     if nrp is not None and not nrp._stop_execution(SCRIPT_JOIN_S):
         log.warning("NRPCoreSim did not end the running loop within %.1f s", SCRIPT_JOIN_S)
     if not script.join(SCRIPT_JOIN_S):
-        log.warning("the main script ignored stop for %.1f s; leaving it (a daemon thread) behind", SCRIPT_JOIN_S)
+        log.warning("the main script ignored stop for %.1f s; leaving it (a daemon thread) behind",
+                    SCRIPT_JOIN_S)
 
 
-def _shut_down(core: engines.nrpcore_client.NrpCore | None, during_start_up: bool,
-               start_up: threading.Thread | None, shutdowns: tuple[threading.Thread, ...]) -> None:
+def _end_core(core: engines.nrpcore_client.NrpCore | None, during_start_up: bool,
+              ending: tuple[threading.Thread, ...]) -> None:
     if core is not None and during_start_up:
         shutdown_core(core, CORE_SHUTDOWN_DURING_INIT_S, terminate_grace=CORE_SHUTDOWN_DURING_INIT_S)
     elif core is not None:
         shutdown_core(core, CORE_SHUTDOWN_S)
     # NRPCoreSim may still be ending under a start-up or a failure: stopped means nothing runs.
     deadline = time.monotonic() + INIT_EXIT_S
-    for thread in ((start_up,) if during_start_up else ()) + shutdowns:
+    for thread in ending:
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             log.warning("%s did not end within %.0f s after stop", thread.name, INIT_EXIT_S)

@@ -10,8 +10,16 @@ import os
 
 import pytest
 
-from engines.errors import (EngineCrashed, EngineError, EngineProgramUnavailable, EngineTimeout, FailureDetail,
-                            FailureKind, FunctionError, failure_detail)
+from engines.errors import (
+    EngineCrashed,
+    EngineError,
+    EngineProgramUnavailable,
+    EngineTimeout,
+    FailureDetail,
+    FailureKind,
+    FunctionError,
+    failure_detail,
+)
 from engines.nrpcore_client import RequestFailed
 from engines.servers.script.script_base import ScriptBase
 from engines.servers.script.script_host import ScriptHost
