@@ -15,6 +15,7 @@ Targets (docs/faults.md): a status every 1 ± 0.3 s, that stop ≤ 1 s, `failed`
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pathlib
 import shutil
@@ -96,14 +97,14 @@ def status_intervals(server: LiveServer, subscriber: Subscriber) -> list[float]:
     # The transition's own status comes first; the periodic ones after it.
     arrivals = eventually(lambda: started()[1:6] if len(started()) >= 6 else None, 15, "five periodic statuses")
     server.call("PUT", "simulation", simulation_id, "state", body={"state": "stopped"})
-    return [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    return [later - earlier for earlier, later in itertools.pairwise(arrivals)]
 
 
 def stop_during_hung_initialize(server: LiveServer) -> float:
     launch = threading.Thread(target=server.call, args=("POST", "simulation"), kwargs={"body": {"experimentID": HUNG}})
     launch.start()
     eventually(lambda: len(process_of(server, "engine")) == 2, 60, "NRPCoreSim did not start both engines")
-    code, records = server.call("GET", "simulation")
+    _, records = server.call("GET", "simulation")
     simulation_id = str(max(record["simulationID"] for record in records))
     began = time.perf_counter()
     server.call("PUT", "simulation", simulation_id, "state", body={"state": "stopped"})
