@@ -44,7 +44,6 @@ from .owner import Owner
 from .protocol import Completed, Event, Failed, Initialized, Progress, RuntimeErrorEvent, Status, Stopped
 from .script_runner import MainScript, ScriptOutcome
 from .settings import ServerSettings
-from .status import status_fields
 from .wrapper import NrpCoreWrapper
 
 log = logging.getLogger(__name__)
@@ -309,13 +308,13 @@ class SimulationServer:
         self._fail(report, Failed(reason=message))
 
     def _emit_status(self) -> None:
+        """NRP's status payload (spec 1.5): every interval, and at each transition."""
         nrp = self._nrp
         if nrp is None:
-            fields = status_fields(self._state.value, 0.0, 0.0, 0.0)
+            self._emit(Status(realTime=0.0, simulationTime=0.0, state=self._state.value, simulationTimeLeft=0.0))
         else:
-            fields = status_fields(self._state.value, nrp.real_time, nrp.simulation_time,
-                                   nrp.simulation_time_remaining)
-        self._emit(Status(**fields))
+            self._emit(Status(realTime=nrp.real_time, simulationTime=nrp.simulation_time, state=self._state.value,
+                              simulationTimeLeft=nrp.simulation_time_remaining))
 
     # -- stop: the owner starts each step on NrpStopThread, which hands the next one back ---------
 
