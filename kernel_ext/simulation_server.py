@@ -236,7 +236,7 @@ class SimulationServer:
             self._announce_failure(report, failed)
             return
         shutdown = self._owner.spawn("NrpFailThread", functools.partial(shutdown_core, core, CORE_SHUTDOWN_S),
-                               then=functools.partial(self._announce_failure, report, failed))
+                                     then=functools.partial(self._announce_failure, report, failed))
         self._shutdowns.append(shutdown)
 
     def _announce_failure(self, report: RuntimeErrorReport, failed: Failed) -> None:
@@ -311,10 +311,11 @@ class SimulationServer:
         """NRP's status payload (spec 1.5): every interval, and at each transition."""
         nrp = self._nrp
         if nrp is None:
-            self._emit(Status(realTime=0.0, simulationTime=0.0, state=self._state.value, simulationTimeLeft=0.0))
+            self._emit(Status(realTime=0.0, simulationTime=0.0, state=self._state.value,
+                              simulationTimeLeft=0.0))
         else:
-            self._emit(Status(realTime=nrp.real_time, simulationTime=nrp.simulation_time, state=self._state.value,
-                              simulationTimeLeft=nrp.simulation_time_remaining))
+            self._emit(Status(realTime=nrp.real_time, simulationTime=nrp.simulation_time,
+                              state=self._state.value, simulationTimeLeft=nrp.simulation_time_remaining))
 
     # -- stop: the owner starts each step on NrpStopThread, which hands the next one back ---------
 
@@ -329,20 +330,21 @@ class SimulationServer:
         if start_up is not None and start_up.is_alive():
             # A start-up about to end is let end: NRPCoreSim then shuts down cleanly.
             self._owner.spawn("NrpStopThread", functools.partial(start_up.join, INIT_GRACE_S),
-                        then=self._stop_script)
+                              then=self._stop_script)
         else:
             self._stop_script()
 
     def _stop_script(self) -> None:
         during_start_up = self._init_thread is not None and self._init_thread.is_alive()
         self._owner.spawn("NrpStopThread", functools.partial(_end_script, self._nrp, self._script),
-                    then=functools.partial(self._stop_core, during_start_up))
+                          then=functools.partial(self._stop_core, during_start_up))
 
     def _stop_core(self, during_start_up: bool) -> None:
         self._progress(SHUTDOWN_TASK, SHUTDOWN_SUBTASKS, 1)
         ending = ((self._init_thread,) if during_start_up else ()) + tuple(self._shutdowns)
-        self._owner.spawn("NrpStopThread", functools.partial(_end_core, self._take_core(), during_start_up, ending),
-                    then=self._announce_stop)
+        core = self._take_core()
+        self._owner.spawn("NrpStopThread", functools.partial(_end_core, core, during_start_up, ending),
+                          then=self._announce_stop)
 
     def _announce_stop(self) -> None:
         self._state = check_command(Command.STOP, self._state)
