@@ -216,7 +216,7 @@ def nrp(jp_fetch, jp_serverapp, jp_asyncio_loop):
         jp_asyncio_loop.run_until_complete(service.close())
 
 
-# The session's real server for the synchronous clients (tests/notebook/client, tests/cli, tests/notebook/magics).
+# The session's real server for the synchronous clients (tests/notebook/{client,magics}, tests/cli).
 
 def stop_everything(server) -> None:
     """Stops every simulation that is not final, `completed` ones too (they hold a launch slot)."""
