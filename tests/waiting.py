@@ -6,15 +6,21 @@ where nothing can be awaited directly, they poll a condition until it holds or t
 import asyncio
 import inspect
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 # Short enough not to slow a test down, long enough not to busy a 2-core machine.
 POLL_S = 0.02
 
+Measurement = TypeVar("Measurement")
 
-def _failure(what: str | Callable[[], Any], within_s: float) -> AssertionError:
+
+class NotWithin(AssertionError):
+    """A condition did not hold in time (an AssertionError, so that a test fails on it)."""
+
+
+def _failure(what: str | Callable[[], Any], within_s: float) -> NotWithin:
     # `what` may be a callable so that the message shows the state at the moment of failure.
-    return AssertionError(f"not within {within_s} s: {what() if callable(what) else what}")
+    return NotWithin(f"not within {within_s} s: {what() if callable(what) else what}")
 
 
 def eventually(condition: Callable[[], Any], within_s: float, what: str | Callable[[], Any],
@@ -27,6 +33,23 @@ def eventually(condition: Callable[[], Any], within_s: float, what: str | Callab
             raise _failure(what, within_s)
         time.sleep(every_s)
     return value
+
+
+def settle(measure: Callable[[], Measurement], done: Callable[[Measurement], bool], within_s: float,
+           every_s: float = POLL_S) -> Measurement:
+    """Measures until `done(measurement)` holds or `within_s` has passed, and returns the last
+    measurement either way: for callers that report what is left rather than fail at once."""
+    last: list[Measurement] = []
+
+    def measured_and_done() -> bool:
+        last[:] = [measure()]
+        return done(last[0])
+
+    try:
+        eventually(measured_and_done, within_s, "settled", every_s)
+    except NotWithin:
+        pass  # the caller looks at the last measurement
+    return last[0]
 
 
 async def eventually_async(condition: Callable[[], Any], within_s: float, what: str | Callable[[], Any],

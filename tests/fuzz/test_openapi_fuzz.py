@@ -64,6 +64,7 @@ def fuzz_server(tmp_path_factory):
         assert_no_core_processes(marker, within_s=10.0)
 
 
+@pytest.mark.timeout(120)  # the module's server starts with the first test that asks for it
 def test_the_served_document_is_the_file_with_the_server_s_base_url(fuzz_server):
     _, document = fuzz_server
     assert document.pop("servers") == [{"url": "/nrp"}]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
-import time
 import urllib.request
 
 import psutil
 
 from tests.conftest import TEST_MARKER_VARIABLE, core_processes
+from tests.waiting import settle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,21 +118,13 @@ def settled(server, marker: str, simulations_dir: pathlib.Path, baseline: Footpr
     """Measures until the footprint is back to `baseline` or `within_s` passes; the last
     measurement and what it still holds beyond the baseline. Kernels and processes take a moment
     to be reaped after a stop has answered, so one measurement right away would be flaky."""
-    deadline = time.monotonic() + within_s
-    while True:
-        footprint = measure(server, marker, simulations_dir)
-        left = footprint.differences(baseline, fd_allowance)
-        if not left or time.monotonic() > deadline:
-            return footprint, left
-        time.sleep(0.1)
+    footprint = settle(lambda: measure(server, marker, simulations_dir),
+                       lambda measured: not measured.differences(baseline, fd_allowance), within_s, every_s=0.1)
+    return footprint, footprint.differences(baseline, fd_allowance)
 
 
 def idle(server, marker: str, simulations_dir: pathlib.Path, within_s: float = 15.0) -> Footprint:
     """The footprint of a server with nothing running, once the helpers it runs at start-up
     (JupyterLab asks `npm prefix -g`) have ended."""
-    deadline = time.monotonic() + within_s
-    while True:
-        footprint = measure(server, marker, simulations_dir)
-        if not footprint.children or time.monotonic() > deadline:
-            return footprint
-        time.sleep(0.1)
+    return settle(lambda: measure(server, marker, simulations_dir), lambda measured: not measured.children,
+                  within_s, every_s=0.1)

@@ -21,6 +21,9 @@ EXPERIMENT = "tf_exchange"
 # Measured: none over 200 cycles (benchmarks/soak.py, docs/faults.md); the allowance covers what a library may
 # open lazily later on (a second SQLite journal, a resolver socket), never one per cycle.
 FD_ALLOWANCE = 4
+# How long what a cycle leaves may take to go: a leak stays, so waiting longer costs a passing run
+# nothing, and a loaded machine (a stop that has to kill NRPCoreSim after stop_grace) needs it.
+SETTLE_WITHIN_S = 15.0
 
 
 def start_server(tmp_path: pathlib.Path, marker: str) -> tuple[LiveServer, pathlib.Path]:
@@ -102,7 +105,8 @@ def soak(server: LiveServer, marker: str, simulations_dir: pathlib.Path, cycles:
     baseline = idle(server, marker, simulations_dir)
     times = CycleTimes()
     cycle(server, 1, CycleTimes())
-    warmed_up, left = settled(server, marker, simulations_dir, baseline, fd_allowance=1_000)
+    warmed_up, left = settled(server, marker, simulations_dir, baseline, fd_allowance=1_000,
+                              within_s=SETTLE_WITHIN_S)
     assert not left, left
     began = time.monotonic()
     for index in range(cycles):
@@ -110,6 +114,7 @@ def soak(server: LiveServer, marker: str, simulations_dir: pathlib.Path, cycles:
         if progress is not None:
             progress(index)
     seconds = time.monotonic() - began
-    final, left = settled(server, marker, simulations_dir, warmed_up, fd_allowance=FD_ALLOWANCE)
+    final, left = settled(server, marker, simulations_dir, warmed_up, fd_allowance=FD_ALLOWANCE,
+                          within_s=SETTLE_WITHIN_S)
     archives = len(list((server.root / "experiments" / EXPERIMENT).glob("*_simulation_*.log.zip")))
     return SoakResult(baseline, warmed_up, final, left, times, cycles, archives, seconds)
