@@ -84,7 +84,7 @@ async def launched(nrp, experiment="slow_exchange", start=True):
 
 
 @pytest.mark.parametrize("from_state", ["started", "paused"])
-async def test_stop_returns_within_2_s_and_leaves_nothing(from_state, nrp, jp_fetch, jp_serverapp, tmp_path):
+async def test_stop_returns_and_leaves_nothing(from_state, nrp, jp_fetch, jp_serverapp, tmp_path):
     simulation_id = await launched(nrp, start=from_state == "started")
     await engines_run(jp_serverapp, simulation_id)
     processes, ports = simulation_processes(jp_serverapp, simulation_id)
