@@ -8,7 +8,7 @@
     │   ├── InvalidConfig         400  "Client error"    the experiment's config fails validation
     │   ├── SimulationNotFinal    409  "Client error"    e.g. DELETE of a simulation still running
     │   ├── StoppedWhileLaunching 409  "Client error"    a stop arrived before the launch ended
-    │   ├── TokenRefused          401  "Client error"    the NRP proxy refused the bearer token
+    │   ├── TokenRefused          401  "Client error"    the NRP proxy refused the bearer token (477 if it did)
     │   └── ExperimentTooLarge    413  "Client error"    the proxy's experiment is past the size bound
     ├── StateTransitionError      400  "State Transition error"
     ├── TooManySimulations        409  ""                the launch limit is reached
@@ -148,15 +148,30 @@ class StoppedWhileLaunching(ClientError):
 
 
 class TokenRefused(ClientError):
-    """A bearer token the NRP proxy does not accept (unknown, expired, or the proxy's `no-token`)."""
+    """A bearer token the NRP proxy does not accept (unknown, expired, or the proxy's `no-token`).
+
+    The proxy's own refusal, 477 with where to log in (`{"mode", "url", "clientId"}`), is passed
+    on as it came, status and login keys beside NRP's body: it is the answer on which NRP's frontend
+    sends the user to the proxy's login page; to any other status a 401 would only show nothing.
+    Other refusals (401, 403, 404 from the proxy) are a 401.
+    """
 
     http_status = 401
+    PROXY_REFUSAL: ClassVar[int] = 477
+    LOGIN_KEYS: ClassVar[tuple[str, ...]] = ("mode", "url", "clientId")
 
-    def __init__(self, proxy: str, status: int):
+    def __init__(self, proxy: str, status: int, login: dict | None = None):
         super().__init__(f"The NRP proxy at {proxy} refused the bearer token (HTTP {status}): it is unknown "
                          f"or has expired; log in again")
         self.proxy = proxy
         self.status = status
+        if status == self.PROXY_REFUSAL:
+            self.http_status = status
+        self.login = {key: clipped(value) for key, value in (login or {}).items()
+                      if key in self.LOGIN_KEYS and isinstance(value, str)}
+
+    def body(self) -> dict[str, str | None]:
+        return {**super().body(), **self.login}
 
 
 class ExperimentTooLarge(ClientError):

@@ -68,7 +68,7 @@ class NrpHandler(ExtensionHandlerMixin, APIHandler):
         except NrpError as error:
             # Raised while the request's identity was looked up (a refused token, an unreachable
             # proxy): NRP's body, with the error's own status, instead of a 500.
-            if isinstance(error, TokenRefused):
+            if isinstance(error, TokenRefused) and error.http_status == 401:
                 self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
             self.set_status(error.http_status)
             self.finish(json.dumps(error.body()))

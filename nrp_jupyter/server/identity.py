@@ -75,9 +75,13 @@ class IdentityCache:
             return await asyncio.shield(asking)
         asking = self._asking[key] = asyncio.ensure_future(self.client.user_of(token))
         try:
-            user = await asking
+            # Shielded: a request that goes away must not cancel the lookup the others wait for.
+            user = await asyncio.shield(asking)
         finally:
-            del self._asking[key]
+            if asking.done():
+                self._asking.pop(key, None)
+            else:
+                asking.add_done_callback(lambda _: self._asking.pop(key, None))
         if self.ttl_s > 0:
             self._known.pop(key, None)
             self._known[key] = _Known(user, time.monotonic() + self.ttl_s)

@@ -70,7 +70,7 @@ class ProxyClient:
         response = await self._fetch("GET", "/identity/me", token, max_bytes=MAX_LISTING_BYTES)
         if response.code in TOKEN_REFUSALS or response.code == 404:
             # FS storage answers 404 for a token no user holds ("getUserInfo: user id not found").
-            raise TokenRefused(self.url, response.code)
+            raise _refusal(self.url, response)
         self._check(response, "GET /identity/me")
         try:
             user = json.loads(response.body)["id"]
@@ -86,7 +86,7 @@ class ProxyClient:
         path = f"/storage/{quote(folder, safe='')}"
         response = await self._fetch("GET", path, token, max_bytes=MAX_LISTING_BYTES)
         if response.code == 477 or response.code == 401:
-            raise TokenRefused(self.url, response.code)
+            raise _refusal(self.url, response)
         if response.code in NOT_THERE:
             raise ExperimentNotFound(experiment_id, "the NRP proxy's storage (or it is not shared with you)")
         self._check(response, f"GET {path}")
@@ -131,7 +131,7 @@ class ProxyClient:
         if too_large:
             raise LimitReached
         if response.code in (477, 401):
-            raise TokenRefused(self.url, response.code)
+            raise _refusal(self.url, response)
         if response.code == 204 or response.code in NOT_THERE:
             raise ProxyFailed(self.url, f"listed '{name}' in the experiment '{experiment_id}' but does not "
                                         f"give it (HTTP {response.code} to GET {path})")
@@ -152,7 +152,7 @@ class ProxyClient:
                                      headers={"Content-Type": "application/octet-stream",
                                               "Content-Length": str(source.stat().st_size)})
         if response.code in (477, 401):
-            raise TokenRefused(self.url, response.code)
+            raise _refusal(self.url, response)
         if response.code in NOT_THERE:
             raise ExperimentNotFound(experiment_id, "the NRP proxy's storage (or it is not shared with you)")
         self._check(response, f"POST {path}")
@@ -190,3 +190,12 @@ def _reason(error: BaseException | None) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return str(error) or type(error).__name__
+
+
+def _refusal(proxy: str, response: HTTPResponse) -> TokenRefused:
+    """The proxy's refusal of a token, with its login hint when it sent one (477's JSON body)."""
+    try:
+        login = json.loads(response.body or b"")
+    except ValueError:
+        login = None
+    return TokenRefused(proxy, response.code, login if isinstance(login, dict) else None)

@@ -27,15 +27,31 @@ def test_the_owner_is_the_nrp_user_and_only_they_change_the_simulation(nrp_serve
 
 
 @pytest.mark.parametrize("token", ["no-token", "false", "00000000-unknown-token"])
-def test_a_token_the_proxy_refuses_is_a_401_naming_the_reason(nrp_server, stand_in, token):
+def test_a_token_the_proxy_refuses_is_refused_as_the_proxy_refuses_it(nrp_server, stand_in, token):
+    # nrp-proxy's 477 passes through with its login hint: NRP's frontend then sends the user to log in.
     for method, path, body in (("POST", "simulation", {"experimentID": "tf_exchange_0"}),
                                ("GET", "simulation/0/state", None), ("GET", "openapi.json", None)):
-        status, answer, headers = nrp_server.fetch(method, path, bearer=token, body=body)
-        assert status == 401, (method, path, answer)
-        assert answer["type"] == "Client error" and answer["data"] is None
-        assert f"The NRP proxy at {stand_in.url} refused the bearer token (HTTP 477)" in answer["message"]
-        assert "log in again" in answer["message"] and "_xsrf" not in answer["message"]
-        assert headers["WWW-Authenticate"].startswith("Bearer")
+        status, answer, _ = nrp_server.fetch(method, path, bearer=token, body=body)
+        assert status == 477, (method, path, answer)
+        assert answer == {"message": f"The NRP proxy at {stand_in.url} refused the bearer token (HTTP 477): it is "
+                                     f"unknown or has expired; log in again",
+                          "type": "Client error", "data": None, "mode": "local",
+                          "url": "/authentication/loginpage?origin=FS", "clientId": "nrp"}
+
+
+@pytest.mark.parametrize("proxy_status", [401, 403, 404])
+def test_any_other_refusal_is_a_401_naming_the_reason(nrp_server, stand_in, proxy_status):
+    stand_in.fail_with = proxy_status
+    try:
+        status, answer, headers = nrp_server.fetch("POST", "simulation", bearer=f"refused-with-{proxy_status}",
+                                                   body={"experimentID": "tf_exchange_0"})
+    finally:
+        stand_in.fail_with = None
+    assert status == 401, answer
+    assert answer == {"message": f"The NRP proxy at {stand_in.url} refused the bearer token (HTTP {proxy_status}): "
+                                 f"it is unknown or has expired; log in again", "type": "Client error", "data": None}
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+    assert "_xsrf" not in answer["message"]
 
 
 def test_an_expired_token_is_refused_once_the_cache_lets_it_go(nrp_server, stand_in):
@@ -46,9 +62,9 @@ def test_an_expired_token_is_refused_once_the_cache_lets_it_go(nrp_server, stand
 
     def refused():
         status, body, _ = nrp_server.fetch("GET", "openapi.json", bearer=token)
-        return status == 401 and "refused the bearer token" in body["message"]
+        return status == 477 and "refused the bearer token" in body["message"]
 
-    eventually(refused, within_s=IDENTITY_CACHE_S + 10, what="a 401 for the expired token")
+    eventually(refused, within_s=IDENTITY_CACHE_S + 10, what="the proxy's refusal of the expired token")
 
 
 def test_answers_are_cached_per_token(nrp_server, stand_in):
