@@ -35,6 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="nrp: no workaround (default); workaround: issue 12's harness-only workarounds")
     parser.add_argument("--broker", choices=[b.value for b in Broker], default=Broker.MOSQUITTO.value,
                         help="mosquitto: NRP's broker set-up (default); embedded: the server's own broker")
+    parser.add_argument("--name", help="names this run's screenshots, logs and results (default: mode and broker)")
     parser.add_argument("--server-arg", action="append", default=[],
                         help="extra argument for `jupyter server` (repeatable), e.g. the NRP mode's traits")
     return parser.parse_args(argv)
@@ -77,9 +78,9 @@ def build(layout: Layout, mode: Mode) -> None:
         raise processes.ServiceFailed(f"creating the proxy's FS user failed ({code}); see {log}")
 
 
-def up(layout: Layout, mode: Mode, broker: Broker, server_args: list[str]) -> None:
+def up(layout: Layout, mode: Mode, broker: Broker, server_args: list[str], name: str) -> None:
     configs.write_all(layout, mode)
-    (layout.run / "mode").write_text(run_name(mode, broker))
+    (layout.run / "mode").write_text(name)
     for service in all_services(layout, mode, broker, server_args):
         processes.start(service, layout.run)
         print(f"started {service.name} (port {service.port}, log {processes.log_file(layout.run, service.name)})")
@@ -122,7 +123,7 @@ def main(argv: list[str]) -> int:
     mode = Mode(args.mode)
     layout.run.mkdir(parents=True, exist_ok=True)
     broker = Broker(args.broker)
-    name = run_name(mode, broker)
+    name = args.name or run_name(mode, broker)
     if args.command in ("walk", "errors", "accept") and (layout.run / "mode").exists():
         # Checks run against the stack as it was started.
         name = (layout.run / "mode").read_text().strip()
@@ -130,7 +131,7 @@ def main(argv: list[str]) -> int:
     if args.command == "build":
         build(layout, mode)
     elif args.command == "up":
-        up(layout, mode, broker, args.server_arg)
+        up(layout, mode, broker, args.server_arg, name)
     elif args.command == "down":
         for line in down(layout):
             print(f"ended a leftover process: {line}")
@@ -142,7 +143,7 @@ def main(argv: list[str]) -> int:
         try:
             build(layout, mode)
             down(layout)
-            up(layout, mode, broker, args.server_arg)
+            up(layout, mode, broker, args.server_arg, name)
             for command in ("walk", "errors", "accept"):
                 run_checks(layout, command, table)
         finally:

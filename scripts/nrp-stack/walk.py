@@ -5,10 +5,11 @@ the walk (later steps need it) after a screenshot of what the frontend shows the
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Callable
 
 from playwright.sync_api import Page
@@ -29,7 +30,10 @@ class Walk:
     page: Page
     layout: Layout
     mode: str
+    network: NetworkLog | None = None
+    clone_id: str = ""
     clone_title: str = ""
+    token: str = ""
 
 
 def login(walk: Walk) -> str:
@@ -50,28 +54,50 @@ def clone_template(walk: Walk) -> str:
     page.click("li.react-tabs__tab:has-text('Templates')")
     entry = template_entry(page)
     entry.click()
-    # The proxy titles a clone "<clone time> <template title>", to the second, in this machine's time.
-    clicked = datetime.now().replace(microsecond=0) - timedelta(seconds=2)
     entry.get_by_role("button", name="Clone").click()
+    experiment_id, token = answered_clone(walk)
+    walk.clone_id, walk.token = experiment_id, token
+    walk.clone_title = clone_title(walk.layout, experiment_id, token)
     page.click("li.react-tabs__tab:has-text('My Experiments')")
+    if not wait_for_title(page, walk.clone_title, STEP_TIMEOUT_MS / 2000):
+        # The overview refreshes its list from the proxy every few seconds; a user who does not see the
+        # clone reloads the page.
+        page.reload()
+        page.click("text=EXPERIMENTS")
+        if not wait_for_title(page, walk.clone_title, STEP_TIMEOUT_MS / 2000):
+            raise AssertionError(f"the clone {experiment_id} ('{walk.clone_title}') is not listed in My Experiments")
+    return f"cloned as {experiment_id}, '{walk.clone_title}'"
+
+
+def answered_clone(walk: Walk) -> tuple[str, str]:
+    """The storage id the proxy gave the clone, and the bearer token the browser used, as recorded."""
     deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        new = [title for title in my_experiment_titles(page) if cloned_at(title) and cloned_at(title) >= clicked]
-        if new:
-            walk.clone_title = new[0]
-            return f"cloned as '{walk.clone_title}'"
-        time.sleep(0.5)
-    raise AssertionError("no new clone of tf_exchange appeared in My Experiments")
+        for entry in walk.network.entries:
+            if entry["method"] == "POST" and entry["url"].endswith("/proxy/storage/clone") and entry.get("status") == 200:
+                token = entry["headers"].get("authorization", "").removeprefix("Bearer ")
+                return entry["answer"].strip().strip('"'), token
+        walk.page.wait_for_timeout(500)
+    raise AssertionError("the proxy did not answer the clone")
 
 
-def cloned_at(title: str) -> datetime | None:
-    stamp, _, name = title.rpartition(" ")
-    if name != TEMPLATE_TITLE:
-        return None
-    try:
-        return datetime.strptime(stamp, "%Y-%m-%dT%I:%M:%S %p")
-    except ValueError:
-        return None
+def clone_title(layout: Layout, experiment_id: str, token: str) -> str:
+    request = urllib.request.Request(f"{layout.base_url}/proxy/storage/experiments",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        for experiment in json.loads(answer.read()):
+            if experiment.get("id") == experiment_id:
+                return experiment["configuration"]["SimulationName"]
+    raise AssertionError(f"the proxy does not list its clone {experiment_id}")
+
+
+def wait_for_title(page: Page, title: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if title in my_experiment_titles(page):
+            return True
+        page.wait_for_timeout(500)
+    return False
 
 
 def template_entry(page: Page):
@@ -155,6 +181,22 @@ def stop(walk: Walk) -> str:
     return "stopped; Initialize enabled again"
 
 
+def logs_in_storage(walk: Walk) -> str:
+    """At stop the server uploads the run's log archive into the experiment's folder of the proxy's storage."""
+    deadline = time.monotonic() + 30
+    names: list[str] = []
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(f"{walk.layout.base_url}/proxy/storage/{walk.clone_id}",
+                                         headers={"Authorization": f"Bearer {walk.token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            names = [entry["name"] for entry in json.loads(answer.read())]
+        archives = [name for name in names if name.endswith(".log.zip")]
+        if archives:
+            return f"{walk.clone_id}/{archives[0]}"
+        time.sleep(1)
+    raise AssertionError(f"no log archive in the proxy's {walk.clone_id}: {names}")
+
+
 def time_boxes(page: Page) -> list[str]:
     return [box.inner_text().strip() for box in page.locator(".experiment-time-box").all() if box.is_visible()]
 
@@ -186,6 +228,7 @@ STEPS: list[tuple[str, Callable[[Walk], str]]] = [
     ("start, clock advances", start),
     ("pause, clock holds", pause),
     ("stop", stop),
+    ("logs in proxy storage", logs_in_storage),
 ]
 
 
@@ -195,7 +238,7 @@ def run(layout: Layout, table: PassTable) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         network.attach(page)
-        walk = Walk(page=page, layout=layout, mode=mode)
+        walk = Walk(page=page, layout=layout, mode=mode, network=network)
         failed = False
         for number, (name, step) in enumerate(STEPS, start=1):
             if failed:
@@ -213,3 +256,8 @@ def run(layout: Layout, table: PassTable) -> None:
             table.add("walk", name, passed, "; ".join(filter(None, [detail, f"shown: {shown}" if shown else "",
                                                                      shot.name])))
         network.write(layout.run / f"walk-network-{mode}.json")
+        if walk.clone_id:
+            # The walk's clone goes with it, as the acceptance suite's does.
+            request = urllib.request.Request(f"{layout.base_url}/proxy/storage/{walk.clone_id}", method="DELETE",
+                                             headers={"Authorization": f"Bearer {walk.token}"})
+            urllib.request.urlopen(request, timeout=30).close()
