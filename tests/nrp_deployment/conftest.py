@@ -7,6 +7,8 @@ The stand-in's storage holds, per experiment id (owner in brackets):
     big_0 (alice)           tf_exchange with a file past the server's nrp_experiment_max_bytes
     traversal_0 (alice)     tf_exchange, whose listing adds the names given in TRAVERSAL_NAMES
     vanishing_0 (alice)     tf_exchange, whose listing names a file the proxy then does not give
+    deep_0 (alice)          tf_exchange with folders nested past the server's bound (16)
+    crowded_0 (alice)       tf_exchange, whose listing adds more entries than the server's bound (10,000)
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from tests.ports import free_port
 ALICE, BOB = "alice", "bob"
 TOKENS = {ALICE: "7f1c2a4e-alice-token", BOB: "9d3b5c6f-bob-token"}
 MAX_EXPERIMENT_BYTES = 1024 * 1024
+# The server's other bounds on a fetched experiment (proxy_storage.FetchLimits' defaults).
+MAX_ENTRIES, MAX_DEPTH = 10_000, 16
 IDENTITY_CACHE_S = 0.3
 TRAVERSAL_NAMES = {"../escaped.py": "a parent folder", "sub/escaped.py": "a path", "..": "the parent itself"}
 
@@ -49,11 +53,17 @@ def stand_in(tmp_path_factory):
     (big / "weights.bin").write_bytes(b"\0" * (MAX_EXPERIMENT_BYTES + 1))
     _experiment(root, "traversal_0")
     _experiment(root, "vanishing_0")
+    deep = _experiment(root, "deep_0")
+    deep.joinpath(*["d"] * (MAX_DEPTH + 1)).mkdir(parents=True)
+    _experiment(root, "crowded_0")
     proxy = StandInProxy(root, users={token: user for user, token in TOKENS.items()},
                          owners={"tf_exchange_0": ALICE, "bobs_0": BOB, "big_0": ALICE, "traversal_0": ALICE,
-                                 "vanishing_0": ALICE},
+                                 "vanishing_0": ALICE, "deep_0": ALICE, "crowded_0": ALICE},
                          extra_entries={"vanishing_0": [{"name": "gone.py", "uuid": "vanishing_0/gone.py",
-                                                         "size": 10, "type": "file"}]}).start()
+                                                         "size": 10, "type": "file"}],
+                                        "crowded_0": [{"name": f"f{index}", "uuid": f"crowded_0/f{index}",
+                                                       "size": 0, "type": "folder"}
+                                                      for index in range(MAX_ENTRIES + 1)]}).start()
     yield proxy
     proxy.stop()
 
@@ -89,7 +99,9 @@ class NrpModeServer(LiveServer):
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, _json(response.read()), response.headers
         except urllib.error.HTTPError as error:
-            return error.code, _json(error.read()), error.headers
+            # The error holds the connection until closed; left to the collector it is a ResourceWarning.
+            with error:
+                return error.code, _json(error.read()), error.headers
 
     def leftover_dirs(self) -> list[str]:
         """Simulation and staging directories still on disk."""

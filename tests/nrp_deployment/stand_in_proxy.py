@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import pathlib
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -50,6 +51,11 @@ class StandInProxy:
     """a status with which every upload is answered, or None"""
     fail_with: int | None = None
     """a status with which every request is answered (the proxy's own failure), or None"""
+    answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    """path (as sent, quoted) -> (status, body) answered instead of the route's own, for answers the
+    real proxy may give but its disk cannot produce"""
+    slow_tokens: dict[str, float] = field(default_factory=dict)
+    """token -> seconds its requests wait before they are answered"""
     requests: list[Request] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     """<experiment>/<name> -> body of each upload"""
@@ -123,8 +129,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         segments, query = self._record()
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        if token in self.stand_in.slow_tokens:
+            time.sleep(self.stand_in.slow_tokens[token])
         if self.stand_in.fail_with is not None:
             return self._answer(self.stand_in.fail_with, b"Internal error", "text/html")
+        path = urlsplit(self.path).path
+        if path in self.stand_in.answers:
+            return self._answer(*self.stand_in.answers[path])
         user = self.stand_in.user_of(self.headers.get("Authorization", ""))
         if user is None:
             return self._answer(UNKNOWN_TOKEN, LOGIN_HINT.encode(), "text/html")

@@ -54,4 +54,5 @@ def test_the_open_reads_are_closed_outside_nrp_mode(plain_server, method, path):
         request = urllib.request.Request(f"{plain_server.url}nrp/{path}", method=method, headers=headers)
         with pytest.raises(urllib.error.HTTPError) as refusal:
             urllib.request.urlopen(request, timeout=30)
-        assert refusal.value.code == 403
+        with refusal.value:
+            assert refusal.value.code == 403
