@@ -37,11 +37,12 @@ def test_the_log_archive_is_uploaded_to_the_experiment_at_stop(nrp_server, stand
     assert (stand_in.root / "tf_exchange_0" / upload.path.rsplit("/", 1)[1]).read_bytes() == upload.body
 
 
-def test_a_refused_upload_keeps_the_logs_on_the_server(nrp_server, stand_in):
+@pytest.mark.parametrize("refusal", [500, 477, 403])
+def test_a_refused_upload_keeps_the_logs_on_the_server(nrp_server, stand_in, refusal):
     status, simulation, _ = launch(nrp_server, "tf_exchange_0", TOKENS[ALICE])
     assert status == 201, simulation
     sid = simulation["simulationID"]
-    stand_in.refuse_uploads = 500
+    stand_in.refuse_uploads = refusal
     try:
         assert nrp_server.stop_as(sid, TOKENS[ALICE])[0] == 200
     finally:
@@ -51,4 +52,4 @@ def test_a_refused_upload_keeps_the_logs_on_the_server(nrp_server, stand_in):
     status, logs, _ = nrp_server.fetch("GET", f"simulation/{sid}/logs", bearer=TOKENS[ALICE])
     assert status == 200
     assert f"nrpcore_{sid}.log" in [item["name"] for item in logs["files"]]
-    assert "archives not uploaded to the NRP proxy" in nrp_server.log_path.read_text()
+    assert f"simulation {sid}: archives not uploaded to the NRP proxy" in nrp_server.log_path.read_text()
