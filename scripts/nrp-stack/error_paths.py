@@ -72,10 +72,13 @@ def click_initialize_and_read(page: Page) -> str:
     page.locator('button[title="Initialize experiment"]').click()
     deadline = time.monotonic() + WAIT_FOR_MESSAGE_S
     while time.monotonic() < deadline:
+        if "/authentication/loginpage" in page.url:
+            # The frontend's answer to a 477: log in again, then come back (redirect_uri).
+            return f"the proxy's login page ({page.url.split('?')[0]})"
         shown = walk.on_screen_messages(page)
         if shown:
             return shown
-        time.sleep(0.5)
+        page.wait_for_timeout(500)
     return ""
 
 
