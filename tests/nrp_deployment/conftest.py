@@ -78,7 +78,7 @@ class NrpModeServer(LiveServer):
             f"--NrpJupyterApp.nrp_proxy_url={proxy_url}",
             f"--NrpJupyterApp.nrp_identity_cache_seconds={IDENTITY_CACHE_S}",
             f"--NrpJupyterApp.nrp_experiment_max_bytes={MAX_EXPERIMENT_BYTES}",
-            f"--NrpJupyterApp.nrp_proxy_timeout=10",
+            "--NrpJupyterApp.nrp_proxy_timeout=10",
             f"--NrpJupyterApp.embedded_broker_websockets_port={self.websockets_port}",
             f"--NrpJupyterApp.simulations_dir={self.simulations_dir}", *extra))
 
