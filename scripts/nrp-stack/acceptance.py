@@ -34,6 +34,7 @@ def run(layout: Layout, table: PassTable) -> None:
         "START_TIMEOUT": "120",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])),
         "NRP_STACK_SCREENSHOTS": str(layout.screenshots),
+        "NRP_STACK_RUN": mode,
     }
     argv = [str(layout.python), "-m", "pytest", "-p", "playwright_page", "-p", "no:cacheprovider",
             "-p", "no:xdist", "-p", "no:jupyter", "--timeout=300", "-v", f"--junitxml={report}", *SUITE_FILES]

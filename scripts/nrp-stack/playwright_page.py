@@ -14,6 +14,7 @@ import pytest
 from browser import chromium
 
 SCREENSHOTS = os.environ.get("NRP_STACK_SCREENSHOTS", "")
+RUN = os.environ.get("NRP_STACK_RUN", "stack")
 
 
 @pytest.fixture(scope="session")
@@ -30,5 +31,5 @@ def page(browser, request):
     yield new_page
     if SCREENSHOTS:
         # The last view of each test, whatever its outcome: what a reader of the pass table wants to see.
-        new_page.screenshot(path=str(Path(SCREENSHOTS) / f"acceptance-{request.node.name}.png"))
+        new_page.screenshot(path=str(Path(SCREENSHOTS) / f"{RUN}-acceptance-{request.node.name}.png"))
     context.close()
