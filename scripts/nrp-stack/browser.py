@@ -4,9 +4,9 @@ the proxy and of our server (method, path, the headers that matter, body; status
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from playwright.sync_api import Browser, Error, Page, Request, Response, sync_playwright
 
@@ -64,7 +64,7 @@ class NetworkLog:
             entry["status"] = response.status
             try:
                 entry["answer"] = response.text()[:BODY_LIMIT]
-            except Exception as error:  # a body the browser no longer holds (redirects, aborted reads)
+            except Error as error:  # a body the browser no longer holds (redirects, aborted reads)
                 entry["answer"] = f"<unreadable: {error}>"
         self.entries.append(entry)
 

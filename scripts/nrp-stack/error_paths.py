@@ -12,12 +12,11 @@ import json
 import time
 import urllib.request
 
-from playwright.sync_api import Page, Route
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
 import walk
 from browser import NetworkLog, chromium
 from layout import Layout
+from playwright.sync_api import Page, Route
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from results import PassTable
 
 WAIT_FOR_MESSAGE_S = 15
@@ -148,7 +147,8 @@ def run(layout: Layout, table: PassTable) -> None:
                     # last list of free servers while the slot is taken, to see what our 409 shows.
                     free = rest(layout, "GET", "/proxy/availableServers", token)[1]
                     page.route("**/proxy/availableServers",
-                               lambda route: route.fulfill(status=200, body=free, content_type="application/json"))
+                               lambda route, free=free: route.fulfill(status=200, body=free,
+                                                                      content_type="application/json"))
                     take_the_slot(layout, token, experiment_id)
                 shown = click_initialize_and_read(page)
                 time.sleep(1)

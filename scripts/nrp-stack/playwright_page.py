@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from browser import chromium
 
 SCREENSHOTS = os.environ.get("NRP_STACK_SCREENSHOTS", "")

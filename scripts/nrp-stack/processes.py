@@ -124,4 +124,4 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str], log: Path, timeout
     """A build or set-up step, its output appended to log; its return code."""
     with log.open("ab") as out:
         return subprocess.run(argv, cwd=cwd, env={**os.environ, **env}, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=timeout_s).returncode
+                              stderr=subprocess.STDOUT, timeout=timeout_s, check=False).returncode

@@ -9,7 +9,6 @@ then the pass table; the stack is stopped even when a step fails). README.md in 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys

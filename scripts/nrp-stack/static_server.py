@@ -19,7 +19,7 @@ class SinglePageHandler(SimpleHTTPRequestHandler):
             self.path = "/index.html"
         return super().send_head()
 
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+    def log_message(self, format, *args):
         sys.stderr.write("%s\n" % (format % args))
 
 

@@ -9,14 +9,13 @@ import json
 import re
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
-
-from playwright.sync_api import Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser import NetworkLog, chromium
 from layout import Layout
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from results import PassTable
 
 TEMPLATE_TITLE = "tf_exchange"
