@@ -1,13 +1,18 @@
 """The contract between the server and an experiment kernel: the one module both sides import.
 
-The server starts a kernel with the `Env` variables set, runs `BOOTSTRAP` in it, then sends each
-`Command` as `command_code(command)` (execute requests with `stop_on_error=False`: after an error
+The server starts a kernel, runs `bootstrap_code(variables)` in it with the `Env` variables, then
+sends each `Command` as `command_code(command)` (execute requests with `stop_on_error=False`: after an error
 reply ipykernel otherwise aborts the requests that follow it). Every command returns at once; what
 happens afterwards comes back as events: display_data messages on iopub whose data has one key,
 `MIME_TYPE`, holding `event.to_json()`. The server reads them with `event_from_json`.
 
-    server -> kernel   Env variables, BOOTSTRAP, command_code(Command.START | PAUSE | RESUME | STOP)
+    server -> kernel   bootstrap_code(Env variables), command_code(Command.START | PAUSE | RESUME | STOP)
     kernel -> server   Progress, Status, Initialized, RuntimeErrorEvent, Failed, Completed, Stopped
+
+The bootstrap carries the variables because the kernel may have been started before its
+simulation existed (a warm kernel of the server's pool): they become the kernel's environment
+there, so every process the simulation starts inherits them. A kernel started with them in its
+environment may run `BOOTSTRAP`, which reads them from there.
 
 At a transition the Status event comes first, then the transition's event: the server may end the
 kernel as soon as it reads a final one (Failed, Stopped).
@@ -16,6 +21,7 @@ kernel as soon as it reads a final one (Failed, Stopped).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
@@ -26,6 +32,18 @@ SERVER_NAME = "__nrp_simulation__"
 
 BOOTSTRAP = (f"from kernel_ext.simulation_server import SimulationServer as _S; "
              f"{SERVER_NAME} = _S.from_environment(); {SERVER_NAME}.initialize()")
+
+#: What a warm kernel runs while it waits to be taken: the imports of the bootstrap, paid ahead.
+WARM_UP = "import kernel_ext.simulation_server"
+
+
+def bootstrap_code(variables: Mapping[str, str]) -> str:
+    """The bootstrap of a simulation described by `variables` (the `Env` names, and whatever else
+    its processes must inherit): the kernel adopts them as its environment, moves to the
+    simulation directory and starts initialising."""
+    settings = {str(key): str(value) for key, value in variables.items()}
+    return (f"from kernel_ext.simulation_server import SimulationServer as _S; "
+            f"{SERVER_NAME} = _S.from_variables({settings!r}); {SERVER_NAME}.initialize()")
 
 
 class Command(str, enum.Enum):
@@ -39,7 +57,8 @@ class Command(str, enum.Enum):
 
 
 def command_code(command: Command) -> str:
-    """The code the server executes in the kernel for `command`."""
+    """The code the server executes in the kernel for `command` (initialize: the bootstrap from the
+    kernel's environment; `bootstrap_code` carries the variables instead)."""
     if command is Command.INITIALIZE:
         return BOOTSTRAP
     return f"{SERVER_NAME}.{command.value}()"
@@ -167,6 +186,6 @@ def event_from_json(payload: object) -> KernelEvent:
         raise ProtocolError(f"a {cls.NAME} event without its fields ({error}): {payload!r:.200}") from None
 
 
-__all__ = ["BOOTSTRAP", "MIME_TYPE", "SERVER_NAME", "Command", "Completed", "Env", "Event", "Failed", "Initialized",
-           "KernelEvent", "Progress", "ProtocolError", "RuntimeErrorEvent", "Status", "Stopped", "command_code",
-           "event_from_json"]
+__all__ = ["BOOTSTRAP", "MIME_TYPE", "SERVER_NAME", "WARM_UP", "Command", "Completed", "Env", "Event", "Failed",
+           "Initialized", "KernelEvent", "Progress", "ProtocolError", "RuntimeErrorEvent", "Status", "Stopped",
+           "bootstrap_code", "command_code", "event_from_json"]

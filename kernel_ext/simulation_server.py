@@ -1,7 +1,7 @@
 """`SimulationServer`: the simulation-server side of one simulation, inside its experiment kernel.
 
 The server bootstraps it and sends commands as execute requests, as kernel_ext.protocol says
-(`protocol.BOOTSTRAP`, `protocol.command_code`).
+(`protocol.bootstrap_code`, `protocol.command_code`).
 
 One thread owns the simulation, `NrpSimulationServer` (a kernel_ext.owner.Owner). It takes
 commands (from the kernel's main thread) and notifications (from the threads below: the start-up's
@@ -98,6 +98,16 @@ class SimulationServer:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> SimulationServer:
         """The simulation described by the KERNEL_NRP_* variables (docs/architecture.md)."""
         return cls(ServerSettings.from_environment(environ))
+
+    @classmethod
+    def from_variables(cls, variables: Mapping[str, str]) -> SimulationServer:
+        """The simulation `variables` describe (protocol.bootstrap_code), in a kernel that may have
+        been started before the simulation existed. They become the kernel's environment too: every
+        process the simulation starts (NRPCoreSim, the engines, whatever the script runs) must carry
+        the simulation directory, by which the server finds the processes that detached."""
+        settings = ServerSettings.from_environment(variables)
+        os.environ.update(variables)
+        return cls(settings)
 
     @property
     def state(self) -> ServerState:

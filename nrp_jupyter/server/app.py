@@ -64,6 +64,11 @@ class NrpJupyterApp(ExtensionApp):
         (script, NRPCoreSim, engines) before its processes are killed and its kernel shut down.""")
     kernel_name = Unicode("python3", config=True, help="""Kernel spec of experiment kernels; its
         environment must have nrp-jupyter installed.""")
+    warm_kernels = Int(0, config=True, help="""Experiment kernels started ahead and kept waiting, so that a
+        launch takes one instead of starting its own (about a second less per launch). Each is taken
+        by one launch, ends with its simulation and is replaced in the background once the launch has
+        answered; each waiting kernel holds the memory of an idle kernel. 0 (the default): off. Not
+        available with a kernel gateway (--gateway-url).""")
     status_interval = Float(1.0, config=True, help="Seconds between two status messages of a simulation.")
     launch_timeout = Float(60.0, config=True, help="""Seconds a launch may take (kernel start, NRPCoreSim
         and engine initialisation) before it fails.""")
@@ -148,6 +153,7 @@ class NrpJupyterApp(ExtensionApp):
         self._data_bridge.start()
         self._recover()
         proxy = self._start_nrp_mode() if self.nrp_proxy_url else None
+        pool = self._kernel_pool()
         self._service = SimulationService(
             registry=self._registry, storage=self._storage, kernel_manager=self.serverapp.kernel_manager,
             publisher=publisher,
@@ -158,10 +164,28 @@ class NrpJupyterApp(ExtensionApp):
                               engine_broker=self.kernel_mqtt_broker or broker,
                               # An experiment's code must not get the token that drives the server.
                               secrets=(self.serverapp.identity_provider.token,)),
-            proxy=proxy)
-        self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher})
+            proxy=proxy, pool=pool)
+        if pool is not None:
+            pool.refill()  # on the server's loop, as soon as it runs
+        self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher, "nrp_kernel_pool": pool})
         self.log.info("nrp_jupyter: experiments in %s, MQTT broker %s%s, prefix %r", self._storage.root, broker,
                       " (embedded)" if self._broker else "", self.mqtt_prefix)
+
+    def _kernel_pool(self):
+        """The warm kernels of `warm_kernels`, or None when it is 0."""
+        from .kernel_pool import KernelPool, pool_directory
+
+        if self.warm_kernels <= 0:
+            return None
+        if self.serverapp.gateway_config.gateway_enabled:
+            # Refused rather than half-working: the pool has not been tried with a gateway's kernels.
+            self.log.error("nrp_jupyter: NrpJupyterApp.warm_kernels=%d is refused with a kernel gateway "
+                           "(--gateway-url): launches start their own kernels; set it to 0 to silence this",
+                           self.warm_kernels)
+            return None
+        return KernelPool(self.serverapp.kernel_manager, size=self.warm_kernels, kernel_name=self.kernel_name,
+                          directory=pool_directory(self.simulations_dir), start_timeout_s=self.launch_timeout,
+                          secrets=(self.serverapp.identity_provider.token,))
 
     def _start_nrp_mode(self):
         """The NRP proxy's identity provider for the /nrp/ routes, and its storage for launches."""

@@ -23,7 +23,7 @@ import logging
 import os
 import pathlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import psutil
@@ -31,8 +31,8 @@ from jupyter_server.gateway.gateway_client import GatewayClient
 from jupyter_server.gateway.managers import GatewayMappingKernelManager
 from tornado.web import HTTPError
 
-from kernel_ext.protocol import (MIME_TYPE, Command, Env, Initialized, KernelEvent, ProtocolError, command_code,
-                                 event_from_json)
+from kernel_ext.protocol import (MIME_TYPE, WARM_UP, Command, Env, Initialized, KernelEvent, ProtocolError,
+                                 bootstrap_code, command_code, event_from_json)
 
 from .gateway_channels import GatewayChannels
 from .kernel_environment import inherited_environment, unreachable_broker_warning
@@ -62,7 +62,8 @@ class KernelDied:
 
 class KernelRunner:
     """Runs one simulation's kernel and reports its events (kernel_ext.protocol's, and KernelDied)
-    through `on_event`."""
+    through `on_event`. A warm kernel (kernel_pool) is started before its simulation exists and
+    `attach`ed to it when taken."""
 
     def __init__(self, kernel_manager, *, kernel_name: str, on_event: Callable[[KernelEvent | KernelDied], None],
                  output_file: pathlib.Path | None = None, output_limit: int = DEFAULT_OUTPUT_LIMIT,
@@ -78,6 +79,17 @@ class KernelRunner:
         self._tasks: list[asyncio.Task] = []
         self._replies: dict[str, asyncio.Future] = {}
         self._closed = False
+
+    def attach(self, on_event: Callable[[KernelEvent | KernelDied], None], output_file: pathlib.Path,
+               output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+        """Hands a started kernel to its simulation: its events and output go there from now on."""
+        self._on_event = on_event
+        self._output = OutputLog(output_file, output_limit)
+
+    @property
+    def closed(self) -> bool:
+        """Shut down, or reported dead."""
+        return self._closed
 
     async def start(self, cwd: pathlib.Path, env: dict[str, str], timeout_s: float) -> None:
         """Starts the kernel in `cwd` with `env` on top of the server's environment (without the
@@ -126,9 +138,14 @@ class KernelRunner:
         provisioner = getattr(kernel, "provisioner", None)
         return getattr(provisioner, "pid", None)
 
-    async def bootstrap(self, timeout_s: float) -> None:
+    async def warm_up(self, timeout_s: float) -> None:
+        """Imports ahead what the bootstrap needs, in a kernel that waits for its simulation."""
+        await self._execute("warm-up", WARM_UP, timeout_s)
+
+    async def bootstrap(self, variables: Mapping[str, str], timeout_s: float) -> None:
+        """Starts the simulation `variables` describe (the kernel's Env variables) in the kernel."""
         try:
-            await self._execute(Command.INITIALIZE, timeout_s)
+            await self._execute(Command.INITIALIZE.value, bootstrap_code(variables), timeout_s)
         except KernelCommandError as error:
             # The commonest set-up mistake with a gateway: its kernels' Python is another one.
             if error.ename == "ModuleNotFoundError" and "kernel_ext" in str(error):
@@ -141,10 +158,9 @@ class KernelRunner:
     async def command(self, command: Command, timeout_s: float = 10.0) -> None:
         if command is Command.INITIALIZE:
             raise ValueError("initialize is sent by bootstrap()")
-        await self._execute(command, timeout_s)
+        await self._execute(command.value, command_code(command), timeout_s)
 
-    async def _execute(self, command: Command, timeout_s: float) -> None:
-        name, code = command.value, command_code(command)
+    async def _execute(self, name: str, code: str, timeout_s: float) -> None:
         if self._client is None or self._closed:
             raise KernelGone(f"{name}: the kernel is not running")
         # stop_on_error=False: a refused command must not make the kernel abort the ones after it.
@@ -214,11 +230,12 @@ class KernelRunner:
             await asyncio.sleep(interval)
             if self._closed:
                 return
-            if not await self._is_alive():
+            if not await self.is_alive():
                 self._report_death()
                 return
 
-    async def _is_alive(self) -> bool:
+    async def is_alive(self) -> bool:
+        """Whether the kernel's process (or the gateway's kernel) still runs."""
         try:
             kernel = self._km.get_kernel(self.kernel_id)
         except KeyError:

@@ -22,6 +22,7 @@ from kernel_ext.protocol import (Command, Completed, Env, Failed, Initialized, K
 
 from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
+from .kernel_pool import KernelPool
 from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelDied, KernelGone, KernelRunner,
                             kill_process_tree)
 from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
@@ -88,7 +89,7 @@ async def _unless_stopped(awaitable, stop: asyncio.Event, *, interruptible: bool
 
 class SimulationService:
     def __init__(self, *, registry, storage, kernel_manager, publisher: StatusPublisher, settings: Settings,
-                 proxy: ProxyExperiments | None = None):
+                 proxy: ProxyExperiments | None = None, pool: KernelPool | None = None):
         self._registry = registry
         self._storage = storage
         # NRP mode: launches by a proxy token fetch their experiment from the proxy's storage, and
@@ -96,6 +97,8 @@ class SimulationService:
         self._proxy = proxy
         self._proxy_tokens: dict[int, str] = {}
         self._km = kernel_manager
+        # Warm kernels a launch takes instead of starting one (NrpJupyterApp.warm_kernels).
+        self._pool = pool
         self._publisher = publisher
         self.settings = settings
         self._records: dict[int, Simulation] = {record.simulation_id: record for record in registry.list()}
@@ -171,6 +174,9 @@ class SimulationService:
                 await self._initialize(record, fetched)
         finally:
             del self._launch_stops[record.simulation_id]
+            if self._pool is not None:
+                # Once the launch has answered: a kernel start would slow it down.
+                self._pool.refill()
         return record
 
     def _check_experiment(self, root: pathlib.Path, experiment_dir: pathlib.Path, request: LaunchRequest) -> None:
@@ -233,7 +239,7 @@ class SimulationService:
             self._save(record)
             step = steps[2]
             publish(sid, "Launching simulation", step, index=2, count=len(steps))
-            await _unless_stopped(runner.bootstrap(timeout_s), stop)
+            await _unless_stopped(runner.bootstrap(self._kernel_env(record), timeout_s), stop)
             outcome = await _unless_stopped(asyncio.wait_for(asyncio.shield(run.initialized), timeout_s), stop)
         except _LaunchStopped:
             await self._abandon_launch(record, run, step)
@@ -271,18 +277,28 @@ class SimulationService:
         raise StoppedWhileLaunching(record.simulation_id, step)
 
     def _kernel_runner(self, record: Simulation) -> KernelRunner:
-        sid = record.simulation_id
         return KernelRunner(self._km, kernel_name=self.settings.kernel_name,
-                            on_event=lambda event: self._on_event(sid, event),
-                            output_file=pathlib.Path(record.simulation_dir) / simulation_log_name(sid),
-                            output_limit=self.settings.output_limit_bytes,
-                            secrets=self.settings.secrets)
+                            on_event=self._event_sink(record.simulation_id), output_file=self._output_file(record),
+                            output_limit=self.settings.output_limit_bytes, secrets=self.settings.secrets)
+
+    def _event_sink(self, simulation_id: int):
+        return lambda event: self._on_event(simulation_id, event)
+
+    @staticmethod
+    def _output_file(record: Simulation) -> pathlib.Path:
+        return pathlib.Path(record.simulation_dir) / simulation_log_name(record.simulation_id)
 
     async def _start_kernel(self, record: Simulation, run: _Run) -> None:
-        """Starts the simulation's kernel, and once more in a fresh one if it died before answering.
+        """Takes a warm kernel from the pool when one is ready. Else starts the simulation's kernel,
+        and once more in a fresh one if it died before answering.
         jupyter_client chooses a local kernel's ports before the kernel binds them, and another
         process (an engine, another kernel) may take one in between: the kernel then dies at once
         with "Address already in use". A kernel that dies for a lasting reason dies twice."""
+        if self._pool is not None and (warm := await self._pool.take()) is not None:
+            warm.attach(self._event_sink(record.simulation_id), self._output_file(record),
+                        self.settings.output_limit_bytes)
+            run.runner = warm
+            return
         cwd, env = pathlib.Path(record.simulation_dir), self._kernel_env(record)
         try:
             await run.runner.start(cwd, env, self.settings.launch_timeout_s)
@@ -491,6 +507,8 @@ class SimulationService:
                         self._transition(record, Trigger.STOPPED)
         for task in list(self._background):
             task.cancel()
+        if self._pool is not None:
+            await self._pool.close()
 
     # -- helpers -------------------------------------------------------------------------------
 

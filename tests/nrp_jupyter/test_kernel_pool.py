@@ -1,0 +1,164 @@
+"""Warm experiment kernels (NrpJupyterApp.warm_kernels), with real kernels through a real server: a
+launch takes a waiting kernel and the pool refills, no two simulations share a kernel, a kernel that
+died waiting is not handed out, the server's shutdown ends them all, and what a simulation starts
+still carries its marker, so that the sweep of detached processes works with warm kernels too."""
+
+import asyncio
+import signal
+
+import psutil
+import pytest
+
+from kernel_ext.protocol import Env
+from tests.conftest import EXPERIMENTS
+from tests.live_server import LiveServer, experiments_root
+from tests.nrp_jupyter.test_escapees import assert_gone, daemon_pid, write_experiment
+from tests.waiting import eventually, eventually_async
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def nrp_config(request):
+    return {"warm_kernels": getattr(request, "param", 2)}
+
+
+@pytest.fixture
+def pool(jp_serverapp):
+    return jp_serverapp.web_app.settings["nrp_kernel_pool"]
+
+
+@pytest.fixture
+def service(jp_serverapp):
+    return jp_serverapp.web_app.settings["nrp_simulations"]
+
+
+async def full(pool, size=None):
+    """The pool's waiting kernels, once it holds `size` (its size by default)."""
+    wanted = pool.size if size is None else size
+    await eventually_async(lambda: len(pool.ready_kernel_ids) == wanted, 60,
+                           lambda: f"{wanted} warm kernels (ready: {pool.ready_kernel_ids})")
+    return list(pool.ready_kernel_ids)
+
+
+def kernel_pid(jp_serverapp, kernel_id):
+    return jp_serverapp.kernel_manager.get_kernel(kernel_id).provisioner.pid
+
+
+async def test_a_launch_takes_a_warm_kernel_and_the_pool_refills(nrp, pool, service, jp_serverapp):
+    waiting = await full(pool)
+
+    code, record, _ = await nrp.launch()
+
+    assert code == 201 and record["state"] == "paused", record
+    simulation = service.get(record["simulationID"])
+    assert simulation.kernel_id == waiting[0]
+    # The bootstrap brought the settings: NRPCoreSim carries the simulation's marker and runs there.
+    core = psutil.Process(simulation.nrpcoresim_pid)
+    assert core.environ()[Env.SIMULATION_DIR] == simulation.simulation_dir
+    refilled = await full(pool)
+    assert simulation.kernel_id not in refilled and waiting[1] in refilled
+    assert (await nrp.put_state(record["simulationID"], "started"))[0] == 200
+    await nrp.wait_state(record["simulationID"], "completed")
+    assert (await nrp.put_state(record["simulationID"], "stopped"))[0] == 200
+    # The taken kernel ended with its simulation; the waiting ones wait on.
+    assert sorted(jp_serverapp.kernel_manager.list_kernel_ids()) == sorted(refilled)
+
+
+@pytest.mark.parametrize("nrp_config", [1], indirect=True)
+async def test_two_simulations_never_share_a_kernel(nrp, pool, service, jp_serverapp):
+    await full(pool)
+
+    launched = await asyncio.gather(nrp.launch(), nrp.launch(), nrp.launch("status_function"))
+
+    assert [code for code, _, _ in launched] == [201, 201, 201], launched
+    kernels = [service.get(record["simulationID"]).kernel_id for _, record, _ in launched]
+    assert len(set(kernels)) == 3
+    assert not set(kernels) & set(await full(pool))
+    for _, record, _ in launched:
+        assert (await nrp.put_state(record["simulationID"], "stopped"))[0] == 200
+    assert not set(kernels) & set(jp_serverapp.kernel_manager.list_kernel_ids())
+
+
+@pytest.mark.parametrize("nrp_config", [1], indirect=True)
+async def test_a_warm_kernel_that_died_is_not_handed_out(nrp, pool, service, jp_serverapp):
+    (dead,) = await full(pool)
+    process = psutil.Process(kernel_pid(jp_serverapp, dead))
+    process.kill()
+    await asyncio.to_thread(process.wait, 10)
+
+    code, record, _ = await nrp.launch()
+
+    assert code == 201 and record["state"] == "paused", record
+    assert service.get(record["simulationID"]).kernel_id != dead
+    (replacement,) = await full(pool)
+    assert replacement != dead
+    assert dead not in jp_serverapp.kernel_manager.list_kernel_ids()
+    assert (await nrp.put_state(record["simulationID"], "stopped"))[0] == 200
+
+
+# A real server process: its shutdown, and the sweep of what a simulation detached.
+
+@pytest.fixture
+def server(tmp_path):
+    running = LiveServer(experiments_root(tmp_path / "root", EXPERIMENTS, names=("tf_exchange",)), tmp_path,
+                         extra_args=("--NrpJupyterApp.warm_kernels=2",)).start()
+    yield running
+    running.close()
+
+
+def kernel_processes(server) -> list[psutil.Process]:
+    return [child for child in psutil.Process(server.process.pid).children(recursive=True)
+            if "ipykernel_launcher" in " ".join(child.cmdline())]
+
+
+def test_the_servers_shutdown_leaves_no_kernel(server):
+    code, record = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
+    assert code == 201, record
+    # The taken kernel and two waiting ones.
+    kernels = eventually(lambda: (found := kernel_processes(server)) and len(found) == 3 and found, 60,
+                         lambda: f"3 kernels (found {len(kernel_processes(server))})")
+
+    server.stop(signal.SIGTERM)
+
+    _, alive = psutil.wait_procs(kernels, timeout=10)
+    assert not alive, [process.pid for process in alive]
+
+
+@pytest.mark.parametrize("spawner", ["main script", "engine"])
+def test_a_detached_daemon_ends_with_the_stop_of_a_simulation_in_a_warm_kernel(server, tmp_path, spawner):
+    pid_file = tmp_path / "daemon.pid"
+    write_experiment(server.root / "experiments" / "detaching", pid_file, spawner)
+    eventually(lambda: len(kernel_processes(server)) == 2, 60, "2 warm kernels")
+    code, answer = server.call("POST", "simulation", body={"experimentID": "detaching"})
+    assert code == 201, answer
+    simulation_id = answer["simulationID"]
+    assert server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "started"})[0] == 200
+    pid = daemon_pid(pid_file)
+    try:
+        code, answer = server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "stopped"})
+
+        assert (code, answer) == (200, {"state": "stopped"})
+        assert_gone(pid, within_s=1.0)
+    finally:
+        if psutil.pid_exists(pid):
+            psutil.Process(pid).kill()
+
+
+def test_a_detached_daemon_ends_with_the_recovery_after_a_crash_of_a_server_with_warm_kernels(server, tmp_path):
+    pid_file = tmp_path / "daemon.pid"
+    write_experiment(server.root / "experiments" / "detaching", pid_file, "main script")
+    eventually(lambda: len(kernel_processes(server)) == 2, 60, "2 warm kernels")
+    code, answer = server.call("POST", "simulation", body={"experimentID": "detaching"})
+    assert code == 201, answer
+    server.call("PUT", "simulation", str(answer["simulationID"]), "state", body={"state": "started"})
+    pid = daemon_pid(pid_file)
+    try:
+        server.stop(signal.SIGKILL)
+        server.start()
+
+        assert_gone(pid, within_s=2.0)
+        assert server.call("GET", "simulation", str(answer["simulationID"]))[1]["state"] == "failed"
+    finally:
+        if psutil.pid_exists(pid):
+            psutil.Process(pid).kill()
