@@ -56,7 +56,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, work: pathlib.Path):
+    def __init__(self, work: pathlib.Path, *extra_args: str):
         self.port = free_port()
         self.work = work
         env = {key: value for key, value in os.environ.items() if not key.startswith("NRP_MQTT")}
@@ -68,7 +68,7 @@ class Server:
                  f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False", "--allow-root",
                  f"--ServerApp.root_dir={work / 'root'}", f"--NrpJupyterApp.embedded_broker_port={free_port()}",
                  f"--NrpJupyterApp.database_path={work / 'nrp.sqlite'}",
-                 f"--NrpJupyterApp.simulations_dir={work / 'simulations'}"],
+                 f"--NrpJupyterApp.simulations_dir={work / 'simulations'}", *extra_args],
                 env=env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 60
         while True:
