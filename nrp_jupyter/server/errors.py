@@ -9,10 +9,10 @@
     │   ├── SimulationNotFinal    409  "Client error"    e.g. DELETE of a simulation still running
     │   ├── StoppedWhileLaunching 409  "Client error"    a stop arrived before the launch ended
     │   ├── TokenRefused          401  "Client error"    the NRP proxy refused the bearer token (477 if it did)
-    │   └── ExperimentTooLarge    413  "Client error"    the proxy's experiment is past the size bound
+    │   ├── ExperimentTooLarge    413  "Client error"    the proxy's experiment is past the size bound
+    │   ├── TooManySimulations    409  "Client error"    the launch limit is reached
+    │   └── NotOwner              401  "Client error"    only the owner may change a simulation
     ├── StateTransitionError      400  "State Transition error"
-    ├── TooManySimulations        409  ""                the launch limit is reached
-    ├── NotOwner                  401  ""                only the owner may change a simulation
     ├── RecordsUnavailable        503  "General error"   the records database is damaged or foreign
     ├── ProxyUnavailable          503  "General error"   the NRP proxy cannot be reached (NRP mode)
     ├── ProxyFailed               502  "General error"   the NRP proxy answered what cannot be used
@@ -203,11 +203,10 @@ class StateTransitionError(NrpError):
         return cls(f"Invalid state requested: ({clipped(str(requested))})")
 
 
-class TooManySimulations(NrpError):
+class TooManySimulations(ClientError):
     """A launch while the maximum number of non-final simulations already exists."""
 
     http_status = 409
-    error_type = ""
 
     def __init__(self, maximum: int = 1):
         if maximum == 1:
@@ -218,11 +217,10 @@ class TooManySimulations(NrpError):
         self.maximum = maximum
 
 
-class NotOwner(NrpError):
+class NotOwner(ClientError):
     """A state change requested by someone other than the simulation's owner."""
 
     http_status = 401
-    error_type = ""
 
     def __init__(self) -> None:
         super().__init__("Insufficient permissions to apply changes. "

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(90)
 CHECK_AUTH = REPO / "scripts" / "check_auth.py"
 RESOURCE = "nrp:simulations"
 NOT_OWNER = {"message": "Insufficient permissions to apply changes. Operation only allowed by simulation owner",
-             "type": "", "data": None}
+             "type": "Client error", "data": None}
 HEADER_IDENTITY = {"identity_provider_class": "tests.nrp_jupyter.identity.HeaderIdentityProvider"}
 RECORDING_AUTHORIZER = {"authorizer_class": "tests.nrp_jupyter.identity.RecordingAuthorizer"}
 # Every route and verb the extension serves, on simulation 0 (which need not exist).

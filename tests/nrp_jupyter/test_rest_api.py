@@ -273,8 +273,8 @@ async def test_one_simulation_at_a_time_when_limited_to_one(nrp, nrp_config):
     assert code == 201, first
 
     code, answer, _ = await nrp.launch("status_function", state="created", private=True)
-    assert (code, answer) == (409, {"message": "Another simulation is already running on the server", "type": "",
-                                    "data": None})
+    assert (code, answer) == (409, {"message": "Another simulation is already running on the server",
+                                    "type": "Client error", "data": None})
     # The body is checked before the limit.
     code, answer, _ = await nrp.call("POST", "simulation", body={"private": True})
     assert (code, answer["message"]) == (400, "experimentID not given.")
