@@ -33,7 +33,7 @@ DEFAULT_SERVER_URL = "localhost:9004"  # EngineGRPC's ServerAddress default
 # Script calls are serialised by the ScriptHost; a few workers only let a request that arrives
 # during a long runLoop wait for it instead of being refused.
 MAX_WORKERS = 4
-_SERVER_OPTIONS = [
+GRPC_SERVER_OPTIONS = [
     # gRPC sets SO_REUSEPORT by default, which lets a second engine bind a port that is in use
     # (two simulations of one experiment side by side) and share its connections at random.
     ("grpc.so_reuseport", 0),
@@ -142,7 +142,7 @@ class GrpcEngineServer:
 
     def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
         self._executor = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc-worker")
-        self._server = grpc.server(self._executor, options=_SERVER_OPTIONS)
+        self._server = grpc.server(self._executor, options=GRPC_SERVER_OPTIONS)
         servicer = EngineGrpcServicer(host, request_stop)
         wire.add_engine_service(servicer, self._server)
         wire.add_step_service(servicer, self._server)

@@ -30,7 +30,7 @@ from engines.engine_wire import EngineRpc, engine_messages, step_messages
 from engines.errors import EngineError
 from engines.servers.datatransfer.config import DataTransferConfig
 from engines.servers.datatransfer.transfer import DataTransfer
-from engines.servers.python_grpc import _SERVER_OPTIONS, CAPABILITIES, GrpcEngineServer, reported_rpcs
+from engines.servers.python_grpc import CAPABILITIES, GRPC_SERVER_OPTIONS, GrpcEngineServer, reported_rpcs
 from engines.servers.runner import run_engine
 from engines.servers.script.script_base import ScriptBase
 from engines.servers.script.script_host import EngineStateError, ScriptHost
@@ -171,7 +171,7 @@ class DataTransferServer(GrpcEngineServer):
     def __init__(self, host: ScriptHost, request_stop: Callable[[str], None]):
         # Not GrpcEngineServer.__init__: that one serves a script; the rest of the class is reused.
         self._executor = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="grpc-worker")
-        self._server = grpc.server(self._executor, options=_SERVER_OPTIONS)
+        self._server = grpc.server(self._executor, options=GRPC_SERVER_OPTIONS)
         self.servicer = DataTransferServicer(host.engine_name, request_stop)
         wire.add_engine_service(self.servicer, self._server)
         wire.add_step_service(self.servicer, self._server)
