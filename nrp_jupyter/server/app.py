@@ -67,8 +67,8 @@ class NrpJupyterApp(ExtensionApp):
     warm_kernels = Int(0, config=True, help="""Experiment kernels started ahead and kept waiting, so that a
         launch takes one instead of starting its own (about a second less per launch). Each is taken
         by one launch, ends with its simulation and is replaced in the background once the launch has
-        answered; each waiting kernel holds the memory of an idle kernel. 0 (the default): off. Not
-        available with a kernel gateway (--gateway-url).""")
+        answered; each waiting kernel holds the memory of an idle kernel (on the kernel gateway, with
+        --gateway-url). 0 (the default): off.""")
     status_interval = Float(1.0, config=True, help="Seconds between two status messages of a simulation.")
     launch_timeout = Float(60.0, config=True, help="""Seconds a launch may take (kernel start, NRPCoreSim
         and engine initialisation) before it fails.""")
@@ -177,15 +177,9 @@ class NrpJupyterApp(ExtensionApp):
 
         if self.warm_kernels <= 0:
             return None
-        if self.serverapp.gateway_config.gateway_enabled:
-            # Refused rather than half-working: the pool has not been tried with a gateway's kernels.
-            self.log.error("nrp_jupyter: NrpJupyterApp.warm_kernels=%d is refused with a kernel gateway "
-                           "(--gateway-url): launches start their own kernels; set it to 0 to silence this",
-                           self.warm_kernels)
-            return None
         return KernelPool(self.serverapp.kernel_manager, size=self.warm_kernels, kernel_name=self.kernel_name,
                           directory=pool_directory(self.simulations_dir), start_timeout_s=self.launch_timeout,
-                          secrets=(self.serverapp.identity_provider.token,))
+                          secrets=(self.serverapp.identity_provider.token,), log=self.log)
 
     def _start_nrp_mode(self):
         """The NRP proxy's identity provider for the /nrp/ routes, and its storage for launches."""

@@ -24,8 +24,6 @@ import tempfile
 
 from .kernel_runner import KernelDied, KernelRunner
 
-log = logging.getLogger(__name__)
-
 # Kernels that failed to start one after the other before the pool stops trying: a kernel spec
 # that cannot start would otherwise be started forever. Launches then start their own kernel,
 # and their failure says why.
@@ -36,8 +34,10 @@ class KernelPool:
     """Up to `size` started kernels of `kernel_name`, ready to be taken by a launch."""
 
     def __init__(self, kernel_manager, *, size: int, kernel_name: str, directory: pathlib.Path,
-                 start_timeout_s: float, secrets: tuple[str, ...] = ()):
+                 start_timeout_s: float, secrets: tuple[str, ...] = (), log: logging.Logger | None = None):
         self._km = kernel_manager
+        # The server's log: a pool that cannot start kernels must be seen there.
+        self.log = log or logging.getLogger(__name__)
         self.size = size
         self._kernel_name = kernel_name
         self._directory = directory
@@ -66,7 +66,7 @@ class KernelPool:
             # The liveness watch reports a death within its interval: ask now, not after.
             if not runner.closed and await runner.is_alive():
                 return runner
-            log.info("kernel pool: kernel %s died while waiting; not handed out", runner.kernel_id)
+            self.log.info("kernel pool: kernel %s died while waiting; not handed out", runner.kernel_id)
             self._end(runner)
         return None
 
@@ -89,7 +89,7 @@ class KernelPool:
                 await runner.warm_up(self._start_timeout_s)
             except Exception as error:  # noqa: BLE001 (the pool tries again; a launch starts its own)
                 self._failed_starts += 1
-                log.warning("kernel pool: a %s kernel did not start (%s: %s)%s", self._kernel_name,
+                self.log.warning("kernel pool: a %s kernel did not start (%s: %s)%s", self._kernel_name,
                             type(error).__name__, error,
                             "; the pool stops trying" if self._failed_starts >= MAX_FAILED_STARTS else "")
                 await runner.shutdown()
@@ -99,7 +99,7 @@ class KernelPool:
                 await runner.shutdown()
                 return
             self._ready.append(runner)
-            log.debug("kernel pool: kernel %s ready (%d of %d)", runner.kernel_id, len(self._ready), self.size)
+            self.log.info("kernel pool: kernel %s ready (%d of %d)", runner.kernel_id, len(self._ready), self.size)
 
     def _new_runner(self) -> KernelRunner:
         runner = KernelRunner(self._km, kernel_name=self._kernel_name,
@@ -114,7 +114,7 @@ class KernelPool:
     def _on_waiting_kernel_event(self, runner: KernelRunner, event) -> None:
         """A kernel not yet taken has nothing to say but that it died."""
         if isinstance(event, KernelDied) and runner in self._ready:
-            log.warning("kernel pool: kernel %s died while waiting; starting another", runner.kernel_id)
+            self.log.warning("kernel pool: kernel %s died while waiting; starting another", runner.kernel_id)
             self._ready.remove(runner)
             self._end(runner)
             self.refill()

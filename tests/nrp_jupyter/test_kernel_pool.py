@@ -4,6 +4,8 @@ died waiting is not handed out, the server's shutdown ends them all, and what a 
 still carries its marker, so that the sweep of detached processes works with warm kernels too."""
 
 import asyncio
+import pathlib
+import re
 import signal
 
 import psutil
@@ -112,12 +114,27 @@ def kernel_processes(server) -> list[psutil.Process]:
             if "ipykernel_launcher" in " ".join(child.cmdline())]
 
 
+def wait_warm(server, count: int) -> None:
+    """Until the server's log says `count` kernels have been made ready since it started."""
+    def ready() -> int:
+        return len(re.findall(r"kernel pool: kernel \S+ ready", server.log_path.read_text()))
+
+    eventually(lambda: ready() >= count, 60, lambda: f"{count} warm kernels made ready (so far {ready()})")
+
+
+def started_cold(server) -> list[psutil.Process]:
+    """Kernels started with a simulation's variables in their environment: not warm ones."""
+    return [kernel for kernel in kernel_processes(server) if Env.SIMULATION_ID in kernel.environ()]
+
+
 def test_the_servers_shutdown_leaves_no_kernel(server):
+    wait_warm(server, 2)
     code, record = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
     assert code == 201, record
     # The taken kernel and two waiting ones.
-    kernels = eventually(lambda: (found := kernel_processes(server)) and len(found) == 3 and found, 60,
-                         lambda: f"3 kernels (found {len(kernel_processes(server))})")
+    wait_warm(server, 3)
+    kernels = kernel_processes(server)
+    assert len(kernels) == 3 and not started_cold(server)
 
     server.stop(signal.SIGTERM)
 
@@ -129,9 +146,10 @@ def test_the_servers_shutdown_leaves_no_kernel(server):
 def test_a_detached_daemon_ends_with_the_stop_of_a_simulation_in_a_warm_kernel(server, tmp_path, spawner):
     pid_file = tmp_path / "daemon.pid"
     write_experiment(server.root / "experiments" / "detaching", pid_file, spawner)
-    eventually(lambda: len(kernel_processes(server)) == 2, 60, "2 warm kernels")
+    wait_warm(server, 2)
     code, answer = server.call("POST", "simulation", body={"experimentID": "detaching"})
     assert code == 201, answer
+    assert not started_cold(server)
     simulation_id = answer["simulationID"]
     assert server.call("PUT", "simulation", str(simulation_id), "state", body={"state": "started"})[0] == 200
     pid = daemon_pid(pid_file)
@@ -148,9 +166,10 @@ def test_a_detached_daemon_ends_with_the_stop_of_a_simulation_in_a_warm_kernel(s
 def test_a_detached_daemon_ends_with_the_recovery_after_a_crash_of_a_server_with_warm_kernels(server, tmp_path):
     pid_file = tmp_path / "daemon.pid"
     write_experiment(server.root / "experiments" / "detaching", pid_file, "main script")
-    eventually(lambda: len(kernel_processes(server)) == 2, 60, "2 warm kernels")
+    wait_warm(server, 2)
     code, answer = server.call("POST", "simulation", body={"experimentID": "detaching"})
     assert code == 201, answer
+    assert not started_cold(server)
     server.call("PUT", "simulation", str(answer["simulationID"]), "state", body={"state": "started"})
     pid = daemon_pid(pid_file)
     try:
@@ -162,3 +181,44 @@ def test_a_detached_daemon_ends_with_the_recovery_after_a_crash_of_a_server_with
     finally:
         if psutil.pid_exists(pid):
             psutil.Process(pid).kill()
+
+
+# Warm kernels on a kernel gateway: started there ahead, taken and ended through its REST API.
+
+@pytest.fixture
+def gateway(tmp_path, no_leftover_processes):
+    from tests.gateway.gateway import KernelGateway
+
+    gateway = KernelGateway(tmp_path).start()
+    yield gateway
+    gateway.stop()
+
+
+def test_a_launch_takes_a_warm_kernel_of_the_gateway(tmp_path, gateway, no_leftover_processes):
+    from tests.conftest import core_processes
+    from tests.gateway.gateway import gateway_server
+
+    root = experiments_root(tmp_path / "root", EXPERIMENTS, names=("tf_exchange",))
+    server = gateway_server(root, tmp_path, gateway.url, "--NrpJupyterApp.warm_kernels=1").start()
+    try:
+        wait_warm(server, 1)
+        [waiting] = gateway.kernel_processes()
+        code, record = server.call("POST", "simulation", body={"experimentID": "tf_exchange"})
+        assert (code, record["state"]) == (201, "paused"), record
+
+        # The warm kernel moved to the simulation directory; what it started carries the marker.
+        simulation_dir = waiting.cwd()
+        assert pathlib.Path(simulation_dir).name.startswith(f"nrp.{record['simulationID']}.")
+        core = core_processes(no_leftover_processes)
+        assert core and all(process.environ()[Env.SIMULATION_DIR] == simulation_dir for process in core)
+        assert {process.pid for process in core} <= {child.pid for child in waiting.children(recursive=True)}
+        sid = str(record["simulationID"])
+        assert server.call("PUT", "simulation", sid, "state", body={"state": "started"})[0] == 200
+        server.wait_state(record["simulationID"], "completed")
+        assert server.call("PUT", "simulation", sid, "state", body={"state": "stopped"})[0] == 200
+        psutil.wait_procs([waiting], timeout=10)
+        assert not waiting.is_running()
+        eventually(lambda: len(gateway.kernel_processes()) == 1, 60, "the pool refilled on the gateway")
+    finally:
+        server.close()
+    eventually(lambda: not gateway.kernel_processes(), 10, "no kernel left on the gateway")
