@@ -135,6 +135,8 @@ def test_the_servers_shutdown_leaves_no_kernel(server):
     wait_warm(server, 3)
     kernels = kernel_processes(server)
     assert len(kernels) == 3 and not started_cold(server)
+    # Warm kernels are experiment kernels too: the server's token is not theirs.
+    assert not any(server.token in value for kernel in kernels for value in kernel.environ().values())
 
     server.stop(signal.SIGTERM)
 
