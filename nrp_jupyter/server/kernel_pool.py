@@ -66,6 +66,7 @@ class KernelPool:
             # The liveness watch reports a death within its interval: ask now, not after.
             if not runner.closed and await runner.is_alive():
                 return runner
+            # The launch that asked refills the pool once it has answered.
             self.log.info("kernel pool: kernel %s died while waiting; not handed out", runner.kernel_id)
             self._end(runner)
         return None
@@ -90,8 +91,8 @@ class KernelPool:
             except Exception as error:  # noqa: BLE001 (the pool tries again; a launch starts its own)
                 self._failed_starts += 1
                 self.log.warning("kernel pool: a %s kernel did not start (%s: %s)%s", self._kernel_name,
-                            type(error).__name__, error,
-                            "; the pool stops trying" if self._failed_starts >= MAX_FAILED_STARTS else "")
+                                 type(error).__name__, error,
+                                 "; the pool stops trying" if self._failed_starts >= MAX_FAILED_STARTS else "")
                 await runner.shutdown()
                 continue
             self._failed_starts = 0
