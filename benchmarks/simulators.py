@@ -8,6 +8,7 @@ For MuJoCo, PyBullet and Gymnasium, measures in this run:
   - NRPCoreSim: steps/s of a one-engine experiment (a py_sim engine whose script steps the simulator
     and publishes one small datapack) driven through the NrpCore client with run_loop(N), after a
     warm-up; and of the shipped experiments (cartpole, bullet_pendulum: TF + status function);
+  - in-process: the same two with the py_sim engine run inside NRPCoreSim ("LaunchType": "InProcess");
 and prints each rate with its ratio to the bare one (the orchestration cost per step).
 
     .venv/bin/python benchmarks/simulators.py [--steps 1000] [--repeat 3]
@@ -77,6 +78,8 @@ ENGINES = {
     "Gymnasium": ("OpenAI", "CartPole-v1", 0.02, {"Seed": 0}),
 }
 SHIPPED = {"Gymnasium": "cartpole", "Bullet": "bullet_pendulum"}
+# NRPCoreSim's arguments that run the experiment's first engine (the py_sim one) in its process.
+IN_PROCESS_ARGS = '-o EngineConfigs.0.EngineLaunchCommand={"LaunchType":"InProcess"}'
 
 
 def bare_rate(name: str, steps: int) -> float:
@@ -160,9 +163,9 @@ def write_experiment(name: str, directory: pathlib.Path) -> str:
     return "simulation_config.json"
 
 
-def nrpcoresim_rate(experiment: pathlib.Path, config: str, steps: int, log_dir: pathlib.Path) -> float:
+def nrpcoresim_rate(experiment: pathlib.Path, config: str, steps: int, log_dir: pathlib.Path, args: str = "") -> float:
     # Engines print; their output goes to a log file, not to this table.
-    return steps_per_s(experiment, config, steps, log_dir / f"{experiment.name}.log")
+    return steps_per_s(experiment, config, steps, log_dir / f"{experiment.name}.log", args=args)
 
 
 def main() -> None:
@@ -178,6 +181,7 @@ def main() -> None:
 
     print(f"{'simulator':10} {'dt ms':>6} {'bare /s':>9} {'manager /s':>10} {'NRPCoreSim /s':>13} "
           f"{'bare/NRPCoreSim':>15} {'ms cost/step':>12} {'experiment /s':>13}")
+    in_process_rows = []
     with tempfile.TemporaryDirectory() as work:
         work_dir = pathlib.Path(work)
         for name, (_, _, timestep, _) in ENGINES.items():
@@ -194,10 +198,24 @@ def main() -> None:
             cost_ms = 1000 * (1 / core - 1 / bare)
             print(f"{name:10} {timestep * 1000:6.0f} {bare:9.0f} {wrapped:10.0f} {core:13.0f} {bare / core:15.1f} "
                   f"{cost_ms:12.3f} {shipped}")
+            local = median(lambda: nrpcoresim_rate(experiment, config, steps, work_dir, IN_PROCESS_ARGS))
+            local_shipped = ""
+            if name in SHIPPED:
+                local_shipped_rate = median(lambda: nrpcoresim_rate(EXPERIMENTS / SHIPPED[name], "simulation_config.json",
+                                                                    steps, work_dir, IN_PROCESS_ARGS))
+                local_shipped = f"{local_shipped_rate:8.0f} ({local_shipped_rate / shipped_rate:.1f}x)"
+            in_process_rows.append(
+                f"{name:10} {local:13.0f} {local / core:12.1f} {bare / local:12.2f} {1e6 * (1 / local - 1 / bare):15.1f} "
+                f"{1e6 * (1 / local - 1 / wrapped):18.1f} {local_shipped}")
+    print(f"\n{'in-process':10} {'NRPCoreSim /s':>13} {'x over RPC':>12} {'bare/local':>12} {'µs cost/step':>15} "
+          f"{'µs over manager':>18} {'experiment /s (x over RPC)':>27}")
+    print("\n".join(in_process_rows))
     print(f"\nmedians of {repeat} runs of {steps} steps. bare: the simulator's step in this process; manager: "
           f"SimulatorManager.run_step in this process; NRPCoreSim: one py_sim engine, no functions, through the "
           f"NrpCore client with run_loop({steps}); ms cost/step: NRPCoreSim's time per step minus the bare one; "
-          f"experiment: the shipped experiment (engine + TF + status function) the same way.")
+          f"experiment: the shipped experiment (engine + TF + status function) the same way. in-process: the "
+          f"same experiments with the py_sim engine inside NRPCoreSim (LaunchType InProcess), no RPC; µs cost/step: "
+          f"its time per step minus the bare one, µs over manager: minus SimulatorManager.run_step's.")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 `BasicFork` starts the engine as a child process and stops it with SIGTERM, then SIGKILL after a
 grace period. `EmptyLaunchCommand` starts nothing: the engine was started by someone else,
-possibly on another machine, and is reached at its `ServerAddress`.
+possibly on another machine, and is reached at its `ServerAddress`. `InProcess` (this project's)
+starts nothing either: the engine's script runs inside this process (engines/nrpcoresim/in_process).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from abc import ABC, abstractmethod
 from typing import NamedTuple
 
 from engines.errors import ConfigError, EngineLaunchError, EngineProgramUnavailable, EngineUnreachable
+from engines.nrpcoresim.config.in_process import IN_PROCESS
 from engines.nrpcoresim.config.server_address import EMPTY_LAUNCH_COMMAND, parse_server_address
 
 # One connection attempt to an engine started elsewhere: a firewall that drops packets must cost
@@ -192,6 +194,24 @@ class EmptyLaunchCommand(Launcher):
             return _ProbeFailure(error.strerror or type(error).__name__, "refused")
 
 
+class InProcess(Launcher):
+    """Starts no process: the engine's script runs inside NRPCoreSim, on the engine's worker thread.
+    There is no process to watch, signal or wait for; the engine client ends the script itself."""
+
+    @property
+    def launches_process(self) -> bool:
+        return False
+
+    def start(self, command: list[str], env_params: list[str], output, cwd=None) -> None:
+        pass
+
+    def exit_code(self) -> int | None:
+        return None
+
+    def stop(self, grace_s: float) -> None:
+        pass
+
+
 class _ProbeFailure(NamedTuple):
     reason: str
     # "unresolved" (the host name is unknown), "silent" (no answer in time: inconclusive) or
@@ -199,7 +219,7 @@ class _ProbeFailure(NamedTuple):
     kind: str
 
 
-LAUNCHERS = {"BasicFork": BasicFork, "EmptyLaunchCommand": EmptyLaunchCommand}
+LAUNCHERS = {"BasicFork": BasicFork, "EmptyLaunchCommand": EmptyLaunchCommand, IN_PROCESS: InProcess}
 
 
 def make_launcher(engine_config: dict) -> Launcher:

@@ -22,7 +22,8 @@ from engines.nrpcoresim import function_api
 from engines.nrpcoresim.config import argument_passing_policy
 from engines.nrpcoresim.engine_client import EngineClient
 from engines.nrpcoresim.functions import FunctionEntry, load_functions
-from engines.nrpcoresim.launchers import make_launcher
+from engines.nrpcoresim.in_process.clients import make_in_process_client
+from engines.nrpcoresim.launchers import InProcess, make_launcher
 from engines.nrpcoresim.lifecycle import Request, SimulationState, check_allowed
 from engines.nrpcoresim.loop import FTILoop
 from engines.nrpcoresim.processor import DataPackProcessor
@@ -164,7 +165,8 @@ class SimulationManager:
                     if launcher.launches_process]
         if launched:
             self._registration = RegistrationServer(_registration_address(launched))
-        self._engines = [make_engine_client(engine, launcher, self._registration)
+        self._engines = [make_in_process_client(engine, launcher) if isinstance(launcher, InProcess)
+                         else make_engine_client(engine, launcher, self._registration)
                          for engine, launcher in zip(engine_configs, launchers)]
         # Processes start from this (long-lived) thread; then all engines come up concurrently.
         for engine in self._engines:

@@ -13,6 +13,7 @@ import os
 from engines.errors import ConfigError
 from engines.nrpcoresim.config import registry
 from engines.nrpcoresim.config.defaults import fill_defaults
+from engines.nrpcoresim.config.in_process import check_in_process
 from engines.nrpcoresim.config.jsonpath import format_path
 from engines.nrpcoresim.config.overrides import apply_overrides
 from engines.nrpcoresim.config.server_address import check_started_elsewhere
@@ -53,6 +54,7 @@ def validate_simulation_config(config: dict, file: str | None = None) -> dict:
                prefix=["EngineConfigs", index])
     _check_unique_names(engines, file)
     check_started_elsewhere(engines, file)
+    check_in_process(engines, file)
     _complete(config, registry.SIMULATION_SCHEMA)
     for engine in config["EngineConfigs"]:
         _complete(engine, registry.engine_schema_path(engine["EngineType"]))

@@ -73,11 +73,20 @@ class ScriptHost:
     def script(self) -> Iterator[ScriptBase]:
         """The initialized script, held exclusively for the duration of the block."""
         with self._lock:
-            if self._shut_down:
-                raise EngineStateError("the engine has shut down")
-            if self._script is None:
-                raise EngineStateError("the engine is not initialized")
-            yield self._script
+            yield self._ready_script()
+
+    def with_script(self, function, *args):
+        """`function(script, *args)` with the initialized script held as `script()` holds it: a
+        plain call, for a caller that makes one per step (an engine hosted in NRPCoreSim)."""
+        with self._lock:
+            return function(self._ready_script(), *args)
+
+    def _ready_script(self) -> ScriptBase:
+        if self._shut_down:
+            raise EngineStateError("the engine has shut down")
+        if self._script is None:
+            raise EngineStateError("the engine is not initialized")
+        return self._script
 
     def run_loop(self, time_step: int) -> int:
         if isinstance(time_step, float) and time_step.is_integer():

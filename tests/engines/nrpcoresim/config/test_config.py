@@ -269,7 +269,7 @@ MALFORMED = {
     "unknown LaunchType": (
         _set(["EngineConfigs", 0, "EngineLaunchCommand"], {"LaunchType": "Slurm"}), (),
         "EngineConfigs[0].EngineLaunchCommand.LaunchType",
-        "'Slurm' is not one of ['BasicFork', 'DockerLauncher', 'EmptyLaunchCommand']"),
+        "'Slurm' is not one of ['BasicFork', 'DockerLauncher', 'EmptyLaunchCommand', 'InProcess']"),
     "DockerLauncher without ImageName": (
         _set(["EngineConfigs", 0, "EngineLaunchCommand"], {"LaunchType": "DockerLauncher"}), (),
         "EngineConfigs[0].EngineLaunchCommand.ImageName", "missing required key 'ImageName'"),
