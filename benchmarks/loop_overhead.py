@@ -6,6 +6,8 @@ Measures, in this run:
   - the floor: the same number of bare round trips (one per step) to a trivial gRPC server and a
     trivial HTTP/1.1 server in another process;
   - launch-to-shutdown wall time of NRPCoreSim standalone for 100 steps;
+  - steps/s of the same experiment with both engines inside NRPCoreSim ("LaunchType": "InProcess"),
+    no RPC at all, against the loop over RPC measured above;
 and prints the ratios. nrp-core 1.4's own figures on this kind of machine (../shared/spec/dependencies.md
 section 8) are printed beside them for reference; they are not measured here.
 
@@ -34,6 +36,9 @@ CONFIGS = {"gRPC": "simulation_config_grpc.json", "JSON/REST": "simulation_confi
 # nrp-core 1.4.1 (C++) driven by nrp-client 1.4.0 on tf_exchange, medians (dependencies.md §8).
 NRP_CORE_STEPS_PER_S = {"gRPC": 475.0, "JSON/REST": 380.0}
 NRP_CORE_STANDALONE_100_STEPS_S = {"gRPC": 3.64, "JSON/REST": 3.9}
+# NRPCoreSim's arguments that run both tf_exchange engines in its own process.
+IN_PROCESS_ARGS = " ".join(f'-o EngineConfigs.{index}.EngineLaunchCommand={{"LaunchType":"InProcess"}}'
+                           for index in range(2))
 
 
 def start_trivial_server(kind: str) -> tuple[subprocess.Popen, int]:
@@ -90,9 +95,9 @@ def http_floor(steps: int) -> float:
         process.wait()
 
 
-def loop_time(config: str, steps: int, log_dir: pathlib.Path, per_request: int | None = None) -> float:
+def loop_time(config: str, steps: int, log_dir: pathlib.Path, per_request: int | None = None, args: str = "") -> float:
     # The example engines print every step; their output goes to a log file, not to this table.
-    return loop_seconds(EXPERIMENT, config, steps, log_dir / f"{config}.log", per_request=per_request)
+    return loop_seconds(EXPERIMENT, config, steps, log_dir / f"{config}.log", per_request=per_request, args=args)
 
 
 def standalone_time(config: str) -> float:
@@ -114,9 +119,11 @@ def main() -> None:
               "JSON/REST": statistics.median(http_floor(steps) for _ in range(options.repeat))}
     print(f"{'protocol':10} {'steps/s':>8} {'ms/step':>8} {'floor RT/s':>10} {'loop/floor':>10} "
           f"{'vs nrp-core':>11} {'standalone s':>12} {'vs nrp-core':>11}")
+    rpc_loops = {}
     for protocol, config in CONFIGS.items():
         with tempfile.TemporaryDirectory() as log_dir:
             loop = statistics.median(loop_time(config, steps, pathlib.Path(log_dir)) for _ in range(options.repeat))
+        rpc_loops[protocol] = loop
         standalone = statistics.median(standalone_time(config) for _ in range(options.repeat))
         rate = steps / loop
         print(f"{protocol:10} {rate:8.0f} {1000 * loop / steps:8.3f} {steps / floors[protocol]:10.0f} "
@@ -128,6 +135,15 @@ def main() -> None:
                                      for _ in range(options.repeat))
             print(f"{protocol:10} {steps / loop:8.0f} {1000 * loop / steps:8.3f} steps/s with run_loop(1) per "
                   f"request, as NRP's main_script does (one more round trip per step)")
+    with tempfile.TemporaryDirectory() as log_dir:
+        for protocol, config in CONFIGS.items():
+            local = statistics.median(loop_time(config, steps, pathlib.Path(log_dir), args=IN_PROCESS_ARGS)
+                                      for _ in range(options.repeat))
+            local_single = statistics.median(loop_time(config, steps, pathlib.Path(log_dir), per_request=1,
+                                                       args=IN_PROCESS_ARGS) for _ in range(options.repeat))
+            print(f"{protocol:10} {steps / local:8.0f} {1000 * local / steps:8.3f} steps/s with the engines in process "
+                  f"(LaunchType InProcess): {rpc_loops[protocol] / local:.1f}x the loop over RPC (aim >= 10); "
+                  f"{steps / local_single:.0f} steps/s with run_loop(1) per request")
     print(f"\nfloor: {steps} bare round trips (one per step) to a trivial server in another process, "
           f"measured in this run.\nvs nrp-core: loop rate ÷ nrp-core's (aim ≥ 1.5); standalone "
           f"launch-to-shutdown of 100 steps ÷ nrp-core's (aim ≤ 0.33).")
