@@ -55,7 +55,7 @@ class InProcessEngineClient(EngineClient):
         self._calls: DirectCalls | TimedCalls = DirectCalls()
         self._routes_output = False
         self._output = None
-        self._tasks = EngineTasks(self._worker)
+        self._tasks = EngineTasks(self.name)
 
     def script_base(self) -> type[ScriptBase]:
         """The class the engine's `Script` must derive from, as its engine server requires."""
@@ -120,10 +120,10 @@ class InProcessEngineClient(EngineClient):
         finally:
             script_output.restore(previous)
         self._calls.close()
+        self._tasks.close()
         if self._routes_output:
             self._routes_output = False
             script_output.uninstall()
-        self._worker.shutdown(wait=False, cancel_futures=True)
 
     def _close_script(self, grace_s: float) -> bool:
         """Shuts the script down if it is still up; False if a call kept it busy past `grace_s`."""

@@ -15,6 +15,7 @@ task is done, and each task runs once, by whoever claims it first.
 from __future__ import annotations
 
 import concurrent.futures
+import queue
 import threading
 
 
@@ -50,15 +51,30 @@ class EngineTask(concurrent.futures.Future):
 
 
 class EngineTasks:
-    """The tasks of one engine, in the order they were submitted to its worker."""
+    """The worker of one engine: a thread that runs its tasks in the order they were submitted.
 
-    def __init__(self, worker: concurrent.futures.Executor):
-        self._worker = worker
+    A daemon, unlike an executor's threads, which interpreter exit waits for: a script stuck in a
+    step must not keep NRPCoreSim from exiting, the only way to end that step.
+    """
+
+    def __init__(self, engine_name: str):
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._last: EngineTask | None = None
         self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, name=f"engine-{engine_name}", daemon=True)
 
     def submit(self, function, *args) -> EngineTask:
         with self._lock:
             task = self._last = EngineTask(function, args, self._last)
-        self._worker.submit(task.run)
+            if self._thread.ident is None:
+                self._thread.start()  # at the first task: a client that never gets one starts no thread
+        self._requests.put(task)
         return task
+
+    def close(self) -> None:
+        """Ends the thread once the tasks submitted so far have run."""
+        self._requests.put(None)
+
+    def _serve(self) -> None:
+        while (task := self._requests.get()) is not None:
+            task.run()
