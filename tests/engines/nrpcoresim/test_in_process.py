@@ -5,7 +5,9 @@ directory is the experiment's, as NRPCoreSim's is."""
 
 import json
 import pathlib
+import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -13,7 +15,7 @@ from engines.errors import ConfigError, EngineError, EngineLaunchError, EngineTi
 from engines.nrpcoresim.config import load_simulation_config
 from engines.nrpcoresim.lifecycle import SimulationState
 from engines.nrpcoresim.manager import SimulationManager
-from tests.waiting import eventually
+from tests.conftest import BIN_DIR
 
 pytestmark = [pytest.mark.usefixtures("no_leftover_processes"), pytest.mark.timeout(60)]
 
@@ -443,3 +445,20 @@ def test_in_process_engines_need_the_experiment_as_working_directory(tmp_path, m
             manager.initialize()
     finally:
         manager.teardown()
+
+
+@pytest.mark.parametrize("config_name", ["simulation_config.json", "simulation_config_grpc.json"])
+def test_nrpcoresim_runs_tf_exchange_in_process_and_logs_what_the_engines_print(tmp_path, core_env, config_name):
+    overrides = [argument for index in range(2)
+                 for argument in ("-o", f'EngineConfigs.{index}.EngineLaunchCommand={json.dumps(IN_PROCESS)}')]
+    result = subprocess.run([str(BIN_DIR / "NRPCoreSim"), "-c", config_name, "-d", str(TF_EXCHANGE), *overrides,
+                             "--logoutput=all", f"--logfilename={tmp_path / 'nrpcore.log'}"],
+                            cwd=tmp_path, env=core_env, capture_output=True, text=True, timeout=50)
+
+    assert result.returncode == 0, result.stderr
+    logged = (tmp_path / "nrpcore.log").read_text()
+    received = re.findall(r"python_2 at (\d+) ns received (.*)", logged)
+    # As over RPC: 100 steps, each holding what engine 1 published one step earlier.
+    assert len(received) == 100
+    assert all(str(int(engine_time) - 10_000_000) in payload for engine_time, payload in received)
+    assert "Engine 1 is shutting down" in logged and "python_2 at" not in result.stdout
