@@ -31,7 +31,6 @@ class StateLog:
 
 
 def test_states_and_times_follow_the_simulation(live_server_quiet, launched, panels):
-    server = live_server_quiet
     simulation = launched("panel_slow")
     panel = panels(simulation)
     log = StateLog(panel)
@@ -56,7 +55,6 @@ def test_states_and_times_follow_the_simulation(live_server_quiet, launched, pan
 
 
 def test_a_runtime_error_arrives_with_file_and_line(live_server_quiet, launched, panels):
-    server = live_server_quiet
     simulation = launched("panel_raises")
     panel = panels(simulation)
     eventually(lambda: panel.state == "paused", 20, what="paused")
