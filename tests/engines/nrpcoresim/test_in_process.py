@@ -287,7 +287,7 @@ from nrp_core.engines.python_json import EngineScript
 
 class Script(EngineScript):
     def runLoop(self, timestep_ns):
-        time.sleep(1)
+        time.sleep(4)  # well past the command timeout below
 """
 
 
@@ -299,7 +299,8 @@ def test_an_in_process_step_past_its_command_timeout_fails_the_request_naming_th
     config = directory / "simulation_config.json"
     config.write_text(json.dumps({"SimulationName": "sleepy", "EngineConfigs": [
         {"EngineType": "python_json", "EngineName": "sleepy", "PythonFileName": "sleepy.py",
-         "EngineTimestep": 0.01, "EngineCommandTimeout": 0.1}]}))
+         # Long enough for initialize on a loaded machine; the step sleeps well past it.
+         "EngineTimestep": 0.01, "EngineCommandTimeout": 1.0}]}))
     monkeypatch.chdir(directory)
     manager = simulation(config, in_process)
     manager.initialize()
