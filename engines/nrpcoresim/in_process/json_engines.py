@@ -11,8 +11,8 @@ import logging
 import os
 
 from engines import engine_wire as wire
-from engines.datapacks import DataPack, DataPackIdentifier, JsonDataPack, NlohmannJson, ProtobufDataPack
-from engines.errors import EngineError
+from engines.datapacks import DataPack, DataPackIdentifier, JsonDataPack, NlohmannJson
+from engines.nrpcoresim.datapack_kinds import check_json_datapacks
 from engines.nrpcoresim.in_process.engine_client import Actions, InProcessEngineClient, checked_time_step
 from engines.nrpcoresim.in_process.json_values import json_copy, tolist_default
 from engines.servers.script import script_calls
@@ -35,10 +35,7 @@ class InProcessJsonClient(InProcessEngineClient):
         return EngineScript
 
     def check_outgoing(self, datapacks: list[DataPack]) -> None:
-        for datapack in datapacks:
-            if isinstance(datapack, ProtobufDataPack):
-                raise EngineError(self.name, f"datapack '{datapack.name}' holds a protobuf message "
-                                             f"({datapack.type}); a {self.config['EngineType']} engine takes JSON datapacks")
+        check_json_datapacks(self.name, self.config["EngineType"], datapacks)
 
     def set_datapacks(self, datapacks: list[DataPack]) -> None:
         self.check_outgoing(datapacks)

@@ -12,10 +12,11 @@ import time
 import grpc
 
 from engines import engine_wire as wire
-from engines.datapacks import (DataPack, DataPackIdentifier, JsonDataPack, ProtobufDataPack,
-                               load_payload_modules, protobuf_datapack_class, protobuf_package_of)
+from engines.datapacks import (DataPack, DataPackIdentifier, ProtobufDataPack, load_payload_modules,
+                               protobuf_datapack_class)
 from engines.engine_wire import engine_messages as pb
 from engines.errors import EngineCrashed, EngineError, EngineLaunchError
+from engines.nrpcoresim.datapack_kinds import check_protobuf_datapacks
 from engines.nrpcoresim.engine_client import CRASH_GRACE_S, EngineClient
 from engines.nrpcoresim.protocols.engine_arguments import grpc_engine_arguments, registers_its_port
 from engines.nrpcoresim.protocols.port_claim import claim_server_address
@@ -124,14 +125,7 @@ class GrpcEngineClient(EngineClient):
         return datapacks
 
     def check_outgoing(self, datapacks: list[DataPack]) -> None:
-        for datapack in datapacks:
-            if isinstance(datapack, JsonDataPack) or not isinstance(datapack, ProtobufDataPack):
-                raise EngineError(self.name, f"datapack '{datapack.name}' is a JSON datapack; a "
-                                             f"{self.config['EngineType']} engine takes protobuf datapacks")
-            package = protobuf_package_of(datapack.type)
-            if datapack.data is not None and self._packages and package not in self._packages:
-                raise EngineError(self.name, f"datapack '{datapack.name}' is a {datapack.type}, but the engine's "
-                                             f"ProtobufPackages are {sorted(self._packages)}")
+        check_protobuf_datapacks(self.name, self.config["EngineType"], self._packages, datapacks)
 
     def set_datapacks(self, datapacks: list[DataPack]) -> None:
         messages = self._messages(datapacks)

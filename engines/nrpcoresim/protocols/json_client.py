@@ -12,9 +12,9 @@ import socket
 import time
 
 from engines import engine_wire as wire
-from engines.datapacks import (JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonDataPack, NlohmannJson,
-                               ProtobufDataPack)
+from engines.datapacks import JSON_DATAPACK_TYPE, DataPack, DataPackIdentifier, JsonDataPack, NlohmannJson
 from engines.errors import EngineCrashed, EngineError, EngineLaunchError
+from engines.nrpcoresim.datapack_kinds import check_json_datapacks
 from engines.nrpcoresim.engine_client import CRASH_GRACE_S, EngineClient
 from engines.nrpcoresim.protocols.engine_arguments import json_engine_arguments
 from engines.nrpcoresim.protocols.registration import set_nodelay
@@ -124,10 +124,7 @@ class JsonEngineClient(EngineClient):
         return datapacks
 
     def check_outgoing(self, datapacks: list[DataPack]) -> None:
-        for datapack in datapacks:
-            if isinstance(datapack, ProtobufDataPack):
-                raise EngineError(self.name, f"datapack '{datapack.name}' holds a protobuf message "
-                                             f"({datapack.type}); a {self.config['EngineType']} engine takes JSON datapacks")
+        check_json_datapacks(self.name, self.config["EngineType"], datapacks)
 
     def set_datapacks(self, datapacks: list[DataPack]) -> None:
         self.check_outgoing(datapacks)
