@@ -121,7 +121,24 @@ class BasicFork(Launcher):
             return None
 
 
-class EmptyLaunchCommand(Launcher):
+class _NoProcess(Launcher):
+    """A launcher that starts no process, so has none to watch, signal or wait for."""
+
+    @property
+    def launches_process(self) -> bool:
+        return False
+
+    def start(self, command: list[str], env_params: list[str], output, cwd=None) -> None:
+        pass
+
+    def exit_code(self) -> int | None:
+        return None
+
+    def stop(self, grace_s: float) -> None:
+        pass
+
+
+class EmptyLaunchCommand(_NoProcess):
     """Starts nothing: the engine was started by hand, possibly on another machine, and is reached
     at its ServerAddress. As in nrp-core, such an engine takes part in no registration and is never
     signalled: the shutdown request is all it gets from a simulation (the servers of this project
@@ -139,19 +156,6 @@ class EmptyLaunchCommand(Launcher):
         except ValueError as error:
             raise ConfigError(f"{address!r} is not an address to reach engine {engine_name!r} at: {error}",
                               path="ServerAddress") from None
-
-    @property
-    def launches_process(self) -> bool:
-        return False
-
-    def start(self, command: list[str], env_params: list[str], output, cwd=None) -> None:
-        pass
-
-    def exit_code(self) -> int | None:
-        return None
-
-    def stop(self, grace_s: float) -> None:
-        pass
 
     def wait_listening(self, timeout_s: float, hint: str = "",
                        abandon: threading.Event | None = None) -> None:
@@ -194,22 +198,9 @@ class EmptyLaunchCommand(Launcher):
             return _ProbeFailure(error.strerror or type(error).__name__, "refused")
 
 
-class InProcess(Launcher):
+class InProcess(_NoProcess):
     """Starts no process: the engine's script runs inside NRPCoreSim, on the engine's worker thread.
     There is no process to watch, signal or wait for; the engine client ends the script itself."""
-
-    @property
-    def launches_process(self) -> bool:
-        return False
-
-    def start(self, command: list[str], env_params: list[str], output, cwd=None) -> None:
-        pass
-
-    def exit_code(self) -> int | None:
-        return None
-
-    def stop(self, grace_s: float) -> None:
-        pass
 
 
 class _ProbeFailure(NamedTuple):
