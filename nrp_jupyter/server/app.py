@@ -167,7 +167,8 @@ class NrpJupyterApp(ExtensionApp):
             proxy=proxy, pool=pool)
         if pool is not None:
             pool.refill()  # on the server's loop, as soon as it runs
-        self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher, "nrp_kernel_pool": pool})
+        self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher, "nrp_kernel_pool": pool,
+                              "nrp_storage": self._storage})
         self.log.info("nrp_jupyter: experiments in %s, MQTT broker %s%s, prefix %r", self._storage.root, broker,
                       " (embedded)" if self._broker else "", self.mqtt_prefix)
 

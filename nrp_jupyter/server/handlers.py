@@ -1,7 +1,7 @@
 """REST and WebSocket handlers, thin: parse, call the simulations service once, serialise.
 
 NRP v4's API under `<base_url>nrp/`: /simulation, /simulation/<id>, /simulation/<id>/state,
-/version; and beyond NRP: DELETE /simulation/<id>, /simulation/<id>/logs, /openapi.json and the
+/version; and beyond NRP: DELETE /simulation/<id>, /simulation/<id>/logs, /experiments, /openapi.json and the
 /events WebSocket. Every verb is authenticated and authorized on the resource `nrp:simulations`;
 launching and changing a state are `execute`. In NRP mode (`NrpJupyterApp.nrp_proxy_url`) the
 routes also accept NRP's bearer tokens (identity.py), and the two reads NRP's backend serves to
@@ -22,6 +22,7 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web, websocket
 
 from .errors import NrpError, TokenRefused, shown
+from .experiment_catalog import describe_experiments
 from .identity import NrpUser, bearer_token
 from .limits import MAX_ID_DIGITS
 from .limits import simulation_id as parse_simulation_id
@@ -175,6 +176,17 @@ class SimulationDetailsHandler(NrpHandler):
         self.write_json(self.simulations.get(parse_simulation_id(simulation_id)).describe())
 
 
+class ExperimentsHandler(NrpHandler):
+    """Beyond NRP: the storage's experiments with the configs and main scripts a launch may name."""
+
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self):
+        _ = self.simulations  # like every route, a server that cannot keep records answers 503
+        self.write_json(describe_experiments(self.settings["nrp_storage"]))
+
+
 class VersionHandler(NrpHandler):
     @web.authenticated
     @authorized
@@ -285,6 +297,7 @@ def handlers(nrp_mode: bool = False) -> list[tuple[str, type]]:
         (rf"/nrp/simulation/{_SIMULATION}/state", SimulationStateHandler),
         (rf"/nrp/simulation/{_SIMULATION}/logs", SimulationLogsHandler),
         (rf"/nrp/simulation/{_SIMULATION}/details", SimulationDetailsHandler),
+        (r"/nrp/experiments", ExperimentsHandler),
         (r"/nrp/version", OpenVersionHandler if nrp_mode else VersionHandler),
         (r"/nrp/openapi.json", OpenApiHandler),
         (r"/nrp/events", EventsWebSocket),

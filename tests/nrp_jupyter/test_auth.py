@@ -36,6 +36,7 @@ ROUTES = [
     ("GET", "simulation/0/logs"),
     ("GET", "version"),
     ("GET", "openapi.json"),
+    ("GET", "experiments"),
 ]
 
 

@@ -27,7 +27,8 @@ def nrp_config(request, tmp_path, experiments_root):
 @pytest.mark.parametrize(("method", "path", "body"), [
     ("GET", ("simulation",), None), ("POST", ("simulation",), {"experimentID": "tf_exchange"}),
     ("GET", ("simulation", "0"), None), ("PUT", ("simulation", "0", "state"), {"state": "started"}),
-    ("GET", ("simulation", "0", "logs"), None), ("GET", ("version",), None)])
+    ("GET", ("simulation", "0", "logs"), None), ("GET", ("version",), None),
+    ("GET", ("experiments",), None)])
 async def test_every_route_answers_503_naming_the_file(nrp, jp_fetch, tmp_path, method, path, body):
     code, answer, _ = await nrp.call(method, *path, body=body)
 
