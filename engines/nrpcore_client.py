@@ -348,6 +348,11 @@ class NrpCore:
                 log.debug("NrpCore.close: shutdown request failed: %s", err)
         self._finalizer()
 
+    @property
+    def channel(self) -> grpc.Channel:
+        """The channel to NRPCoreSim, for the services it serves beside NrpCore (nrpcore_steering)."""
+        return self._channel
+
     def __enter__(self) -> NrpCore:
         return self
 

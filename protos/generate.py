@@ -39,7 +39,7 @@ def _generate_into(out_dir: pathlib.Path) -> None:
             f"--pyi_out={out_dir}", *protos]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed on the message protos")
-    services = ["engine_grpc.proto", "nrp_server.proto", "nrp_jupyter_engine.proto"]
+    services = ["engine_grpc.proto", "nrp_server.proto", "nrp_jupyter_engine.proto", "nrp_steering.proto"]
     if protoc.main(["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--grpc_python_out={out_dir}", *services]) != 0:
         raise SystemExit("protoc failed on the service protos")
     # protoc writes flat imports (`import engine_grpc_pb2`); inside a package they must be relative.

@@ -22,6 +22,7 @@ from engines.engine_progress import INITIALIZE, tracked
 from engines.errors import EngineError, NrpCoreError
 from engines.nrpcoresim.engine_client import EngineClient
 from engines.nrpcoresim.processor import CycleResult, DataPackProcessor
+from engines.nrpcoresim.steering import SteeringDesk
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,12 @@ class Aborted(NrpCoreError):
 
 
 class FTILoop:
-    def __init__(self, engines: list[EngineClient], processor: DataPackProcessor):
+    def __init__(self, engines: list[EngineClient], processor: DataPackProcessor,
+                 steering: SteeringDesk | None = None):
         self.engines = {engine.name: engine for engine in engines}
         self.processor = processor
+        # Datapacks from outside the script (steering.py), served at each engine's step boundary.
+        self.steering = steering or SteeringDesk()
         self.time_ns = 0
         self.iteration = 0
         self._queue: list[tuple[int, int, str]] = []
@@ -64,6 +68,13 @@ class FTILoop:
         them; afterwards none is left for the next run."""
         self.drain()
         pending, self._client_datapacks = self._client_datapacks, {}
+        # Steering writes held for the next step go as the client's do: before the engines reset.
+        for name in self.engines:
+            held = self.steering.take_held(name)
+            pending.setdefault(name, []).extend(datapack for _, datapack in held)
+            self.steering.applied(held, self.time_ns, self.iteration)
+        pending = {name: datapacks for name, datapacks in pending.items() if datapacks}
+        self.steering.forget_engines()
         deliveries = {}
         for name, datapacks in pending.items():
             engine = self.engines[name]
@@ -127,10 +138,17 @@ class FTILoop:
             engine_times[name] = engine_time
             fetched.extend(datapacks)
         result = self.processor.cycle(set(synced), fetched, now, self.iteration)
+        # The synced engines are idle until launched again: the one moment steering may use them.
+        self.steering.serve(self.engines, synced)
         launches = []
+        steered = []
         for name in synced:
             engine = self.engines[name]
-            outputs = result.outputs.get(name, []) + self._client_datapacks.pop(name, [])
+            held = self.steering.take_held(name)
+            steered.extend(held)
+            # Last, so that a steered datapack replaces the functions' one of that name for the step.
+            outputs = (result.outputs.get(name, []) + self._client_datapacks.pop(name, [])
+                       + [datapack for _, datapack in held])
             run_time = now - engine_times[name] + engine.timestep_ns
             # Checked here, not on the engine's worker, so the request that caused it reports it.
             engine.check_outgoing(outputs)
@@ -144,6 +162,7 @@ class FTILoop:
                 self._tasks[name] = _done((engine_times[name], []))
                 heapq.heappush(self._queue, (engine_times[name], self._order[name], name))
         self._launch(launches)
+        self.steering.applied(steered, now, self.iteration)
         self.iteration += 1
         return result
 

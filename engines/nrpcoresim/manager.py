@@ -27,6 +27,7 @@ from engines.nrpcoresim.launchers import InProcess, make_launcher
 from engines.nrpcoresim.lifecycle import Request, SimulationState, check_allowed
 from engines.nrpcoresim.loop import FTILoop
 from engines.nrpcoresim.processor import DataPackProcessor
+from engines.nrpcoresim.steering import SteeringDesk, SteeringRefused
 from engines.nrpcoresim.protocols.engine_types import make_engine_client
 from engines.nrpcoresim.protocols.registration import RegistrationServer
 
@@ -52,6 +53,7 @@ class SimulationManager:
         self._engines: list[EngineClient] = []
         self._registration: RegistrationServer | None = None
         self._loop: FTILoop | None = None
+        self.steering = SteeringDesk()
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -99,6 +101,24 @@ class SimulationManager:
         self.teardown()
         self.state = SimulationState.CREATED
         self.error = ""
+
+    def serve_steering(self) -> None:
+        """Runs the steering jobs waiting for engines, between two requests (the engines are idle)."""
+        if self._loop is not None and self.state in (SimulationState.INITIALIZED, SimulationState.STOPPED):
+            self._loop.steering.serve(self._loop.engines, self._loop.engines)
+
+    def check_steerable(self, engine: str | None = None) -> None:
+        """Raises SteeringRefused unless steering jobs can be served (and `engine` exists)."""
+        if self._loop is None or self.state not in (SimulationState.INITIALIZED, SimulationState.RUNNING,
+                                                    SimulationState.STOPPED):
+            raise SteeringRefused(f"the simulation cannot be steered in state {self.state.value or 'None'}")
+        if engine is not None and engine not in self._loop.engines:
+            raise SteeringRefused(f"no engine '{engine}' in this simulation (engines: "
+                                  f"{', '.join(self._loop.engines)})", missing=True)
+
+    def engine(self, name: str) -> EngineClient:
+        self.check_steerable(name)
+        return self._loop.engines[name]
 
     @property
     def time_ns(self) -> int:
@@ -172,13 +192,16 @@ class SimulationManager:
         for engine in self._engines:
             engine.start(self.engine_output, cwd=self.base_dir)
         self._wait_all(engine.submit(tracked(engine.name, LAUNCH, engine.await_ready)) for engine in self._engines)
-        self._loop = FTILoop(self._engines, processor)
+        if self.steering.closed:
+            self.steering = SteeringDesk()
+        self._loop = FTILoop(self._engines, processor, self.steering)
         return self._loop
 
     def teardown(self) -> None:
         """Shuts engines down and ends their processes; never raises, safe to call twice."""
         loop, engines = self._loop, self._engines
         self._loop, self._engines = None, []
+        self.steering.close()
         if loop is not None:
             loop.abort.set()
         for engine in engines:

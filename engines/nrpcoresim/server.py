@@ -26,9 +26,11 @@ import grpc
 from engines.datapacks import load_payload_modules
 from engines.errors import IllegalRequest, NrpCoreError, failure_detail
 from engines.nrpcoresim.manager import SimulationManager
+from engines.nrpcoresim.steering_service import SteeringServicer
 from engines.nrpcoresim.trajectory import datapacks_from, trajectory_message
 from nrp_protobuf import nrp_server_pb2 as pb
 from nrp_protobuf import nrp_server_pb2_grpc as pb_grpc
+from nrp_protobuf import nrp_steering_pb2_grpc as steering_grpc
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,20 @@ class RequestQueue:
                 raise ShuttingDown()
             self._jobs.put((function, future))
         return future.result()
+
+    def post(self, function) -> None:
+        """Runs `function` after the requests queued before it, without waiting for it; its errors
+        are logged."""
+        def logged():
+            try:
+                function()
+            except Exception:
+                log.exception("a posted job failed")
+
+        with self._lock:
+            if self.closed.is_set():
+                raise ShuttingDown()
+            self._jobs.put((logged, concurrent.futures.Future()))
 
     def serve(self) -> None:
         """Runs requests on the calling thread until `close()`."""
@@ -182,7 +198,8 @@ def create_server(manager: SimulationManager, requests: RequestQueue, address: s
     fails at once, instead of sharing it and answering some of the first one's clients.
     """
     load_payload_modules()
-    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="nrpcore-rpc"),
+    # Beside a run and a stopLoop: a steering watch stream (held for the whole run), steer and read calls.
+    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="nrpcore-rpc"),
                          options=[("grpc.so_reuseport", 0)])
 
     def end() -> None:
@@ -192,6 +209,8 @@ def create_server(manager: SimulationManager, requests: RequestQueue, address: s
             _await_listener_closed(port)
 
     pb_grpc.add_NrpCoreServicer_to_server(NrpCoreServicer(manager, requests, end), server)
+    # Our extension, not nrp-core's (protos/nrp_steering.proto); nrp-client never calls it.
+    steering_grpc.add_SteeringServiceServicer_to_server(SteeringServicer(manager, requests), server)
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as error:
