@@ -5,6 +5,9 @@
      ├── NRPStopExecution         stop was requested; nrp.run_loop() raises it to end the main script
      └── KernelExtError
           ├── IllegalCommand      a command the simulation server's current state does not allow
+          ├── SteeringRefused     a steering request NRPCoreSim cannot take now
+          │    ├── UnknownSteeringTarget   no such engine (or datapack)
+          │    └── InvalidSteeringValue    a value or type the engine cannot take
           ├── SettingsError       a KERNEL_NRP_* variable is missing or malformed
           └── ScriptLoadError     the main script cannot be read or compiled (carries the report)
     ConnectionError
@@ -39,6 +42,19 @@ class IllegalCommand(KernelExtError):
         self.state = state
         detail = f": {reason}" if reason else ""
         super().__init__(f"{command}() is not allowed in state '{state}'{detail}")
+
+
+class SteeringRefused(KernelExtError):
+    """A steering, read, step or reset request that cannot be served now (the server reads the class
+    name of the execute reply's error: keep the names)."""
+
+
+class UnknownSteeringTarget(SteeringRefused):
+    """The engine (or datapack) the request names does not exist in the simulation."""
+
+
+class InvalidSteeringValue(SteeringRefused):
+    """A value, or protobuf type, the engine cannot take."""
 
 
 class SettingsError(KernelExtError):

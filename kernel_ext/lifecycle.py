@@ -2,6 +2,7 @@
 
     created --initialized--> paused --start/resume--> started --pause--> paused
     started --script ends--> completed
+    paused --step n / reset--> paused     (steer: paused, started)
     any state --stop--> stopped          (failed stays failed)
     created, paused --setup breaks--> failed
 
@@ -38,6 +39,11 @@ ALLOWED: dict[Command, frozenset[ServerState]] = {
     Command.PAUSE: frozenset({S.PAUSED, S.STARTED}),
     Command.RESUME: frozenset({S.PAUSED, S.STARTED}),
     Command.STOP: frozenset(ServerState),
+    # Steering and reads while NRPCoreSim runs the simulation; step and reset only while paused.
+    Command.STEER: frozenset({S.PAUSED, S.STARTED}),
+    Command.READ: frozenset({S.PAUSED, S.STARTED, S.COMPLETED}),
+    Command.STEP: frozenset({S.PAUSED}),
+    Command.RESET: frozenset({S.PAUSED}),
 }
 
 #: Where each command leads from a state it is allowed in (a missing entry: the state stays).

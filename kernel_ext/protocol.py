@@ -6,8 +6,13 @@ reply ipykernel otherwise aborts the requests that follow it). Every command ret
 happens afterwards comes back as events: display_data messages on iopub whose data has one key,
 `MIME_TYPE`, holding `event.to_json()`. The server reads them with `event_from_json`.
 
-    server -> kernel   bootstrap_code(Env variables), command_code(Command.START | PAUSE | RESUME | STOP)
-    kernel -> server   Progress, Status, Initialized, RuntimeErrorEvent, Failed, Completed, Stopped
+    server -> kernel   bootstrap_code(Env variables), command_code(Command.START | PAUSE | RESUME | STOP | RESET),
+                       request_code(SteerRequest | ReadRequest | StepRequest)
+    kernel -> server   Progress, Status, Initialized, RuntimeErrorEvent, Failed, Completed, Stopped,
+                       Steered, DataPackRead, Stepped, ResetDone
+
+A request carries its arguments as one JSON text; what becomes of it comes back as an event
+(Steered with the request's `ticket`, DataPackRead with its `request`, Stepped, ResetDone).
 
 The bootstrap carries the variables because the kernel may have been started before its
 simulation existed (a warm kernel of the server's pool): they become the kernel's environment
@@ -21,6 +26,7 @@ kernel as soon as it reads a final one (Failed, Stopped).
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
@@ -54,6 +60,11 @@ class Command(str, enum.Enum):
     PAUSE = "pause"
     RESUME = "resume"
     STOP = "stop"
+    RESET = "reset"
+    """Back to time 0 (NRPCoreSim's reset: engines reset, functions reloaded); stays paused."""
+    STEER = "steer"
+    READ = "read_datapack"
+    STEP = "step"
 
 
 def command_code(command: Command) -> str:
@@ -62,6 +73,61 @@ def command_code(command: Command) -> str:
     if command is Command.INITIALIZE:
         return BOOTSTRAP
     return f"{SERVER_NAME}.{command.value}()"
+
+
+# -- requests (server -> kernel): commands with arguments ------------------------------------------
+
+class Request:
+    """Base of the commands that carry arguments; `COMMAND` names the simulation server's method."""
+
+    COMMAND: ClassVar[Command]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, text: str):
+        try:
+            fields_ = json.loads(text)
+            return cls(**fields_)
+        except (TypeError, ValueError) as error:
+            raise ProtocolError(f"not a {cls.COMMAND.value} request ({error}): {text!r:.200}") from None
+
+
+@dataclass(frozen=True)
+class SteerRequest(Request):
+    """A datapack for `engine`'s next step: a JSON value, or protobuf's JSON mapping of a message of
+    the full type name `type`. `ticket` names it in its Steered event."""
+
+    COMMAND: ClassVar[Command] = Command.STEER
+    ticket: int
+    engine: str
+    datapack: str
+    value: Any
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadRequest(Request):
+    """The engine's latest `datapack`; answered by a DataPackRead event with the same `request`."""
+
+    COMMAND: ClassVar[Command] = Command.READ
+    request: int
+    engine: str
+    datapack: str
+
+
+@dataclass(frozen=True)
+class StepRequest(Request):
+    """Let exactly `steps` loop steps through a paused simulation, which stays paused."""
+
+    COMMAND: ClassVar[Command] = Command.STEP
+    steps: int
+
+
+def request_code(request: Request) -> str:
+    """The code the server executes in the kernel for `request`: its method, given its JSON text."""
+    return f"{SERVER_NAME}.{request.COMMAND.value}({json.dumps(request.to_json())!r})"
 
 
 class Env:
@@ -164,10 +230,63 @@ class Stopped(Event):
     NAME: ClassVar[str] = "stopped"
 
 
-KernelEvent = Progress | Status | Initialized | RuntimeErrorEvent | Failed | Completed | Stopped
+@dataclass(frozen=True)
+class Steered(Event):
+    """What became of steering request `ticket`: applied with the step at `simulationTime` (s), or
+    refused (`error`; `missing` when the engine has no such datapack)."""
+
+    NAME: ClassVar[str] = "steered"
+    ticket: int
+    engine: str
+    datapack: str
+    applied: bool
+    simulationTime: float = 0.0  # noqa: N815 (NRP's time key)
+    error: str = ""
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class DataPackRead(Event):
+    """The answer to read request `request`: the value (None if the engine holds none) and the
+    protobuf type (None for JSON), or `error` (`missing` when there is no such engine or datapack)."""
+
+    NAME: ClassVar[str] = "datapack"
+    request: int
+    engine: str
+    datapack: str
+    value: Any = None
+    type: str | None = None
+    error: str = ""
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class Stepped(Event):
+    """A step request ended: `steps` ran (fewer if a resume came first); the simulation is at
+    `simulationTime` (s)."""
+
+    NAME: ClassVar[str] = "stepped"
+    steps: int
+    simulationTime: float  # noqa: N815
+
+
+@dataclass(frozen=True)
+class ResetDone(Event):
+    """A reset ended: back at time 0 and paused, or refused by `engine` (`error`), which fails the
+    simulation, as in nrp-core."""
+
+    NAME: ClassVar[str] = "reset"
+    ok: bool
+    engine: str | None = None
+    error: str = ""
+
+
+KernelEvent = (Progress | Status | Initialized | RuntimeErrorEvent | Failed | Completed | Stopped | Steered
+               | DataPackRead | Stepped | ResetDone)
 
 _BY_NAME: dict[str, type] = {cls.NAME: cls for cls in (Progress, Status, Initialized, RuntimeErrorEvent, Failed,
-                                                       Completed, Stopped)}
+                                                       Completed, Stopped, Steered, DataPackRead, Stepped,
+                                                       ResetDone)}
 
 
 class ProtocolError(ValueError):
@@ -186,6 +305,7 @@ def event_from_json(payload: object) -> KernelEvent:
         raise ProtocolError(f"a {cls.NAME} event without its fields ({error}): {payload!r:.200}") from None
 
 
-__all__ = ["BOOTSTRAP", "MIME_TYPE", "SERVER_NAME", "WARM_UP", "Command", "Completed", "Env", "Event", "Failed",
-           "Initialized", "KernelEvent", "Progress", "ProtocolError", "RuntimeErrorEvent", "Status", "Stopped",
-           "bootstrap_code", "command_code", "event_from_json"]
+__all__ = ["BOOTSTRAP", "MIME_TYPE", "SERVER_NAME", "WARM_UP", "Command", "Completed", "DataPackRead", "Env",
+           "Event", "Failed", "Initialized", "KernelEvent", "Progress", "ProtocolError", "ReadRequest", "Request",
+           "ResetDone", "RuntimeErrorEvent", "Status", "SteerRequest", "Steered", "StepRequest", "Stepped",
+           "Stopped", "bootstrap_code", "command_code", "event_from_json", "request_code"]

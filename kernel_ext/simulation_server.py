@@ -35,6 +35,7 @@ import engines.nrpcore_client
 
 from . import events
 from .breakage import core_death_message, infrastructure_failure
+from .controls import Controls
 from .core_launch import core_exit_code, core_pid, launch_core, read_config, shutdown_core
 from .error_reports import ErrorType, RuntimeErrorReport
 from .errors import IllegalCommand, NRPCoreSimExited, ScriptLoadError
@@ -68,11 +69,12 @@ INIT_EXIT_S = 15.0
 #: waits behind them: NRPCoreSim then gets this long before SIGTERM, and as long again before SIGKILL.
 CORE_SHUTDOWN_DURING_INIT_S = 0.4
 
-class SimulationServer:
+class SimulationServer(Controls):
     """One simulation: NRPCoreSim through `nrp` (NrpCoreWrapper), the main script and its lifecycle.
 
     States are NRP's simulation-server states (kernel_ext.lifecycle.ServerState). A command that
-    is not allowed in the current state raises IllegalCommand.
+    is not allowed in the current state raises IllegalCommand. Steering, reads, step and reset are
+    kernel_ext.controls'.
     """
 
     def __init__(self, settings: ServerSettings) -> None:
@@ -159,6 +161,8 @@ class SimulationServer:
         target = check_command(command, self._state)
         if command is Command.INITIALIZE:
             return self._begin_initialize()
+        if self._resetting and target is not self._state:
+            raise IllegalCommand(command.value, self._state.value, "the simulation is being reset")
         if target is self._state:
             return None
         if command is Command.RESUME and not self._script_started:

@@ -3,6 +3,11 @@
 Every `run_loop()` first honours pause (it blocks) and stop (it raises NRPStopExecution), then
 refuses to run past SimulationTimeout (NRPSimulationTimeout), then forwards to NrpCore. Stop also
 cuts a forwarded `run_loop(n)` short with NrpCore.stop(), so it never waits for n steps.
+
+Stepping a paused simulation (`_step(n)`) lets exactly n steps through, whatever the script asks
+for: a `run_loop(k)` forwards min(k, steps left) at a time and blocks again once they are used,
+so the script's one call may take several forwards; it returns when all k steps have run (or
+NRPCoreSim said done).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import NRPSimulationTimeout, NRPStopExecution
@@ -44,7 +49,12 @@ class NrpCoreWrapper:
         self.timesteps_count = 0
 
         self._lock = threading.Lock()
-        self._resumed = threading.Event()  # cleared = paused; a new simulation starts paused
+        # What lets a run_loop through: resumed, steps left, a stop or a breakage. Paused at first.
+        self._gate = threading.Condition()
+        self._resumed = False
+        self._steps_left = 0
+        self._steps_done = 0
+        self._on_stepped: Callable[[int], None] | None = None
         self._held = threading.Event()  # set while a run_loop waits for resume
         self._stop_requested = threading.Event()
         self._broken: BaseException | None = None
@@ -62,10 +72,34 @@ class NrpCoreWrapper:
             # through the setters, so refuse it rather than run asynchronously.
             raise TypeError("nrp.run_loop(json_data=...) is not supported by nrp-core 1.4; send datapacks "
                             "with nrp.set_json_datapack(name, engine, payload) before run_loop()")
-        if not self._resumed.is_set():
-            self._held.set()
-            self._resumed.wait()
-            self._held.clear()
+        remaining = num_iterations
+        first = True
+        while True:
+            allowed = self._await_steps(remaining)
+            result = self._forward(allowed, num_iterations if first else 0)
+            first = False
+            remaining -= allowed
+            self._count_steps(allowed)
+            done = isinstance(result, tuple) and bool(result[0])
+            if remaining <= 0 or done:
+                return result
+
+    def _await_steps(self, wanted: int) -> int:
+        """How many of `wanted` steps may run now; blocks while paused with no steps left."""
+        with self._gate:
+            try:
+                while not (self._resumed or self._steps_left > 0 or self._stop_requested.is_set()
+                           or self._broken is not None):
+                    self._held.set()
+                    self._gate.wait()
+            finally:
+                self._held.clear()
+            if self._resumed or self._steps_left <= 0 or wanted <= 0:
+                return wanted
+            return min(wanted, self._steps_left)
+
+    def _forward(self, iterations: int, whole_call: int) -> Any:
+        """One run_loop to NrpCore; `whole_call` > 0 checks the timeout for the script's whole call."""
         with self._lock:
             # Checked under the lock that also marks the run in flight, so that a stop request
             # either sees this run (and interrupts it) or is seen here.
@@ -73,12 +107,12 @@ class NrpCoreWrapper:
                 raise NRPStopExecution(STOP_MESSAGE)
             if self._broken is not None:
                 raise self._broken
-            if self.timesteps_count + num_iterations > self.max_timesteps:
+            if whole_call and self.timesteps_count + whole_call > self.max_timesteps:
                 raise NRPSimulationTimeout(TIMEOUT_MESSAGE)
             self._idle.clear()
             self._run_started_ns = time.perf_counter_ns()
         try:
-            result = self._core.run_loop(num_iterations)
+            result = self._core.run_loop(iterations)
         finally:
             with self._lock:
                 self._elapsed_ns += time.perf_counter_ns() - self._run_started_ns
@@ -87,8 +121,21 @@ class NrpCoreWrapper:
         if self._stop_requested.is_set():
             # The run may have been cut short by stopLoop: its steps are not counted.
             raise NRPStopExecution(STOP_MESSAGE)
-        self.timesteps_count += num_iterations
+        self.timesteps_count += iterations
         return result
+
+    def _count_steps(self, iterations: int) -> None:
+        """Steps a step request let through; its callback once they are all used."""
+        with self._gate:
+            if self._resumed or self._steps_left <= 0:
+                return
+            self._steps_left = max(0, self._steps_left - iterations)
+            self._steps_done += iterations
+            if self._steps_left:
+                return
+            done, callback, self._on_stepped = self._steps_done, self._on_stepped, None
+        if callback is not None:
+            callback(done)
 
     @property
     def simulation_time(self) -> float:
@@ -142,6 +189,10 @@ class NrpCoreWrapper:
         """True while a run_loop is forwarded to NrpCore."""
         return not self._idle.is_set()
 
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no run_loop is forwarded to NrpCore (within `timeout` seconds)."""
+        return self._idle.wait(timeout)
+
     @property
     def held(self) -> bool:
         """True while the script waits in run_loop() for resume (pause holds it there)."""
@@ -160,17 +211,52 @@ class NrpCoreWrapper:
 
     def _pause(self) -> None:
         """The next run_loop() blocks (a forwarded one finishes its iterations first)."""
-        self._resumed.clear()
+        with self._gate:
+            self._resumed = False
 
     def _resume(self) -> None:
-        self._resumed.set()
+        """Lets the script run; a step in progress ends there, its callback told the steps it ran."""
+        with self._gate:
+            self._resumed = True
+            self._steps_left = 0
+            done, callback, self._on_stepped = self._steps_done, self._on_stepped, None
+            self._gate.notify_all()
+        if callback is not None:
+            callback(done)
+
+    def _step(self, steps: int, on_stepped: Callable[[int], None]) -> None:
+        """Lets exactly `steps` steps through a paused script; `on_stepped(steps)` is called (on the
+        script's thread) once they have run."""
+        with self._gate:
+            if self._resumed:
+                raise RuntimeError("not paused")
+            if self._steps_left:
+                raise RuntimeError("a step is in progress")
+            self._steps_left, self._steps_done, self._on_stepped = steps, 0, on_stepped
+            self._gate.notify_all()
+
+    @property
+    def stepping(self) -> bool:
+        """True while steps of a step request are left to run."""
+        with self._gate:
+            return self._steps_left > 0
+
+    def _reset_time(self) -> None:
+        """Back to time 0 after NRPCoreSim's reset: the timeout counts from here again."""
+        with self._lock:
+            self.timesteps_count = 0
+            self._elapsed_ns = 0
+
+    def _release(self) -> None:
+        with self._gate:
+            self._gate.notify_all()
 
     def _request_stop(self) -> bool:
         """Make run_loop() raise NRPStopExecution, releasing a paused script; True if a run is in flight."""
         with self._lock:
             self._stop_requested.set()
             in_flight = not self._idle.is_set()
-        self._resumed.set()
+        self._release()
         return in_flight
 
     def _interrupt_run(self, timeout: float) -> bool:
@@ -201,4 +287,4 @@ class NrpCoreWrapper:
         """The simulation broke under the script: the next run_loop() raises `error`, even if paused."""
         with self._lock:
             self._broken = error
-        self._resumed.set()
+        self._release()

@@ -23,6 +23,14 @@ ALLOWED = [
     (C.STOP, S.COMPLETED, S.STOPPED),
     (C.STOP, S.STOPPED, S.STOPPED),
     (C.STOP, S.FAILED, S.FAILED),
+    # Beyond NRP's lifecycle: none of these changes the state.
+    (C.STEER, S.PAUSED, S.PAUSED),
+    (C.STEER, S.STARTED, S.STARTED),
+    (C.READ, S.PAUSED, S.PAUSED),
+    (C.READ, S.STARTED, S.STARTED),
+    (C.READ, S.COMPLETED, S.COMPLETED),
+    (C.STEP, S.PAUSED, S.PAUSED),
+    (C.RESET, S.PAUSED, S.PAUSED),
 ]
 
 
