@@ -35,6 +35,9 @@ setup(
         "tzdata",
         # nrp-core's environment has it, and its experiments' scripts use it (generic_proto_test).
         "numpy>=1.26,<2.4",
+        # Every run's recording (nrp_jupyter.server.recording): MCAP, with protobuf datapacks' schemas.
+        "mcap>=1.2,<2",
+        "mcap-protobuf-support>=0.5,<1",
     ],
     extras_require={
         "test": ["pytest>=8,<10", "pytest-timeout>=2.3", "pytest-jupyter>=0.10", "openapi-spec-validator>=0.7",
@@ -48,7 +51,11 @@ setup(
                  # Runs the suite on every core, each worker with a live server of its own.
                  "pytest-xdist>=3.6",
                  # What nrp-core's own python_json engine server runs on (scripts/conformance/real_engines.py).
-                 "flask>=3.0,<4", "gunicorn>=22", "requests>=2.31"],
+                 "flask>=3.0,<4", "gunicorn>=22", "requests>=2.31",
+                 # Recording.frames() and notebooks/compare_runs.ipynb.
+                 "pandas>=2.1", "matplotlib>=3.8"],
+        # Analysing recordings in a notebook: Recording.frames() (pandas) and plots of them.
+        "analysis": ["pandas>=2.1", "matplotlib>=3.8"],
         # The simulators behind py_sim (MuJoCo, PyBullet, Gymnasium) and the NEST engine. pybullet needs
         # numpy without declaring it; numpy 2.4 breaks several simulators' wheels.
         "sims": ["mujoco>=3.2", "pybullet>=3.2.6", "gymnasium>=1.0", "nest-simulator>=3.8", "numpy>=1.26,<2.4"],

@@ -14,7 +14,7 @@ import threading
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode, default, validate
+from traitlets import Bool, Float, Int, Unicode, default, validate
 
 from .handlers import fallback_handler, handlers
 
@@ -75,8 +75,14 @@ class NrpJupyterApp(ExtensionApp):
     kernel_output_limit = Int(32 * 1024 * 1024, config=True, help="""Bytes of an experiment kernel's output
         (the main script's prints) its simulation log keeps; beyond them output is dropped and the log
         says how much.""")
+    record_runs = Bool(True, config=True, help="""Record every simulation, from launch to stop, into an MCAP
+        file (status, lifecycle transitions, runtime errors, steering events and the datatransfer
+        engines' datapacks, with wall-clock and simulation time), archived beside its logs as
+        <stamp>_simulation_<id>.mcap and served by GET /nrp/simulation/<id>/recording. False: no
+        recording is written.""")
     _broker = None
     _service = None
+    _recorder = None
 
     database_path = Unicode(config=True, help="""SQLite file holding the simulation records, kept across
         server restarts. Default: nrp_jupyter/simulations.sqlite in Jupyter's data directory.""")
@@ -110,7 +116,10 @@ class NrpJupyterApp(ExtensionApp):
         return str(pathlib.Path(jupyter_data_dir()) / "nrp_jupyter" / "simulations.sqlite")
 
     def initialize_handlers(self):
-        self.handlers.extend([*handlers(nrp_mode=bool(self.nrp_proxy_url)), fallback_handler()])
+        from .recording_handlers import recording_handlers
+
+        self.handlers.extend([*handlers(nrp_mode=bool(self.nrp_proxy_url)), *recording_handlers(),
+                              fallback_handler()])
 
     def initialize_settings(self):
         # Simulations failed at start-up whose failure is not yet published (_announce_recovered).
@@ -169,8 +178,21 @@ class NrpJupyterApp(ExtensionApp):
             pool.refill()  # on the server's loop, as soon as it runs
         self.settings.update({"nrp_simulations": self._service, "nrp_publisher": publisher, "nrp_kernel_pool": pool,
                               "nrp_storage": self._storage})
+        self._start_recording(publisher)
         self.log.info("nrp_jupyter: experiments in %s, MQTT broker %s%s, prefix %r", self._storage.root, broker,
                       " (embedded)" if self._broker else "", self.mqtt_prefix)
+
+    def _start_recording(self, publisher) -> None:
+        """The run recorder (record_runs): one more listener of the publisher, and of the datapack stream."""
+        from .recording.reads import Recordings
+        from .recording.recorder import RunRecorder
+
+        if self.record_runs:
+            self._recorder = RunRecorder(self._storage, self._service.get, self.mqtt_prefix)
+            self._recorder.start()
+            publisher.add_listener(self._recorder.listen)
+            self._data_bridge.add_tap(self._recorder.tap)
+        self.settings["nrp_recordings"] = Recordings(self._service, self._storage, self._recorder)
 
     def _kernel_pool(self):
         """The warm kernels of `warm_kernels`, or None when it is 0."""
@@ -261,6 +283,10 @@ class NrpJupyterApp(ExtensionApp):
         if self._service is None:  # the records were unavailable: nothing was started
             return
         await self._service.close()
+        if self._recorder is not None:
+            import asyncio
+
+            await asyncio.to_thread(self._recorder.stop)
         self._data_bridge.stop()
         self._mqtt.stop()
         if self._broker is not None:

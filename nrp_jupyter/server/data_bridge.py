@@ -78,6 +78,13 @@ class DataBridge:
         self._last_flush = 0.0
         self._client: mqtt.Client | None = None
         self.subscribed = threading.Event()
+        # Called on paho's thread with each raw datapack (the run recorder); they must not block.
+        self._taps: list = []
+
+    def add_tap(self, tap) -> None:
+        """`tap(simulation_id, datapack, wire_type or None, payload bytes)` for every datapack as it
+        arrives, before decoding, on paho's thread."""
+        self._taps.append(tap)
 
     @property
     def filters(self) -> list[str]:
@@ -165,6 +172,8 @@ class DataBridge:
             self._types[(simulation_id, datapack)] = type_name
 
     def _read_datapack(self, simulation_id: int, datapack: str, topic: str, payload: bytes) -> None:
+        for tap in self._taps:
+            tap(simulation_id, datapack, self._types.get((simulation_id, datapack)), payload)
         try:
             decoded = decode(payload, self._types.get((simulation_id, datapack)))
         except UndecodablePayload as err:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import shutil
 
 from .errors import NrpError
+from .lifecycle import FINAL_STATES
 from .models import Simulation
 from .storage import ExperimentStorage
 
@@ -42,7 +44,29 @@ def archive_run(storage: ExperimentStorage, record: Simulation, simulation_dir: 
         return False
     if archive is not None:
         log.info("simulation %d: data archived into %s", sid, archive)
+    if record.state in FINAL_STATES:
+        _archive_left_recording(storage, record, simulation_dir, stamp)
     return True
+
+
+def _archive_left_recording(storage: ExperimentStorage, record: Simulation, simulation_dir: pathlib.Path,
+                            stamp: str) -> None:
+    """A recording still in the directory of a simulation that is already final was left by a
+    server that died (the recorder archives its own once the simulation is final, after this): it
+    is kept as it is, cut short, beside the logs. Only a regular file, never a link."""
+    from .recording import format as fmt
+
+    left = simulation_dir / fmt.LIVE_FILE_NAME
+    if not left.is_file() or left.is_symlink():
+        return
+    try:
+        folder = storage.archive_folder(record.experiment_id)
+        copy = 1
+        while (folder / fmt.archive_name(stamp, record.simulation_id, copy)).exists():
+            copy += 1
+        shutil.copyfile(left, folder / fmt.archive_name(stamp, record.simulation_id, copy))
+    except (NrpError, OSError) as error:
+        log.warning("simulation %d: its unfinished recording was not archived: %s", record.simulation_id, error)
 
 
 def data_directories(config_path: pathlib.Path) -> list[str]:

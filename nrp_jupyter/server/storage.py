@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "simulation_config.json"
 # NRP's exclusions when cloning an experiment (nrp.md §1.4): fnmatch on file names, and directory names.
-# Beyond NRP's list, this server's data archives: every run would copy all the earlier ones.
-EXCLUDED_FILES = ("*.log", "*.log.zip", "*_simulation_*_data.zip")
+# Beyond NRP's list, this server's data archives and recordings: every run would copy all earlier ones.
+EXCLUDED_FILES = ("*.log", "*.log.zip", "*_simulation_*_data.zip", "*_simulation_*.mcap")
 EXCLUDED_DIRS = ("logs", "__pycache__")
 LOG_FILES = "*.log"  # matches `.name.log` too: fnmatch gives no special meaning to a leading dot
 LOG_DIR = "logs"
