@@ -33,6 +33,22 @@ _SIMULATION = r"(?P<simulation_id>\d+)"
 OPENAPI_FILE = pathlib.Path(__file__).with_name("openapi.json")
 
 
+def token_refusal(handler: JupyterHandler) -> str:
+    """Why an unauthenticated request is refused, in words that name the token; Jupyter's own
+    answers name what it checks next (`'_xsrf' argument missing from POST`, or just Forbidden)."""
+    given = handler.request.headers.get("Authorization") or handler.get_argument("token", None)
+    if given:
+        return ("The token is wrong: this server does not accept the token the request carries "
+                "(its Authorization header or ?token=). Use the token the Jupyter server printed at start.")
+    return ("No token: this server answers only requests that carry its token, in an "
+            "'Authorization: token <token>' header or as ?token=<token>.")
+
+
+def _unauthenticated(handler: JupyterHandler) -> bool:
+    # Set by JupyterHandler.prepare once the identity provider has looked the request up.
+    return getattr(handler, "_jupyter_current_user", "not yet") is None
+
+
 def nrp_errors(method):
     """Answers the service's errors with NRP's status code and body `{message, type, data}`."""
 
@@ -96,10 +112,18 @@ class NrpHandler(ExtensionHandlerMixin, APIHandler):
         self.set_status(status)
         self.finish(json.dumps(value))
 
+    def check_xsrf_cookie(self):
+        # A request without a valid token is refused for that, not for its missing _xsrf field.
+        if _unauthenticated(self):
+            raise web.HTTPError(403, token_refusal(self))
+        return super().check_xsrf_cookie()
+
     def write_error(self, status_code: int, **kwargs) -> None:
         """Errors raised outside the service (auth, tornado) in NRP's body too."""
         error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, web.HTTPError):
+        if status_code == 403 and _unauthenticated(self):
+            message, kind = token_refusal(self), "Client error"
+        elif isinstance(error, web.HTTPError):
             message = error.log_message or error.reason or self._reason
             kind = "Client error" if status_code < 500 else "General error"
         else:
@@ -286,6 +310,13 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
 
     def on_close(self):
         self.settings["nrp_publisher"].remove_listener(self._forward)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        if status_code == 403 and _unauthenticated(self):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": token_refusal(self), "type": "Client error", "data": None}))
+            return
+        super().write_error(status_code, **kwargs)
 
 
 def handlers(nrp_mode: bool = False) -> list[tuple[str, type]]:
