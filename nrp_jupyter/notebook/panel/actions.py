@@ -1,11 +1,17 @@
-"""Which buttons a state enables, and what each asks the server for."""
+"""Which buttons a state enables, what each asks the server for, and the controls the front end draws."""
 
 from __future__ import annotations
+
+from typing import Any
 
 # The button's name is the `Simulation` method it calls; start and resume both request "started",
 # they differ only in what the user reads on the button.
 TARGET_STATE = {"start": "started", "resume": "started", "pause": "paused", "stop": "stopped"}
 FINAL_STATES = frozenset({"stopped", "failed"})
+# What the front end may send besides the actions: taking back a stop within its undo window.
+UNDO = "undo"
+LABELS = {"start": "Start", "resume": "Resume", "pause": "Pause", "stop": "Stop"}
+PENDING_LABELS = {"start": "Starting…", "resume": "Resuming…", "pause": "Pausing…", "stop": "Stopping…"}
 
 
 def allowed_actions(state: str, has_run: bool) -> list[str]:
@@ -24,3 +30,23 @@ def allowed_actions(state: str, has_run: bool) -> list[str]:
         return ["stop"]
     # stopped, failed, or not known yet: nothing to press.
     return []
+
+
+def controls(actions: list[str], pending: str = "", undo: dict | None = None) -> list[dict[str, Any]]:
+    """The controls the front end draws, in order: `{"action", "label", "enabled"}` each, plus
+    `"seconds"` for a stop that can still be taken back (its action is then `undo`).
+
+    The front end draws whatever this lists and sends the `action` of the one clicked, so a new
+    control is one more entry here and a handler in the widget, with no change to panel.js.
+    """
+    run = "resume" if "resume" in actions else "start"
+    listed = []
+    for action in (run, "pause", "stop"):
+        label = LABELS[action]
+        if pending == action:
+            label = PENDING_LABELS[action]
+        listed.append({"action": action, "label": label, "enabled": not pending and action in actions})
+    if undo:
+        listed[-1] = {"action": UNDO, "label": f"Undo {undo['action']}", "enabled": True,
+                      "seconds": undo["seconds"]}
+    return listed

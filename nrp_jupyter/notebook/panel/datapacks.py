@@ -4,6 +4,12 @@ The datatransfer engine streams `data/<datapack>` payloads
 `{"datapack", "type", "samples": [{"time", "values": {series: number}}], "image": {...}}`; the
 panel plots whatever numeric series arrive. Each series keeps its last `max_points` samples, so
 a long run costs the panel a fixed amount of memory and every update a bounded message.
+
+A sample's `time` is when the server received it, so samples are kept with the moment they
+arrived here (on the panel's clock) and plotted against the simulation time of that moment
+(timeline.py). Series are named after the datapack where their field name is only the message
+type's container: a `Wrappers.DoubleValue` datapack `pole_angle` plots as `pole_angle`, not
+`value`, and an `NrpGenericProto.ArrayDouble` `left_eye` as `left_eye[0]`, ..., not `array[0]`.
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from .frames import FrameError
+from .timeline import SimulationClock
 
+# Fields that only hold a message type's payload (Wrappers' `value`, NrpGenericProto's `array`,
+# `data`): a series of one is named after its datapack instead.
+CONTAINER_FIELDS = frozenset({"value", "array", "data"})
 # Bytes per pixel of the encodings the panel can draw.
 IMAGE_ENCODINGS = {"rgb8": 3, "mono8": 1}
 
@@ -37,11 +47,16 @@ class DatapackPlots:
         self._series: dict[str, dict[str, deque]] = {}
         self._images: dict[str, dict] = {}
 
+    @property
+    def has_series(self) -> bool:
+        return bool(self._series)
+
     def wants(self, datapack: str) -> bool:
         return self.chosen is None or datapack in self.chosen
 
-    def add(self, datapack: str, payload: Any) -> tuple[bool, bool]:
-        """Take one payload; returns (series changed, image changed). Raises `FrameError`."""
+    def add(self, datapack: str, payload: Any, arrived: float = 0.0) -> tuple[bool, bool]:
+        """Take one payload that `arrived` at that moment (s, the panel's clock); returns (series
+        changed, image changed). Raises `FrameError`."""
         if not self.wants(datapack):
             return False, False
         if not isinstance(payload, dict):
@@ -54,24 +69,39 @@ class DatapackPlots:
         image = payload.get("image")
         checked_image = _check_image(datapack, image) if image is not None else None
         series_changed = False
+        # The batch arrived with its last sample; the others were received that much earlier.
+        last = max((time for time, _ in checked), default=0.0)
         for time, values in checked:
+            moment = arrived - (last - time)
             for name, value in values.items():
                 points = self._series.setdefault(datapack, {}).setdefault(name, deque(maxlen=self.max_points))
-                points.append((time, value))
+                points.append((moment, value))
                 series_changed = True
         if checked_image is not None:
             self._images[datapack] = checked_image
         return series_changed, checked_image is not None
 
-    def series(self) -> dict[str, dict[str, dict[str, list[float]]]]:
-        """`{datapack: {series: {"t": [...], "v": [...]}}}`, the plot trait's value."""
-        return {datapack: {name: {"t": [t for t, _ in points], "v": [v for _, v in points]}
+    def series(self, clock: SimulationClock | None = None) -> dict[str, dict[str, dict[str, list[float]]]]:
+        """`{datapack: {series label: {"t": [...], "v": [...]}}}`, the plot trait's value, with `t`
+        the simulation time `clock` gives for each sample's arrival (the arrival itself without one)."""
+        at = clock.at if clock is not None else float
+        return {datapack: {series_label(datapack, name): {"t": [at(moment) for moment, _ in points],
+                                                          "v": [value for _, value in points]}
                            for name, points in by_name.items()}
                 for datapack, by_name in self._series.items()}
 
     def images(self) -> dict[str, dict]:
         """`{datapack: {"width", "height", "encoding", "data"}}`, the latest image of each."""
         return dict(self._images)
+
+
+def series_label(datapack: str, series: str) -> str:
+    """`pole_angle` for the series `value` of datapack `pole_angle`, `left_eye[2]` for `array[2]`
+    of `left_eye`; a field with a name of its own (`position`) keeps it."""
+    field, bracket, index = series.partition("[")
+    if field in CONTAINER_FIELDS:
+        return f"{datapack}{bracket}{index}"
+    return series
 
 
 def _check_sample(datapack: str, index: int, sample: Any) -> tuple[float, dict[str, float]]:

@@ -7,12 +7,14 @@ last call, which is how many events between two widget writes coalesce into one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from .actions import FINAL_STATES, allowed_actions
+from .actions import FINAL_STATES, allowed_actions, controls
 from .datapacks import DatapackPlots
 from .frames import Event, FrameError
+from .timeline import SimulationClock
 
 # NRP's runtime_error fields that the panel shows (nrp.md 1.5).
 ERROR_FIELDS = ("msg", "error_type", "fileName", "line_number", "offset", "line_text")
@@ -20,12 +22,27 @@ ERROR_FIELDS = ("msg", "error_type", "fileName", "line_number", "offset", "line_
 HISTORY_LENGTH = 20
 
 
+# States in which the simulation's time runs on (the wall time since the start stops at the others).
+RUNNING_STATES = frozenset({"started", "paused"})
+
+
 def initial_values(simulation_id: int) -> dict[str, Any]:
     """The trait values before anything is known."""
     return {"simulation_id": simulation_id, "experiment_id": "", "state": "", "actions": [],
-            "history": [], "sim_time": 0.0, "real_time": 0.0, "time_left": 0.0, "progress": -1.0, "task": "",
-            "error": {}, "notice": "", "connected": False, "pending": "", "log_files": [],
-            "series": {}, "images": {}}
+            "controls": controls([]), "undo": {}, "history": [], "sim_time": 0.0, "real_time": 0.0,
+            "wall_time": -1.0, "time_left": 0.0, "progress": -1.0, "task": "", "error": {}, "notice": "",
+            "connected": False, "link": "connecting", "pending": "", "log_files": [], "series": {},
+            "images": {}}
+
+
+def link_of(connected: bool, was_connected: bool, state: str) -> str:
+    """What the panel says of its connection: a stream that ended with the simulation is no
+    fault, and one not opened yet is not lost."""
+    if state in FINAL_STATES:
+        return "ended"
+    if connected:
+        return "live"
+    return "reconnecting" if was_connected else "connecting"
 
 
 class PanelModel:
@@ -35,13 +52,20 @@ class PanelModel:
     tells the time left only when the experiment has a timeout, so the total is learned from the
     first status that reports time left.
 
-    `history` is every state the simulation was seen in, oldest first (the last HISTORY_LENGTH):
-    `state` coalesces between two writes, so a pause and resume within 100 ms would leave it
-    `started` as before; the history still shows both.
+    `history` is every state the simulation was seen in, oldest first (the last HISTORY_LENGTH),
+    the current one last: `state` coalesces between two writes, so a pause and resume within
+    100 ms would leave it `started` as before; the history still shows both.
+
+    `real_time` is NRP's `realTime`: only the time spent inside `run_loop`. `wall_time` is the wall
+    clock since the simulation was started, pauses and the script's own work included; a panel
+    opened on a simulation that was started before it learns the start from the first status it
+    sees (realTime back from then, so at least that long). It stops at completed, stopped, failed.
+
+    `clock` is the panel's clock (s); plots place samples and the wall time on it.
     """
 
     def __init__(self, simulation_id: int, *, datapacks: Iterable[str] | None = None, max_points: int = 500,
-                 log_lines: int = 40):
+                 log_lines: int = 40, clock: Callable[[], float] = time.monotonic):
         if log_lines < 1:
             raise ValueError(f"log_lines must be at least 1, not {log_lines}")
         self.simulation_id = simulation_id
@@ -49,6 +73,10 @@ class PanelModel:
         self.plots = DatapackPlots(max_points=max_points, chosen=datapacks)
         self._values = initial_values(simulation_id)
         self._changed: set[str] = set()
+        self._clock = clock
+        self.sim_clock = SimulationClock()
+        self._started_at: float | None = None
+        self._was_connected = False
         self._has_run = False
         self._total_time: float | None = None
         self._plots_stale = False
@@ -80,7 +108,7 @@ class PanelModel:
         # each sample, while the widget only sees one copy per write.
         if self._plots_stale:
             self._plots_stale = False
-            self.set("series", self.plots.series())
+            self.set("series", self.plots.series(self.sim_clock))
             self.set("images", self.plots.images())
 
     # -- writing -------------------------------------------------------------------------------
@@ -91,6 +119,11 @@ class PanelModel:
         if self._values[name] != value:
             self._values[name] = value
             self._changed.add(name)
+            if name in ("connected", "state"):
+                self._was_connected = self._was_connected or self._values["connected"]
+                self.set("link", link_of(self._values["connected"], self._was_connected, self._values["state"]))
+            if name in ("actions", "pending", "undo"):
+                self.set("controls", controls(self._values["actions"], self._values["pending"], self._values["undo"]))
 
     def apply(self, event: Event) -> None:
         """Take one pushed event; raises `FrameError` for a payload it cannot use."""
@@ -110,7 +143,7 @@ class PanelModel:
             if isinstance(payload, dict) and isinstance(payload.get("target_state"), str):
                 self._set_state(payload["target_state"])
         elif event.datapack is not None:
-            series_changed, image_changed = self.plots.add(event.datapack, payload)
+            series_changed, image_changed = self.plots.add(event.datapack, payload, self._clock())
             self._plots_stale = self._plots_stale or series_changed or image_changed
         # Other leaves (the datatransfer engine's welcome, the data index) do not concern the panel.
 
@@ -148,6 +181,8 @@ class PanelModel:
             return
         if state == "started":
             self._has_run = True
+            if self._started_at is None and self._values["state"] in ("created", "paused"):
+                self._started_at = self._clock()  # seen starting: the wall clock starts now
         if state != self._values["state"]:
             self.set("history", [*self._values["history"], state][-HISTORY_LENGTH:])
         self.set("state", state)
@@ -175,8 +210,18 @@ class PanelModel:
         for name, value in times.items():
             self.set(name, value)
         sim_time, left = times.get("sim_time"), times.get("time_left")
+        now = self._clock()
+        if sim_time is not None:
+            self.sim_clock.add(now, sim_time)
+            # Samples placed by an earlier guess move to where this status puts them.
+            self._plots_stale = self._plots_stale or self.plots.has_series
         if sim_time is not None and sim_time > 0:
             self._has_run = True
+            if self._started_at is None:
+                # Started before this panel knew it: at least realTime ago.
+                self._started_at = now - times.get("real_time", 0.0)
+        if self._started_at is not None and self._values["state"] not in FINAL_STATES | {"completed"}:
+            self.set("wall_time", max(0.0, now - self._started_at))
         if sim_time is not None and left is not None:
             if left > 0:
                 self._total_time = sim_time + left

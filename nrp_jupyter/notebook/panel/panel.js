@@ -4,10 +4,12 @@
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 const SVG = "http://www.w3.org/2000/svg";
-// Stop cannot be undone: the first click arms it, a second one within this time sends it.
-const STOP_CONFIRM_MS = 3000;
-// How many earlier states the head shows; the whole history is in its tooltip.
-const HISTORY_SHOWN = 5;
+// How many states the head shows, the current one last; the whole history is in its tooltip.
+const HISTORY_SHOWN = 6;
+// Camera images are small (64×48 and the like): drawn at least this wide, in whole pixels.
+const IMAGE_MIN_WIDTH = 320;
+const IMAGE_MAX_WIDTH = 640;
+const LINK_TEXT = { connecting: "connecting…", live: "live", reconnecting: "offline, reconnecting", ended: "" };
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -31,14 +33,27 @@ function clock(seconds) {
   return `${pad(h)}:${pad(m)}:${pad(s)}.${tenths}`;
 }
 
-function shortNumber(value) {
-  if (value === 0) return "0";
+// Axis ticks at 1, 2 or 5 times a power of ten, about `count` of them over [low, high], and the
+// decimals that step needs: labels read 0, 0.5, 1 or 0.002, never 1.34e-4.
+function ticks(low, high, count) {
+  const raw = (high - low) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * power).find((candidate) => candidate >= raw);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const values = [];
+  for (let value = Math.ceil(low / step - 1e-9) * step; value <= high + step * 1e-9; value += step) values.push(value);
+  return { values, text: (value) => (Math.abs(value) < step / 2 ? 0 : value).toFixed(decimals) };
+}
+
+function valueText(value) {
   const size = Math.abs(value);
-  return size >= 1e4 || size < 1e-2 ? value.toExponential(2) : value.toPrecision(4).replace(/\.?0+$/, "");
+  if (value === 0) return "0";
+  if (size >= 1e5 || size < 1e-3) return value.toExponential(2);
+  return value.toPrecision(4).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
 }
 
 function drawPlot(datapack, bySeries) {
-  const width = 600, height = 160, left = 56, right = 8, top = 8, bottom = 20;
+  const width = 600, height = 180, left = 56, right = 12, top = 8, bottom = 36;
   const figure = element("figure", "nrp-plot");
   figure.append(element("figcaption", "", datapack));
   let tMin = Infinity, tMax = -Infinity, vMin = Infinity, vMax = -Infinity;
@@ -47,24 +62,32 @@ function drawPlot(datapack, bySeries) {
     for (const y of v) { vMin = Math.min(vMin, y); vMax = Math.max(vMax, y); }
   }
   if (!Number.isFinite(tMin)) return figure;
-  if (tMax === tMin) tMax = tMin + 1;
-  if (vMax === vMin) { vMax += 0.5; vMin -= 0.5; }
+  if (tMax - tMin < 1e-6) tMax = tMin + 1;
+  if (vMax - vMin < 1e-9) { vMax += 0.5; vMin -= 0.5; }
   const x = (t) => left + ((t - tMin) / (tMax - tMin)) * (width - left - right);
   const y = (v) => top + (1 - (v - vMin) / (vMax - vMin)) * (height - top - bottom);
   const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, class: "nrp-plot-area" });
   svg.append(svgElement("rect", { x: left, y: top, width: width - left - right, height: height - top - bottom,
                                    class: "nrp-plot-frame" }));
   const label = (text, attributes) => { const node = svgElement("text", attributes); node.textContent = text; return node; };
-  svg.append(label(shortNumber(vMax), { x: left - 4, y: top + 10, "text-anchor": "end" }));
-  svg.append(label(shortNumber(vMin), { x: left - 4, y: height - bottom, "text-anchor": "end" }));
-  svg.append(label(`${shortNumber(tMin)} s`, { x: left, y: height - 4, "text-anchor": "start" }));
-  svg.append(label(`${shortNumber(tMax)} s`, { x: width - right, y: height - 4, "text-anchor": "end" }));
+  const xTicks = ticks(tMin, tMax, 6), yTicks = ticks(vMin, vMax, 4);
+  for (const value of xTicks.values) {
+    svg.append(svgElement("line", { x1: x(value), x2: x(value), y1: height - bottom, y2: height - bottom + 4,
+                                     class: "nrp-plot-tick" }));
+    svg.append(label(xTicks.text(value), { x: x(value), y: height - bottom + 14, "text-anchor": "middle" }));
+  }
+  for (const value of yTicks.values) {
+    svg.append(svgElement("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), class: "nrp-plot-grid" }));
+    svg.append(label(yTicks.text(value), { x: left - 4, y: y(value) + 3, "text-anchor": "end" }));
+  }
+  svg.append(label("simulation time (s)", { x: (left + width - right) / 2, y: height - 4, "text-anchor": "middle",
+                                             class: "nrp-plot-axis" }));
   const legend = element("div", "nrp-legend");
   Object.entries(bySeries).forEach(([name, { t, v }], index) => {
     const color = PALETTE[index % PALETTE.length];
     const points = t.map((time, i) => `${x(time).toFixed(1)},${y(v[i]).toFixed(1)}`).join(" ");
     svg.append(svgElement("polyline", { points, fill: "none", stroke: color, "stroke-width": 1.5 }));
-    const key = element("span", "nrp-legend-key", `${name} = ${v.length ? shortNumber(v[v.length - 1]) : "–"}`);
+    const key = element("span", "nrp-legend-key", `${name} = ${v.length ? valueText(v[v.length - 1]) : "–"}`);
     key.style.setProperty("--nrp-series-color", color);
     legend.append(key);
   });
@@ -89,6 +112,10 @@ function drawImage(datapack, image) {
     pixels.data[p * 4 + 3] = 255;
   }
   canvas.getContext("2d").putImageData(pixels, 0, 0);
+  // Whole multiples of the image's pixels, so that a small camera image is readable and sharp.
+  const scale = Math.max(1, Math.min(Math.ceil(IMAGE_MIN_WIDTH / image.width), Math.floor(IMAGE_MAX_WIDTH / image.width)));
+  canvas.style.width = `${image.width * scale}px`;
+  canvas.style.height = `${image.height * scale}px`;
   figure.append(canvas);
   return figure;
 }
@@ -103,11 +130,6 @@ function render({ model, el }) {
   head.append(title, badge, history, link);
 
   const buttons = element("div", "nrp-buttons");
-  const run = element("button", "nrp-button", "Start");
-  const pause = element("button", "nrp-button", "Pause");
-  const stop = element("button", "nrp-button nrp-stop", "Stop");
-  buttons.append(run, pause, stop);
-
   const times = element("div", "nrp-times");
   const bar = element("div", "nrp-progress");
   const fill = element("div", "nrp-progress-fill");
@@ -124,46 +146,56 @@ function render({ model, el }) {
   root.append(head, buttons, times, bar, task, notice, error, plots, images, logs);
   el.append(root);
 
-  let stopArmedUntil = 0;
-  const send = (action) => model.send({ action });
-  run.addEventListener("click", () => send(model.get("actions").includes("resume") ? "resume" : "start"));
-  pause.addEventListener("click", () => send("pause"));
-  stop.addEventListener("click", () => {
-    if (Date.now() < stopArmedUntil) { stopArmedUntil = 0; send("stop"); drawButtons(); return; }
-    stopArmedUntil = Date.now() + STOP_CONFIRM_MS;
-    drawButtons();
-    setTimeout(drawButtons, STOP_CONFIRM_MS + 50);
-  });
-
   function drawHead() {
     const experiment = model.get("experiment_id");
     title.textContent = `Simulation ${model.get("simulation_id")}${experiment ? ` · ${experiment}` : ""}`;
-    const state = model.get("state") || "unknown";
-    badge.textContent = state;
-    badge.className = `nrp-badge nrp-state-${state}`;
-    // The states before this one, newest last: a pause and resume between two writes still show.
+    const state = model.get("state");
+    badge.textContent = state || "connecting…";
+    badge.className = `nrp-badge nrp-state-${state || "unknown"}`;
+    // Every state seen, the current one last: a pause and resume between two writes still show.
     const seen = model.get("history") || [];
-    history.textContent = seen.slice(-HISTORY_SHOWN - 1, -1).join(" → ");
+    history.textContent = seen.length > 1 ? `History: ${seen.slice(-HISTORY_SHOWN).join(" → ")}` : "";
     history.title = seen.join(" → ");
-    link.textContent = model.get("connected") ? "live" : "offline";
-    link.className = `nrp-link ${model.get("connected") ? "nrp-live" : "nrp-offline"}`;
+    const linkState = model.get("link");
+    link.textContent = LINK_TEXT[linkState] ?? linkState;
+    link.className = `nrp-link nrp-link-${linkState}`;
   }
 
+  // The controls are drawn from the `controls` trait: whatever Python lists, in its order.
+  let countdown = null;
   function drawButtons() {
-    const actions = model.get("actions");
-    const pending = model.get("pending");
-    run.textContent = actions.includes("resume") ? "Resume" : "Start";
-    run.disabled = Boolean(pending) || !(actions.includes("start") || actions.includes("resume"));
-    pause.disabled = Boolean(pending) || !actions.includes("pause");
-    stop.disabled = Boolean(pending) || !actions.includes("stop");
-    const armed = Date.now() < stopArmedUntil && !stop.disabled;
-    stop.textContent = pending === "stop" ? "Stopping…" : armed ? "Confirm stop" : "Stop";
-    stop.classList.toggle("nrp-armed", armed);
+    clearInterval(countdown);
+    buttons.replaceChildren(...model.get("controls").map((control) => {
+      const button = element("button", `nrp-button nrp-action-${control.action}`, control.label);
+      button.disabled = !control.enabled;
+      button.addEventListener("click", () => model.send({ action: control.action }));
+      if (control.seconds > 0) {
+        // An action waiting out its undo window: the time left shows on the button.
+        const ends = Date.now() + control.seconds * 1000;
+        const tick = () => {
+          const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+          button.textContent = `${control.label} (${left} s)`;
+        };
+        tick();
+        countdown = setInterval(tick, 250);
+        button.title = "Click to take it back before it is sent";
+      }
+      return button;
+    }));
   }
 
   function drawTimes() {
-    times.textContent = `Simulation time ${clock(model.get("sim_time"))} · Real time ${clock(model.get("real_time"))}`
-      + ` · Time left ${clock(model.get("time_left"))}`;
+    times.replaceChildren(...[
+      ["Simulation time", model.get("sim_time"), "The simulation's own clock"],
+      ["Wall time since start", model.get("wall_time"), "The wall clock since the simulation was started, pauses included"],
+      ["Time in run_loop", model.get("real_time"), "NRP's realTime: the wall time spent stepping the simulation (inside nrp.run_loop)"],
+      ["Simulation time left", model.get("time_left"), "Until the experiment's SimulationTimeout"],
+    ].map(([name, seconds, help]) => {
+      const item = element("span", "nrp-time");
+      item.title = help;
+      item.append(element("span", "nrp-time-name", `${name} `), element("span", "nrp-time-value", clock(seconds)));
+      return item;
+    }));
     const progress = model.get("progress");
     bar.classList.toggle("nrp-unknown", progress < 0);
     fill.style.width = `${Math.round(Math.max(0, progress) * 1000) / 10}%`;
@@ -206,9 +238,9 @@ function render({ model, el }) {
   }
 
   const drawers = {
-    "change:simulation_id change:experiment_id change:state change:history change:connected": drawHead,
-    "change:actions change:pending": drawButtons,
-    "change:sim_time change:real_time change:time_left change:progress": drawTimes,
+    "change:simulation_id change:experiment_id change:state change:history change:link": drawHead,
+    "change:controls": drawButtons,
+    "change:sim_time change:real_time change:wall_time change:time_left change:progress": drawTimes,
     "change:task change:notice change:error": drawMessages,
     "change:log_files": drawLogs,
     "change:series": drawPlots,
@@ -218,7 +250,10 @@ function render({ model, el }) {
     model.on(events, draw);
     draw();
   }
-  return () => { for (const [events, draw] of Object.entries(drawers)) model.off(events, draw); };
+  return () => {
+    clearInterval(countdown);
+    for (const [events, draw] of Object.entries(drawers)) model.off(events, draw);
+  };
 }
 
 export default { render };

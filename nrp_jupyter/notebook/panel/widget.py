@@ -1,10 +1,14 @@
 """`ControlPanel`: the live control panel of one simulation, as one anywidget.
 
-The front end (panel.js, a plain ES module) draws the state badge, the buttons, the times and
+The front end (panel.js, a plain ES module) draws the state badge, the controls, the times and
 progress, the last runtime error, the log tail and the datapack plots from the traits below. Its
-buttons send `{"action": "start" | "resume" | "pause" | "stop"}`; the REST call runs on a thread of
-its own, so the kernel's message handling never waits on HTTP. The traits are written only by
-the panel's updater thread (updater.py).
+buttons send `{"action": "start" | "resume" | "pause" | "stop" | "undo"}`; the REST call runs on a
+thread of its own, so the kernel's message handling never waits on HTTP. The traits are written
+only by the panel's updater thread (updater.py).
+
+Stop takes one click and cannot be undone once sent, so it is sent `stop_undo_s` seconds after
+the click: meanwhile the Stop button reads "Undo stop" with the time running out, and a click on
+it takes the stop back. With `stop_undo_s=0` a click stops at once.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .actions import TARGET_STATE
+from .actions import TARGET_STATE, UNDO
 from .model import PanelModel, initial_values
 from .updater import PanelUpdater, error_text
 
@@ -25,6 +29,8 @@ _HERE = pathlib.Path(__file__).parent
 # How long close() waits for the panel's threads; they are daemons, so a stuck HTTP request
 # cannot keep the kernel from exiting.
 CLOSE_TIMEOUT_S = 3.0
+# How long a clicked Stop can be taken back before it is sent.
+STOP_UNDO_S = 3.0
 
 
 class ControlPanel(anywidget.AnyWidget):
@@ -44,8 +50,13 @@ class ControlPanel(anywidget.AnyWidget):
     history = traitlets.List(traitlets.Unicode(), help="The states seen, oldest first (the last 20), "
                              "so that changes between two writes still show.").tag(sync=True)
     actions = traitlets.List(traitlets.Unicode(), help="The enabled buttons.").tag(sync=True)
+    controls = traitlets.List(traitlets.Dict(), help="The buttons to draw, in order: [{action, label, enabled, "
+                              "seconds (of a stop's undo window)}].").tag(sync=True)
+    undo = traitlets.Dict(help="The action waiting out its undo window: {action, seconds}, or {}.").tag(sync=True)
     sim_time = traitlets.Float(help="Simulation time, s.").tag(sync=True)
-    real_time = traitlets.Float(help="Real (wall-clock) time of the run, s.").tag(sync=True)
+    real_time = traitlets.Float(help="NRP's realTime: the time spent inside run_loop, s.").tag(sync=True)
+    wall_time = traitlets.Float(-1.0, help="Wall-clock time since the simulation was started, s; -1 while "
+                                "unknown.").tag(sync=True)
     time_left = traitlets.Float(help="Simulation time left until the timeout, s.").tag(sync=True)
     progress = traitlets.Float(-1.0, help="Fraction of the timeout done; -1 while unknown.").tag(sync=True)
     task = traitlets.Unicode(help="The launch or shutdown step under way.").tag(sync=True)
@@ -53,15 +64,24 @@ class ControlPanel(anywidget.AnyWidget):
                                 "line_text).").tag(sync=True)
     notice = traitlets.Unicode(help="A problem of the panel itself: connection, refused button, ...").tag(sync=True)
     connected = traitlets.Bool(help="Whether the event stream is connected.").tag(sync=True)
+    link = traitlets.Unicode(help="connecting, live, reconnecting (the stream was lost), or ended (the "
+                             "simulation is over).").tag(sync=True)
     pending = traitlets.Unicode(help="The button whose request is under way.").tag(sync=True)
     log_files = traitlets.List(traitlets.Dict(), help="[{name, lines}]: the tail of each log.").tag(sync=True)
     series = traitlets.Dict(help="{datapack: {series: {t: [...], v: [...]}}}: the plotted data.").tag(sync=True)
     images = traitlets.Dict(help="{datapack: {width, height, encoding, data}}: the latest images.").tag(sync=True)
 
     def __init__(self, simulation, *, datapacks: Iterable[str] | None = None, max_points: int = 500,
-                 log_lines: int = 40, max_rate: float = 10.0, log_interval: float = 2.0, **kwargs: Any):
+                 log_lines: int = 40, max_rate: float = 10.0, log_interval: float = 2.0,
+                 stop_undo_s: float = STOP_UNDO_S, **kwargs: Any):
+        if stop_undo_s < 0:
+            raise ValueError(f"stop_undo_s must not be negative, not {stop_undo_s}")
         self._closed = False
         self._command: threading.Thread | None = None
+        self._delayed: threading.Timer | None = None
+        # Undo (the kernel's thread) and the timer's end must not both win.
+        self._delayed_lock = threading.Lock()
+        self.stop_undo_s = stop_undo_s
         self.simulation = simulation
         model = PanelModel(simulation.id, datapacks=datapacks, max_points=max_points, log_lines=log_lines)
         super().__init__(**initial_values(simulation.id), **kwargs)
@@ -78,6 +98,7 @@ class ControlPanel(anywidget.AnyWidget):
         """Stop following the simulation, wait for the panel's threads, close the widget."""
         if not getattr(self, "_closed", True):
             self._closed = True
+            self._cancel_delayed()
             self._updater.stop(CLOSE_TIMEOUT_S)
             if self._command is not None:
                 self._command.join(CLOSE_TIMEOUT_S)
@@ -87,18 +108,59 @@ class ControlPanel(anywidget.AnyWidget):
 
     def _on_front_end_message(self, _widget, content, _buffers) -> None:
         action = content.get("action") if isinstance(content, dict) else None
-        if action not in TARGET_STATE:
+        if action == UNDO:
+            self._undo()
+        elif action not in TARGET_STATE:
             self._tell(f"unknown panel message {content!r:.80}; expected "
-                       f"{{'action': one of {sorted(TARGET_STATE)}}}")
+                       f"{{'action': one of {sorted([*TARGET_STATE, UNDO])}}}")
         elif self._command is not None and self._command.is_alive():
             self._tell(f"{action} ignored: {self.pending or 'a request'} is under way")
+        elif self._delayed is not None:
+            self._tell(f"{action} ignored: the stop is about to be sent (undo it first)")
         elif action not in self.actions:
             self._tell(f"cannot {action} a simulation that is {self.state or 'not known yet'}")
+        elif action == "stop" and self.stop_undo_s > 0:
+            delayed = threading.Timer(self.stop_undo_s, self._send_delayed, args=(action,))
+            delayed.daemon = True
+            delayed.name = f"nrp-panel-{self.simulation.id}-undo"
+            undo = {"action": action, "seconds": self.stop_undo_s}
+            self._updater.post(lambda model: (model.set("undo", undo), model.set("notice", "")))
+            with self._delayed_lock:
+                self._delayed = delayed
+            delayed.start()
         else:
-            self._updater.post(lambda model: model.set("pending", action))
-            self._command = threading.Thread(target=self._run_command, args=(action,), daemon=True,
-                                             name=f"nrp-panel-{self.simulation.id}-{action}")
-            self._command.start()
+            self._request(action)
+
+    def _undo(self) -> None:
+        if self._cancel_delayed():
+            self._updater.post(lambda model: (model.set("undo", {}), model.set("notice", "stop undone")))
+        else:
+            self._tell("nothing to undo")
+
+    def _cancel_delayed(self) -> bool:
+        """Cancel a stop in its undo window; True if there was one."""
+        with self._delayed_lock:
+            delayed, self._delayed = self._delayed, None
+        if delayed is None:
+            return False
+        delayed.cancel()
+        return True
+
+    def _send_delayed(self, action: str) -> None:
+        # On the timer's thread; an undo that came first has already cleared _delayed.
+        with self._delayed_lock:
+            if self._delayed is None or self._closed:
+                return
+            self._delayed = None
+        self._updater.post(lambda model: model.set("undo", {}))
+        if action in self.actions:  # not if the simulation ended meanwhile
+            self._request(action)
+
+    def _request(self, action: str) -> None:
+        self._updater.post(lambda model: model.set("pending", action))
+        self._command = threading.Thread(target=self._run_command, args=(action,), daemon=True,
+                                         name=f"nrp-panel-{self.simulation.id}-{action}")
+        self._command.start()
 
     def _run_command(self, action: str) -> None:
         try:

@@ -104,7 +104,8 @@ def test_the_panel_renders_and_its_buttons_drive_the_simulation(lab, tmp_path):
             badge = panel.locator(".nrp-badge")
             expect(badge).to_have_text("paused", timeout=60_000)
             expect(panel.locator(".nrp-title")).to_have_text(f"Simulation {simulation_id} · panel_slow")
-            run, pause, stop = (panel.get_by_role("button", name=name) for name in ("Start", "Pause", "Stop"))
+            run, pause, stop = (panel.get_by_role("button", name=name, exact=True)
+                                for name in ("Start", "Pause", "Stop"))
             expect(run).to_be_enabled()
             expect(pause).to_be_disabled()
 
@@ -118,17 +119,28 @@ def test_the_panel_renders_and_its_buttons_drive_the_simulation(lab, tmp_path):
             expect(badge).to_have_text("paused", timeout=30_000)
             expect(panel.get_by_role("button", name="Resume")).to_be_enabled()
             assert rest_state(lab, simulation_id) == "paused"
+            # The history is labelled and ends with the current state; both clocks are named.
+            expect(panel.locator(".nrp-history")).to_have_text("History: paused → started → paused")
+            expect(panel.locator(".nrp-times")).to_contain_text("Wall time since start")
+            expect(panel.locator(".nrp-times")).to_contain_text("Time in run_loop")
+            expect(panel.locator(".nrp-link")).to_have_text("live")
             page.screenshot(path=str(tmp_path / SCREENSHOT))
 
-            # Stop asks for a second click before it is sent.
+            # One click stops, after an undo window the button shows; undo takes it back.
             stop.click()
-            expect(panel.get_by_role("button", name="Confirm stop")).to_be_visible()
+            undo = panel.get_by_role("button", name="Undo stop")
+            expect(undo).to_be_visible()
+            expect(undo).to_contain_text(" s)")
+            undo.click()
+            expect(stop).to_be_enabled()
             assert rest_state(lab, simulation_id) == "paused"
-            panel.get_by_role("button", name="Confirm stop").click()
+            stop.click()
             expect(badge).to_have_text("stopped", timeout=30_000)
             assert rest_state(lab, simulation_id) == "stopped"
             for button in ("Start", "Pause", "Stop"):
-                expect(panel.get_by_role("button", name=button)).to_be_disabled()
+                expect(panel.get_by_role("button", name=button, exact=True)).to_be_disabled()
+            # A normal stop is no connection alarm.
+            expect(panel.locator(".nrp-link")).to_have_text("")
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
@@ -154,6 +166,8 @@ def test_datapack_series_are_plotted_and_the_image_drawn(lab, frame_server, tmp_
             points = joints.locator("polyline").first.get_attribute("points").split()
             assert len(points) == 10
             expect(panel.locator(".nrp-image figcaption")).to_have_text("camera (2×2 rgb8)")
+            # A small image is drawn large enough to read, in whole pixels.
+            assert panel.locator(".nrp-image canvas").bounding_box()["width"] >= 320
             drawn = panel.locator(".nrp-image canvas").evaluate(
                 "canvas => Array.from(canvas.getContext('2d').getImageData(0, 0, 2, 2).data)")
             assert drawn == [value for pixel in range(4) for value in (*PIXELS[pixel * 3:pixel * 3 + 3], 255)]

@@ -39,7 +39,9 @@ def test_buttons_enabled_by_state(state, has_run, actions):
 def test_status_sets_the_times_state_progress_and_buttons():
     model = PanelModel(7)
     model.apply(status("paused"))
-    assert model.take_changes() == {"state": "paused", "history": ["paused"], "actions": ["start", "stop"]}
+    changes = model.take_changes()
+    assert {name: changes[name] for name in ("state", "history", "actions")} == {
+        "state": "paused", "history": ["paused"], "actions": ["start", "stop"]}
     model.apply(status("started", sim_time=2.0, left=8.0, real=2.5))
     changes = model.take_changes()
     assert changes["sim_time"] == 2.0 and changes["real_time"] == 2.5 and changes["time_left"] == 8.0
@@ -135,19 +137,109 @@ def test_a_bad_status_payload_is_refused_naming_the_key(payload, named):
         PanelModel(7).apply(Event(7, "status", payload))
 
 
+class FakeClock:
+    """The panel's clock, moved by the test."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_data_series_are_plotted_with_only_numeric_values():
     model = PanelModel(7)
     model.apply(data("joints", [{"time": 0.0, "values": {"angle": 0.5, "label": "x", "flag": True}},
                                 {"time": 0.1, "values": {"angle": 0.75, "speed": 2}}]))
-    assert model["series"] == {"joints": {"angle": {"t": [0.0, 0.1], "v": [0.5, 0.75]},
-                                          "speed": {"t": [0.1], "v": [2.0]}}}
+    assert model["series"] == {"joints": {"angle": {"t": [0.0, 0.0], "v": [0.5, 0.75]},
+                                          "speed": {"t": [0.0], "v": [2.0]}}}
     assert "series" in model.take_changes()
 
 
 def test_series_keep_the_last_max_points():
     model = PanelModel(7, max_points=3)
     model.apply(data("d", [{"time": float(t), "values": {"x": t * 2.0}} for t in range(10)]))
-    assert model["series"]["d"]["x"] == {"t": [7.0, 8.0, 9.0], "v": [14.0, 16.0, 18.0]}
+    assert model["series"]["d"]["x"]["v"] == [14.0, 16.0, 18.0]
+
+
+def test_samples_are_plotted_against_simulation_time():
+    clock = FakeClock()
+    model = PanelModel(7, clock=clock)
+    model.apply(status("started", sim_time=0.0))
+    clock.now += 1.0
+    model.apply(status("started", sim_time=2.0))
+    # Received by the server 0.25 s apart (its own clock), the batch reaches the panel at +1.5 s.
+    clock.now += 0.5
+    model.apply(data("d", [{"time": 40.0, "values": {"x": 1.0}}, {"time": 40.25, "values": {"x": 2.0}}]))
+    # Past the last status: at the pace seen so far, 2 s of simulation per second.
+    assert model["series"]["d"]["x"]["t"] == pytest.approx([2.5, 3.0])
+    clock.now += 0.5
+    model.apply(status("completed", sim_time=3.0))
+    # The next status puts them on the line between the two.
+    assert model["series"]["d"]["x"]["t"] == pytest.approx([2.25, 2.5])
+
+
+def test_series_are_named_after_their_datapack_where_the_field_is_a_container():
+    model = PanelModel(7)
+    model.apply(data("pole_angle", [{"time": 0.0, "values": {"value": 0.1}}]))
+    model.apply(data("left_eye", [{"time": 0.0, "values": {"array[0]": 1.0, "array[1]": 2.0}}]))
+    model.apply(data("joint", [{"time": 0.0, "values": {"position": 3.0}}]))
+    assert {datapack: list(series) for datapack, series in model["series"].items()} == {
+        "pole_angle": ["pole_angle"], "left_eye": ["left_eye[0]", "left_eye[1]"], "joint": ["position"]}
+
+
+def test_wall_time_runs_from_the_start_beside_the_time_in_run_loop():
+    clock = FakeClock()
+    model = PanelModel(7, clock=clock)
+    model.apply(status("paused"))
+    clock.now += 5.0
+    assert model["wall_time"] == -1.0  # not started: unknown, not zero
+    model.apply(status("started"))
+    clock.now += 3.0
+    model.apply(status("started", sim_time=2.0, real=1.5))
+    assert (model["wall_time"], model["real_time"]) == (3.0, 1.5)
+    clock.now += 2.0
+    model.apply(status("completed", sim_time=4.0, real=2.5))
+    clock.now += 10.0
+    model.apply(status("stopped", sim_time=4.0, real=2.5))
+    assert model["wall_time"] == 5.0  # stops with the run
+
+
+def test_a_panel_opened_on_a_running_simulation_counts_wall_time_from_its_real_time():
+    clock = FakeClock()
+    model = PanelModel(7, clock=clock)
+    model.apply_info({"state": "started", "status": {"simulationTime": 6.0, "realTime": 4.0,
+                                                     "simulationTimeLeft": 0.0}})
+    clock.now += 1.0
+    model.apply(status("started", sim_time=7.0, real=4.5))
+    assert model["wall_time"] == 5.0
+
+
+def test_the_link_is_no_alarm_before_the_first_connection_nor_after_the_end():
+    model = PanelModel(7)
+    assert model["link"] == "connecting" and model["state"] == ""
+    model.set("connected", True)
+    assert model["link"] == "live"
+    model.set("connected", False)
+    assert model["link"] == "reconnecting"
+    model.set("connected", True)
+    model.apply(status("stopped"))
+    model.set("connected", False)
+    assert model["link"] == "ended"
+
+
+def test_controls_follow_the_state_a_pending_request_and_an_undo_window():
+    model = PanelModel(7)
+    model.apply(status("paused"))
+    assert model["controls"] == [{"action": "start", "label": "Start", "enabled": True},
+                                 {"action": "pause", "label": "Pause", "enabled": False},
+                                 {"action": "stop", "label": "Stop", "enabled": True}]
+    model.set("undo", {"action": "stop", "seconds": 3.0})
+    assert model["controls"][-1] == {"action": "undo", "label": "Undo stop", "enabled": True, "seconds": 3.0}
+    model.set("undo", {})
+    model.set("pending", "stop")
+    assert [(c["label"], c["enabled"]) for c in model["controls"]] == [
+        ("Start", False), ("Pause", False), ("Stopping…", False)]
 
 
 def test_only_the_chosen_datapacks_are_plotted():

@@ -132,3 +132,22 @@ def test_close_stops_the_thread_and_closes_the_widget(frame_server, simulation_o
     panel.close()
     assert not thread.is_alive() and panel.comm is None
     panel.close()  # twice is harmless
+
+
+def test_stop_is_one_click_with_a_visible_undo_window(frame_server, panels, simulation_of):
+    server = frame_server(state="started")
+    panel = panels(simulation_of(server), stop_undo_s=60.0)
+    eventually(lambda: panel.state == "started", 20, what="the state")
+    front_end_sends(panel, {"action": "stop"})
+    eventually(lambda: panel.undo == {"action": "stop", "seconds": 60.0}, 20, what="the undo window")
+    assert panel.controls[-1] == {"action": "undo", "label": "Undo stop", "enabled": True, "seconds": 60.0}
+    front_end_sends(panel, {"action": "pause"})
+    eventually(lambda: "the stop is about to be sent" in panel.notice, 20, what="the refusal during the window")
+    front_end_sends(panel, {"action": "undo"})
+    eventually(lambda: panel.undo == {} and panel.notice == "stop undone", 20, what="the undo")
+    assert panel.controls[-1]["label"] == "Stop"
+    assert not any(path.endswith("/state") for path in server.requests)
+    # Not undone: the stop is sent when the window ends (the stand-in server answers no PUT).
+    panel.stop_undo_s = 0.2
+    front_end_sends(panel, {"action": "stop"})
+    eventually(lambda: panel.notice.startswith("stop failed") and panel.undo == {}, 20, what="the stop's answer")
