@@ -12,8 +12,8 @@ from .version import __version__
 # checks that the two lists agree) and the control panel.
 _CLIENT_NAMES = frozenset({
     "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NoFreeSlot",
-    "NotFound", "NrpError", "Run", "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation",
-    "SimulationEnded", "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "run_all",
+    "NotFound", "NrpError", "Recording", "Run", "ServerError", "ServerNotFound", "ServerUnreachable",
+    "Simulation", "SimulationEnded", "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "run_all",
     "run_to_end", "simulations",
 })
 _PANEL_NAMES = frozenset({"ControlPanel"})

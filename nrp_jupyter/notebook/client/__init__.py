@@ -16,12 +16,13 @@ from .errors import (AuthError, BadRequest, Conflict, Forbidden, NoFreeSlot, Not
                      ServerNotFound, ServerUnreachable, SimulationEnded, StateTransitionError, Unauthorized,
                      WaitTimeout)
 from .launching import launch, simulations
+from .recording import Recording
 from .simulation import FINAL_STATES, STATES, Simulation
 from .sweep import Run, run_all, run_to_end
 
 __all__ = [
     "FINAL_STATES", "STATES", "AuthError", "BadRequest", "Conflict", "Connection", "Forbidden", "NoFreeSlot",
-    "NotFound", "NrpError", "Run", "ServerError", "ServerNotFound", "ServerUnreachable", "Simulation",
-    "SimulationEnded", "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "run_all",
+    "NotFound", "NrpError", "Recording", "Run", "ServerError", "ServerNotFound", "ServerUnreachable",
+    "Simulation", "SimulationEnded", "StateTransitionError", "Unauthorized", "WaitTimeout", "launch", "run_all",
     "run_to_end", "simulations",
 ]

@@ -81,6 +81,12 @@ class Simulation:
         """This simulation's messages from the /events WebSocket (an `EventStream`)."""
         return self.connection.events(self.id, timeout=timeout)
 
+    def recording(self, *, timeout: float = 60):
+        """The run's recording (a `Recording`: data frames per topic, replay), once it has stopped."""
+        from .recording import Recording
+
+        return Recording.fetch(self.connection, self.id, timeout=timeout)
+
     # -- state changes -----------------------------------------------------------------------
 
     def _request_state(self, state: str) -> str:
