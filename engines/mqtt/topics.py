@@ -18,6 +18,7 @@ __all__ = [
     "runtime_error",
     "simulation_base",
     "status",
+    "steering",
     "validate_name",
     "validate_prefix",
     "welcome",
@@ -83,6 +84,12 @@ def runtime_error(prefix: str, sim_id: str | int) -> str:
 def lifecycle(prefix: str, sim_id: str | int) -> str:
     """The lifecycle synchronisation messages of NRP spec §1.4."""
     return f"{simulation_base(prefix, sim_id)}/lifecycle"
+
+
+def steering(prefix: str, sim_id: str | int) -> str:
+    """Steering applied to the simulation's engines (our topic, not NRP's): one message per datapack
+    that reached its engine, in the order the loop applied them."""
+    return f"{simulation_base(prefix, sim_id)}/steering"
 
 
 def data(prefix: str, sim_id: str | int) -> str:

@@ -11,7 +11,12 @@
     │   ├── TokenRefused          401  "Client error"    the NRP proxy refused the bearer token (477 if it did)
     │   ├── ExperimentTooLarge    413  "Client error"    the proxy's experiment is past the size bound
     │   ├── TooManySimulations    409  "Client error"    the launch limit is reached
-    │   └── NotOwner              401  "Client error"    only the owner may change a simulation
+    │   ├── NotOwner              401  "Client error"    only the owner may change a simulation
+    │   ├── InvalidSteering       400  "Client error"    a steering body, step count or steering.json key that is wrong
+    │   ├── SteeringTargetNotFound 404 "Client error"    no such engine or datapack in the simulation
+    │   ├── NotSteerable          409  "Client error"    steering or reading a simulation in the wrong state
+    │   ├── SimulationBusy        409  "Client error"    a step or reset while another is in progress
+    │   └── ResetRefused          409  "Client error"    an engine refused the reset (the simulation fails)
     ├── StateTransitionError      400  "State Transition error"
     ├── RecordsUnavailable        503  "General error"   the records database is damaged or foreign
     ├── ProxyUnavailable          503  "General error"   the NRP proxy cannot be reached (NRP mode)
@@ -225,6 +230,55 @@ class NotOwner(ClientError):
     def __init__(self) -> None:
         super().__init__("Insufficient permissions to apply changes. "
                          "Operation only allowed by simulation owner")
+
+
+class InvalidSteering(ClientError):
+    """A steering request or declaration that cannot be used; the message names the key (and file)."""
+
+    def __init__(self, message: str, *, key: str | None = None, file: str | None = None):
+        super().__init__(message)
+        self.key = key
+        self.file = file
+
+
+class SteeringTargetNotFound(ClientError):
+    """The engine, or the engine's datapack, that a steering request or read names does not exist."""
+
+    http_status = 404
+
+    def __init__(self, message: str, *, engine: str, datapack: str | None = None):
+        super().__init__(message)
+        self.engine = engine
+        self.datapack = datapack
+
+
+class NotSteerable(ClientError):
+    """Steering, reading, stepping or resetting a simulation whose state does not allow it."""
+
+    http_status = 409
+
+    def __init__(self, simulation_id: int, state: str, what: str, allowed: str):
+        super().__init__(f"The simulation {simulation_id} is '{state}': {what} needs a simulation that is {allowed}")
+        self.state = state
+
+
+class SimulationBusy(ClientError):
+    """A step or reset while another step or reset of the simulation is in progress."""
+
+    http_status = 409
+
+
+class ResetRefused(ClientError):
+    """An engine refused the reset. NRPCoreSim cannot go on after that (nrp-core's rule), so the
+    simulation fails; `engine` names the engine when NRPCoreSim said which."""
+
+    http_status = 409
+
+    def __init__(self, simulation_id: int, engine: str | None, reason: str):
+        who = f"engine '{engine}'" if engine else "an engine"
+        super().__init__(f"The reset of simulation {simulation_id} was refused by {who}: {reason[:1000]}; "
+                         f"the simulation fails")
+        self.engine = engine
 
 
 class RecordsUnavailable(NrpError):

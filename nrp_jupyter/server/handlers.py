@@ -30,6 +30,8 @@ from ..version import __version__
 
 AUTH_RESOURCE = "nrp:simulations"
 _SIMULATION = r"(?P<simulation_id>\d+)"
+# An engine or datapack name: one path segment.
+_NAME = r"(?P<{}>[^/]+)"
 OPENAPI_FILE = pathlib.Path(__file__).with_name("openapi.json")
 
 
@@ -211,6 +213,70 @@ class ExperimentsHandler(NrpHandler):
         self.write_json(describe_experiments(self.settings["nrp_storage"]))
 
 
+class SimulationDataPackHandler(NrpHandler):
+    """Steering (PUT: applied at the engine's next step; 200 once applied, else 202 with the ticket
+    to look at) and the engine's latest value (GET) of one datapack; our routes, not NRP's."""
+
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self, simulation_id, engine, datapack):
+        self.write_json(await self.simulations.controls.read(parse_simulation_id(simulation_id), engine, datapack))
+
+    @web.authenticated
+    @authorized(action="execute")
+    @nrp_errors
+    async def put(self, simulation_id, engine, datapack):
+        status, answer = await self.simulations.controls.steer(parse_simulation_id(simulation_id), engine, datapack,
+                                                               self.request.body, user=self.user_name)
+        if status == 202:
+            self.set_header("Location", url_path_join(self.base_url, "nrp", answer["location"]))
+        self.write_json(answer, status=status)
+
+
+class SimulationSteeringHandler(NrpHandler):
+    """The steering controls the simulation's experiment declares (steering.json)."""
+
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self, simulation_id):
+        self.write_json({"controls": self.simulations.controls.declarations(parse_simulation_id(simulation_id))})
+
+
+class SteeringTicketHandler(NrpHandler):
+    """What became of one steering request: queued, applied (with its simulation time) or refused."""
+
+    @web.authenticated
+    @authorized
+    @nrp_errors
+    async def get(self, simulation_id, ticket):
+        self.write_json(self.simulations.controls.ticket(parse_simulation_id(simulation_id),
+                                                        parse_simulation_id(ticket)))
+
+
+class SimulationStepHandler(NrpHandler):
+    """A paused simulation runs `{"steps": N}` loop steps and is paused again."""
+
+    @web.authenticated
+    @authorized(action="execute")
+    @nrp_errors
+    async def post(self, simulation_id):
+        self.write_json(await self.simulations.controls.step(parse_simulation_id(simulation_id), self.request.body,
+                                                             user=self.user_name))
+
+
+class SimulationResetHandler(NrpHandler):
+    """A paused simulation goes back to time 0 (engines reset, functions reloaded), still paused."""
+
+    @web.authenticated
+    @authorized(action="execute")
+    @nrp_errors
+    async def post(self, simulation_id):
+        self.write_json(await self.simulations.controls.reset(parse_simulation_id(simulation_id),
+                                                              user=self.user_name))
+
+
 class VersionHandler(NrpHandler):
     @web.authenticated
     @authorized
@@ -328,6 +394,12 @@ def handlers(nrp_mode: bool = False) -> list[tuple[str, type]]:
         (rf"/nrp/simulation/{_SIMULATION}/state", SimulationStateHandler),
         (rf"/nrp/simulation/{_SIMULATION}/logs", SimulationLogsHandler),
         (rf"/nrp/simulation/{_SIMULATION}/details", SimulationDetailsHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/datapacks/{_NAME.format('engine')}/{_NAME.format('datapack')}",
+         SimulationDataPackHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/steering", SimulationSteeringHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/steering/(?P<ticket>\d{{1,18}})", SteeringTicketHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/step", SimulationStepHandler),
+        (rf"/nrp/simulation/{_SIMULATION}/reset", SimulationResetHandler),
         (r"/nrp/experiments", ExperimentsHandler),
         (r"/nrp/version", OpenVersionHandler if nrp_mode else VersionHandler),
         (r"/nrp/openapi.json", OpenApiHandler),

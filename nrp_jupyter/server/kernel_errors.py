@@ -6,6 +6,7 @@ class KernelCommandError(Exception):
 
     def __init__(self, command: str, ename: str, evalue: str):
         self.ename = ename
+        self.evalue = evalue
         super().__init__(f"{command}: {ename}: {evalue}")
 
 

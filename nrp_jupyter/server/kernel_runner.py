@@ -32,7 +32,7 @@ from jupyter_server.gateway.managers import GatewayMappingKernelManager
 from tornado.web import HTTPError
 
 from kernel_ext.protocol import (MIME_TYPE, WARM_UP, Command, Env, Initialized, KernelEvent, ProtocolError,
-                                 bootstrap_code, command_code, event_from_json)
+                                 Request, bootstrap_code, command_code, event_from_json, request_code)
 
 from .gateway_channels import GatewayChannels
 from .kernel_environment import inherited_environment, unreachable_broker_warning
@@ -159,6 +159,10 @@ class KernelRunner:
         if command is Command.INITIALIZE:
             raise ValueError("initialize is sent by bootstrap()")
         await self._execute(command.value, command_code(command), timeout_s)
+
+    async def request(self, request: Request, timeout_s: float = 10.0) -> None:
+        """A command with arguments (steer, read_datapack, step); its outcome comes as an event."""
+        await self._execute(request.COMMAND.value, request_code(request), timeout_s)
 
     async def _execute(self, name: str, code: str, timeout_s: float) -> None:
         if self._client is None or self._closed:

@@ -9,6 +9,12 @@ on a kernel event) or `requested_transition` (a REST `PUT state`). Both return a
                              paused ──completed (server only)──────────▶ completed
     created | paused | started | completed ──stopped──▶ stopped   (final)
     created | paused | started | completed ──failed───▶ failed    (final)
+                             paused ──stepped──▶ paused   (POST .../step: N loop steps, then paused again)
+                             paused ──reset────▶ paused   (POST .../reset: back to time 0)
+
+Two additions of ours ride on `paused -> paused`: `stepped` and `reset`. They are requested
+through routes of their own, never through NRP's `PUT state`, whose table stays NRP's; they are
+real transitions (not repeats), published on the lifecycle topic like the others.
 
 One deliberate addition to NRP's table: `completed` from `paused`, which only the server may fire.
 The script can end while the backend says paused (it returns between two `nrp.run_loop()` calls, or
@@ -64,6 +70,10 @@ class Trigger(StrEnum):
     COMPLETED = "completed"
     STOPPED = "stopped"
     FAILED = "failed"
+    STEPPED = "stepped"
+    """A paused simulation ran the steps a client asked for and is paused again."""
+    RESET = "reset"
+    """A paused simulation went back to time 0 (engines reset, functions reloaded), still paused."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,8 @@ TRANSITIONS: tuple[Edge, ...] = (
     Edge(Trigger.COMPLETED, frozenset({_S.PAUSED}), _S.COMPLETED, requestable=False),
     Edge(Trigger.STOPPED, RUNNING_STATES, _S.STOPPED),
     Edge(Trigger.FAILED, RUNNING_STATES, _S.FAILED),
+    Edge(Trigger.STEPPED, frozenset({_S.PAUSED}), _S.PAUSED, requestable=False),
+    Edge(Trigger.RESET, frozenset({_S.PAUSED}), _S.PAUSED, requestable=False),
 )
 
 
@@ -108,8 +120,10 @@ def _index(edges: tuple[Edge, ...]) -> Mapping[tuple[SimulationState, Trigger], 
     for edge in edges:
         for source in edge.sources:
             table[(source, edge.trigger)] = Transition(source, edge.target, edge.trigger)
-        # NRP adds an idempotent repeat for every transition: firing it again is a no-op.
-        table[(edge.target, edge.trigger)] = Transition(edge.target, edge.target, edge.trigger, silent=True)
+        # NRP adds an idempotent repeat for every transition: firing it again is a no-op. Not for
+        # our paused -> paused edges, where the repeat is the transition itself (each step counts).
+        table.setdefault((edge.target, edge.trigger), Transition(edge.target, edge.target, edge.trigger,
+                                                                 silent=True))
     return table
 
 
@@ -149,6 +163,12 @@ def trigger_for(state: SimulationState) -> Trigger | None:
             return Trigger.FAILED
         case _:
             assert_never(state)
+
+
+def requested_action(current: SimulationState, trigger: Trigger) -> Transition:
+    """The transition a REST request of ours (`stepped`, `reset`) asks for from `current`; raises
+    StateTransitionError as `next_state` does ("finalized", or "('<current>' -> '<trigger>')")."""
+    return next_state(current, trigger)
 
 
 def requested_transition(current: SimulationState, requested: str) -> Transition:

@@ -2,7 +2,8 @@
 
 `Simulation` is what the registry stores; `to_nrp_json()` is exactly NRP's Simulation JSON, which
 frontends read, and `describe()` adds what only this extension's clients use. `LaunchRequest` and
-`StateRequest` parse REST bodies and raise `ClientError`s with NRP's texts.
+`StateRequest` parse REST bodies and raise `ClientError`s with NRP's texts; `SteerRequest` and
+`StepRequest` parse the bodies of our steering and step routes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nrp_jupyter.server.errors import ClientError, InvalidExperimentId, StateTransitionError, shown
+from nrp_jupyter.server.errors import ClientError, InvalidExperimentId, InvalidSteering, StateTransitionError, shown
 from nrp_jupyter.server.lifecycle import SimulationState, Transition
 from nrp_jupyter.server.limits import decode_body
 from nrp_jupyter.server.storage import relative_path_problem
@@ -148,6 +149,61 @@ class StateRequest:
             # NRP checks the value against its state names, so a number is an invalid state.
             raise StateTransitionError.invalid_state(json.dumps(state))
         return cls(state)
+
+
+#: More steps than this in one request is a mistake (a simulation with a 1 ms step runs 1000 s of it).
+MAX_STEPS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SteerRequest:
+    """The body of `PUT .../datapacks/<engine>/<datapack>`: `{"value": <JSON>}` for a JSON datapack,
+    `{"type": "<protobuf full name>", "value": {<protobuf's JSON mapping>}}` for a protobuf one."""
+
+    value: Any
+    type: str | None = None
+
+    KEYS = ("value", "type")
+
+    @classmethod
+    def from_body(cls, body: object) -> SteerRequest:
+        fields = _json_object(body)
+        unknown = sorted(set(fields) - set(cls.KEYS))
+        if unknown:
+            raise InvalidSteering(f"{unknown[0]}: not a key of a steering request (the keys are 'value' "
+                                  f"and, for a protobuf datapack, 'type')", key=unknown[0])
+        if "value" not in fields:
+            raise InvalidSteering("value: not given; the body is {\"value\": <the datapack's JSON>} "
+                                  "(and \"type\" for a protobuf datapack)", key="value")
+        type_name = fields.get("type")
+        if type_name is not None and (not isinstance(type_name, str) or not type_name):
+            raise InvalidSteering(f"type: a protobuf message's full name (e.g. \"Wrappers.DoubleValue\"), not "
+                                  f"{_json_type(type_name)}", key="type")
+        if type_name is not None and not isinstance(fields["value"], dict):
+            raise InvalidSteering(f"value: a protobuf datapack's value is an object (protobuf's JSON mapping "
+                                  f"of a {type_name}), not {_json_type(fields['value'])}", key="value")
+        return cls(fields["value"], type_name)
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    """The body of `POST .../step`: `{"steps": N}`, N loop steps (1 if the body is empty)."""
+
+    steps: int = 1
+
+    @classmethod
+    def from_body(cls, body: object) -> StepRequest:
+        if isinstance(body, (bytes, bytearray, str)) and not body.strip():
+            return cls()
+        fields = _json_object(body)
+        unknown = sorted(set(fields) - {"steps"})
+        if unknown:
+            raise InvalidSteering(f"{unknown[0]}: not a key of a step request (the key is 'steps')", key=unknown[0])
+        steps = fields.get("steps", 1)
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+            raise InvalidSteering(f"steps: a whole number of loop steps from 1 to {MAX_STEPS}, not {shown(steps)}",
+                                  key="steps")
+        return cls(steps)
 
 
 def _json_object(body: object) -> dict[str, Any]:

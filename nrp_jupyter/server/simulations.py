@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import assert_never
 
-from kernel_ext.protocol import (Command, Completed, Env, Failed, Initialized, KernelEvent, Progress,
-                                 RuntimeErrorEvent, Status, Stopped)
+from kernel_ext.protocol import (Command, Completed, DataPackRead, Env, Failed, Initialized, KernelEvent, Progress,
+                                 ResetDone, RuntimeErrorEvent, Status, Steered, Stepped, Stopped)
 
 from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
@@ -31,7 +31,9 @@ from .models import LaunchRequest, Simulation, StateRequest
 from .process_sweep import end_processes_of
 from .proxy_storage import ProxyExperiments
 from .run_logs import archive_run, note_failure, simulation_log_name, unfinished_engines
+from .controls import Controls
 from .status_publisher import StatusPublisher
+from . import steering_declarations
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,8 @@ class SimulationService:
         # Set by a stop request for a simulation still being launched: the launch gives up at once.
         self._launch_stops: dict[int, asyncio.Event] = {}
         self._background: set[asyncio.Task] = set()
+        # Steering, reads, step and reset (controls.py): our requests beyond NRP's lifecycle.
+        self.controls = Controls(self)
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -192,12 +196,15 @@ class SimulationService:
             raise ClientError(f"mainScript: {request.main_script} not found in experiment "
                               f"{request.experiment_id}")
         try:
-            load_simulation_config(config_path)
+            config = load_simulation_config(config_path)
         except ConfigError as error:
             # Named relative to the storage: the server's own paths are none of the client's business.
             raise InvalidConfig(error.reason,
                                 file=f"{request.experiment_id}/{request.experiment_configuration}",
                                 path=error.path) from error
+        engines = {engine.get("EngineName") for engine in config.get("EngineConfigs", [])}
+        steering_declarations.load(config_path.parent / steering_declarations.FILE_NAME, engines,
+                                   shown_as=f"{request.experiment_id}/{steering_declarations.FILE_NAME}")
 
     @staticmethod
     def _inside_storage(root: pathlib.Path, experiment_dir: pathlib.Path, name: str, key: str) -> pathlib.Path:
@@ -396,12 +403,18 @@ class SimulationService:
                 self._save(record)
                 self._publisher.runtime_error(simulation_id, record.runtime_error)
             case Completed(failed=True):
+                self.controls.ended(simulation_id)
                 self._in_background(self._fail(simulation_id, _reason(record, "the simulation broke")))
             case Completed():
+                self.controls.ended(simulation_id)
                 self._in_background(self._complete(simulation_id))
             case Stopped():
                 run.stopped.set()
+                self.controls.ended(simulation_id)
+            case Steered() | DataPackRead() | Stepped() | ResetDone():
+                self.controls.on_event(simulation_id, event)
             case KernelDied():
+                self.controls.ended(simulation_id)
                 self._kernel_died(record, run)
             case _:
                 assert_never(event)
@@ -510,6 +523,33 @@ class SimulationService:
         if self._pool is not None:
             await self._pool.close()
 
+    # -- for controls.py ----------------------------------------------------------------------------
+
+    @property
+    def publisher(self) -> StatusPublisher:
+        return self._publisher
+
+    def lock(self, simulation_id: int) -> asyncio.Lock:
+        """The lock that serialises the transitions of one simulation."""
+        return self._lock(simulation_id)
+
+    def transition(self, record: Simulation, trigger: Trigger) -> None:
+        self._transition(record, trigger)
+
+    def run_of(self, simulation_id: int) -> _Run | None:
+        return self._runs.get(simulation_id)
+
+    def fail_later(self, simulation_id: int, reason: str) -> None:
+        self._in_background(self._fail(simulation_id, reason))
+
+    def steering_controls(self, record: Simulation) -> list[dict]:
+        """The controls of the simulation's steering.json: its copy while it runs, else the experiment's."""
+        folder = (pathlib.Path(record.simulation_dir) if record.simulation_dir
+                  and pathlib.Path(record.simulation_dir).is_dir() else self._storage.resolve(record.experiment_id))
+        config = pathlib.PurePosixPath(record.experiment_configuration).parent
+        return steering_declarations.load(folder / config / steering_declarations.FILE_NAME,
+                                          shown_as=f"{record.experiment_id}/{steering_declarations.FILE_NAME}")
+
     # -- helpers -------------------------------------------------------------------------------
 
     def _transition(self, record: Simulation, trigger: Trigger) -> None:
@@ -523,6 +563,7 @@ class SimulationService:
         self._publish_status(record)
         if record.state in FINAL_STATES:
             self._publisher.forget(sid)
+            self.controls.forget(sid)
 
     def _publish_status(self, record: Simulation) -> None:
         status = dict(record.last_status or dict.fromkeys(STATUS_TIMES, 0.0))

@@ -64,6 +64,11 @@ class StatusPublisher:
                    {"source_node": self.node_id, "source_state": source, "event": event, "target_state": target},
                    retain=source == "created")
 
+    def steering(self, simulation_id: int, event: dict) -> None:
+        """A steering applied to an engine (controls.py): `{ticket, engine, datapack, value, type,
+        simulationTime, wallTime, who}`, on MQTT (QoS 0, not retained) and to the listeners alike."""
+        self._send(simulation_id, topics.steering(self.prefix, simulation_id), event)
+
     def datapack(self, simulation_id: int, datapack: str, batch: dict) -> None:
         """A batch of decoded datapack samples (data_bridge.py), for the listeners only: MQTT
         already carries the datatransfer engine's own stream."""

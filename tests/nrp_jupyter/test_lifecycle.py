@@ -75,6 +75,20 @@ NEXT_STATE = {
     (S.FAILED, T.COMPLETED): FINALIZED,
     (S.FAILED, T.STOPPED): FINALIZED,
     (S.FAILED, T.FAILED): repeat(S.FAILED, T.FAILED),
+
+    # Ours, requested through POST .../step and .../reset: paused -> paused, never a silent repeat.
+    (S.CREATED, T.STEPPED): invalid("created", "stepped"),
+    (S.PAUSED, T.STEPPED): ok(S.PAUSED, S.PAUSED, T.STEPPED),
+    (S.STARTED, T.STEPPED): invalid("started", "stepped"),
+    (S.COMPLETED, T.STEPPED): invalid("completed", "stepped"),
+    (S.STOPPED, T.STEPPED): FINALIZED,
+    (S.FAILED, T.STEPPED): FINALIZED,
+    (S.CREATED, T.RESET): invalid("created", "reset"),
+    (S.PAUSED, T.RESET): ok(S.PAUSED, S.PAUSED, T.RESET),
+    (S.STARTED, T.RESET): invalid("started", "reset"),
+    (S.COMPLETED, T.RESET): invalid("completed", "reset"),
+    (S.STOPPED, T.RESET): FINALIZED,
+    (S.FAILED, T.RESET): FINALIZED,
 }
 
 REQUESTS = ("created", "paused", "started", "completed", "stopped", "failed",
@@ -132,7 +146,7 @@ REQUESTED = {
 def test_tables_cover_every_combination():
     assert set(NEXT_STATE) == {(s, t) for s in S for t in T}
     assert set(REQUESTED) == {(s, r) for s in S for r in REQUESTS}
-    assert len(NEXT_STATE) == 36
+    assert len(NEXT_STATE) == 48
     assert len(REQUESTED) == 66
 
 
@@ -164,7 +178,8 @@ def test_requested_transition(current, requested):
 
 def test_state_and_trigger_strings_are_nrps():
     assert [s.value for s in S] == ["created", "paused", "started", "completed", "stopped", "failed"]
-    assert [t.value for t in T] == ["initialized", "started", "paused", "completed", "stopped", "failed"]
+    assert [t.value for t in T] == ["initialized", "started", "paused", "completed", "stopped", "failed",
+                                    "stepped", "reset"]
     # They are strings, so they go into JSON and f-strings as NRP's words.
     assert f"{S.PAUSED}" == "paused"
     assert S("started") is S.STARTED
@@ -184,6 +199,14 @@ def test_trigger_for_each_state():
         S.STOPPED: T.STOPPED,
         S.FAILED: T.FAILED,
     }
+
+
+@pytest.mark.parametrize("state", list(S), ids=lambda v: v.value)
+def test_step_and_reset_are_not_requestable_through_put_state(state):
+    # NRP's PUT state knows six states; "stepped" and "reset" are none of them.
+    for requested in ("stepped", "reset"):
+        with pytest.raises(StateTransitionError):
+            requested_transition(state, requested)
 
 
 def test_a_whole_run_through_rest_and_server_events():
