@@ -13,6 +13,7 @@ from nrp_jupyter.server.recording import format as fmt
 from nrp_protobuf import engine_grpc_pb2
 from tests.conftest import EXPERIMENTS, copy_experiment_folder
 from tests.nrp_jupyter.conftest import wait_message
+from tests.waiting import eventually_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -53,10 +54,13 @@ def unwrapped(envelope: bytes) -> bytes:
 
 
 async def test_a_run_s_recording_holds_what_the_server_published_and_every_datapack(
-        nrp, jp_fetch, subscriber, failing_datatransfer):
+        nrp, jp_fetch, subscriber, failing_datatransfer, tmp_path):
     code, record, _ = await nrp.launch("recorded_failure")
     assert code == 201, record
     sid = record["simulationID"]
+    # While it runs, the recording is a file of the simulation directory.
+    [simulation_dir] = (tmp_path / "simulations").iterdir()
+    await eventually_async(lambda: (simulation_dir / fmt.LIVE_FILE_NAME).is_file(), 5, "the live recording")
     code, body, _ = await nrp.call("GET", "simulation", str(sid), "recording")
     assert (code, body["type"]) == (404, "Client error") and "is paused" in body["message"], body
     assert (await nrp.put_state(sid, "started"))[0] == 200

@@ -1,0 +1,29 @@
+"""With NrpJupyterApp.record_runs off, a run leaves no recording, and its REST read says so."""
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def nrp_config():
+    return {"record_runs": False}
+
+
+async def test_recording_off_writes_no_file(nrp, experiments_root, tmp_path):
+    code, record, _ = await nrp.launch("tf_exchange")
+    assert code == 201, record
+    sid = record["simulationID"]
+    [simulation_dir] = (tmp_path / "simulations").iterdir()
+    assert (await nrp.put_state(sid, "started"))[0] == 200
+    await nrp.wait_state(sid, "completed", timeout=60)
+    assert not (simulation_dir / "recording.mcap").exists()
+    assert (await nrp.put_state(sid, "stopped"))[0] == 200
+
+    code, body, _ = await nrp.call("GET", "simulation", str(sid), "recording")
+
+    assert (code, body["type"]) == (404, "Client error")
+    assert body["message"] == (f"simulation {sid} left no recording: recording is off on this server "
+                               f"(NrpJupyterApp.record_runs)")
+    assert [*(experiments_root / "tf_exchange").glob(f"*_simulation_{sid}.log.zip")]
+    assert not [*experiments_root.rglob("*.mcap")]
