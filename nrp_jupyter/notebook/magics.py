@@ -8,6 +8,8 @@ traceback.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
@@ -111,7 +113,7 @@ class NrpMagics(Magics):
             return
         rows = [("ID", "experiment", "state", "owner", "created")]
         rows += [(str(record["simulationID"]), record["experimentID"], record["state"], record["owner"],
-                  record["creationDate"][:19].replace("T", " ")) for record in records]
+                  _local_time(record["creationDate"])) for record in records]
         widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -162,6 +164,15 @@ class NrpMagics(Magics):
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
+
+
+def _local_time(iso: str) -> str:
+    """`2026-12-08 01:02:03+01:00` for NRP's `2026-12-08T01:02:03.456789+01:00`: to the second, with
+    the offset the server wrote (its times are Europe/Zurich's, not necessarily the reader's)."""
+    try:
+        return datetime.fromisoformat(iso).isoformat(sep=" ", timespec="seconds")
+    except (TypeError, ValueError):
+        return str(iso)  # not ISO-8601: shown as the server sent it
 
 
 def _check_options(args) -> None:

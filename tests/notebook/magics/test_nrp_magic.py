@@ -88,6 +88,10 @@ def test_list(shell, server, capsys):
     assert lines[0].split() == ["ID", "experiment", "state", "owner", "created"]
     row = next(line.split() for line in lines[1:] if line.split()[0] == str(simulation_id))
     assert row[1:3] == ["tf_exchange", "paused"]
+    # The creation time with its offset, as REST carries it (NRP's Europe/Zurich time).
+    created = server.call("GET", "simulation", str(simulation_id))[1]["creationDate"]
+    assert " ".join(row[-2:]) == created[:19].replace("T", " ") + created[-6:]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", " ".join(row[-2:]))
     nrp(shell, "stop")
 
 
