@@ -81,11 +81,14 @@ class NrpJupyterApp(ExtensionApp):
         <stamp>_simulation_<id>.mcap and served by GET /nrp/simulation/<id>/recording. False: no
         recording is written.""")
     _broker = None
+    _stopping = False
     _service = None
     _recorder = None
 
     database_path = Unicode(config=True, help="""SQLite file holding the simulation records, kept across
-        server restarts. Default: nrp_jupyter/simulations.sqlite in Jupyter's data directory.""")
+        server restarts. Default: one file per server root, nrp_jupyter/roots/<root name>-<hash of its
+        path>/simulations.sqlite in Jupyter's data directory, so that simulation ids count per root.
+        Servers given the same file share their records and ids.""")
 
     @default("simulations_dir")
     def _default_simulations_dir(self):
@@ -113,7 +116,9 @@ class NrpJupyterApp(ExtensionApp):
 
     @default("database_path")
     def _default_database_path(self):
-        return str(pathlib.Path(jupyter_data_dir()) / "nrp_jupyter" / "simulations.sqlite")
+        from .registry import default_database_path
+
+        return str(default_database_path(pathlib.Path(jupyter_data_dir()), pathlib.Path(self.serverapp.root_dir)))
 
     def initialize_handlers(self):
         from .recording_handlers import recording_handlers
@@ -156,10 +161,14 @@ class NrpJupyterApp(ExtensionApp):
         self._mqtt = MqttPublisher(broker, node_id, on_connection_change=self._announce_recovered)
         publisher = StatusPublisher(self._mqtt, self.mqtt_prefix, node_id)
         self._publisher = publisher
-        self._mqtt.start()
         # Datatransfer engines' streams, decoded for the /events listeners (live plots).
         self._data_bridge = DataBridge(broker, self.mqtt_prefix, publisher, self.serverapp.io_loop.asyncio_loop)
-        self._data_bridge.start()
+        if self._broker is None:
+            self._start_mqtt_clients()
+        else:
+            # The embedded broker listens once the server's loop runs; clients started before that
+            # would find no broker and warn about it.
+            self._broker_started.add_done_callback(lambda _: self._start_mqtt_clients())
         self._recover()
         proxy = self._start_nrp_mode() if self.nrp_proxy_url else None
         pool = self._kernel_pool()
@@ -181,6 +190,11 @@ class NrpJupyterApp(ExtensionApp):
         self._start_recording(publisher)
         self.log.info("nrp_jupyter: experiments in %s, MQTT broker %s%s, prefix %r", self._storage.root, broker,
                       " (embedded)" if self._broker else "", self.mqtt_prefix)
+
+    def _start_mqtt_clients(self) -> None:
+        if not self._stopping:
+            self._mqtt.start()
+            self._data_bridge.start()
 
     def _start_recording(self, publisher) -> None:
         """The run recorder (record_runs): one more listener of the publisher, and of the datapack stream."""
@@ -282,6 +296,7 @@ class NrpJupyterApp(ExtensionApp):
     async def stop_extension(self):
         if self._service is None:  # the records were unavailable: nothing was started
             return
+        self._stopping = True
         await self._service.close()
         if self._recorder is not None:
             import asyncio

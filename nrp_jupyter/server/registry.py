@@ -6,11 +6,17 @@ a running state by a server that went away is marked failed by `recover` at the 
 
 A file that is not a sound records database of ours (empty, damaged, another program's, or of a
 newer schema) is refused with `RecordsUnavailable`, untouched: it is never taken for a fresh one.
+
+By default each server root has its records (`default_database_path`): ids count per root, as the
+experiments and their archives (named by id) are per root, and a server started on a fresh root
+starts at simulation 0 rather than after every other server of the account.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -59,6 +65,15 @@ CREATE TABLE id_counter (
 );
 INSERT INTO id_counter (only_row, next_id) VALUES (0, 0);
 """
+
+
+def default_database_path(data_dir: Path, server_root: Path) -> Path:
+    """`<data_dir>/nrp_jupyter/roots/<root's name>-<hash of its absolute path>/simulations.sqlite`:
+    one records file per server root (the name is only for a reader; the hash tells roots apart)."""
+    root = Path(server_root).resolve()
+    key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", root.name)[:40] or "root"
+    return Path(data_dir) / "nrp_jupyter" / "roots" / f"{name}-{key}" / "simulations.sqlite"
 
 
 class Registry:
