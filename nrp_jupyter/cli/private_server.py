@@ -2,8 +2,9 @@
 
 `jupyter nrp run` uses it when no server is given. It listens on a free loopback port with a random
 token, keeps its runtime files and simulation records in a temporary directory (so that notebooks
-do not discover it and the records of the user's own server are left alone), and runs in a session
-of its own: Ctrl-C in the terminal reaches the command, which stops the server itself.
+do not discover it and the records of the user's own server are left alone), sends a status ten
+times a second (for the progress bar), and runs in a session of its own: Ctrl-C in the terminal
+reaches the command, which stops the server itself.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from ..notebook.client.discovery import running_servers
 
 STARTUP_TIMEOUT_S = 60.0
 SHUTDOWN_TIMEOUT_S = 30.0
+# Seconds between two status messages: the progress bar moves with each, and a run of a second at
+# the default (1 s) would jump from 0 to 100 %. Ten a second cost the server and kernel little.
+STATUS_INTERVAL_S = 0.1
 
 
 class PrivateServer:
@@ -44,7 +48,8 @@ class PrivateServer:
                 "--ServerApp.port=0", f"--IdentityProvider.token={token}",
                 # Loopback-only with a random token; kernels run as whoever runs the command anyway.
                 "--allow-root", f"--ServerApp.root_dir={self.root_dir}",
-                f"--NrpJupyterApp.database_path={work / 'simulations.sqlite'}", *self.extra_args]
+                f"--NrpJupyterApp.database_path={work / 'simulations.sqlite'}",
+                f"--NrpJupyterApp.status_interval={STATUS_INTERVAL_S}", *self.extra_args]
 
     def start(self, timeout: float = STARTUP_TIMEOUT_S) -> Connection:
         self._workdir = tempfile.TemporaryDirectory(prefix="nrp-jupyter-run-")
