@@ -12,6 +12,8 @@ Datapacks:
                  at the other steps, so that the image crosses the network only when it is new
     report  in:  set by the client (the main script) to have the status function report every
                  step (vehicle_status.py); the engine only keeps it, empty until then
+    pillar  in:  {"x": m, "y": m}, where the pillar stands; steered from outside (steering.json) to
+                 move the stimulus while the vehicle runs (a missing key keeps that coordinate)
 
 EngineExtraConfigs: Target, the pillar's [x, y] in m (default [3, 1.5]); CameraEverySteps, the
 steps between two camera images (default 10; 0: no camera). Every half second of simulated time
@@ -33,6 +35,7 @@ class Script(PySimEngineScript):
     def initialize(self):
         extra = self._config.get("EngineExtraConfigs", {})
         self._target = [float(value) for value in extra.get("Target", [3.0, 1.5])]
+        self._configured_target = list(self._target)
         if len(self._target) != 2:
             raise ValueError(f"EngineExtraConfigs.Target must be [x, y], got {extra.get('Target')!r}")
         self._camera_every = extra.get("CameraEverySteps", 10)
@@ -45,13 +48,12 @@ class Script(PySimEngineScript):
         self._registerDataPack("pose")
         self._registerDataPack("camera")
         self._registerDataPack("report")
+        self._registerDataPack("pillar")
         self._start()
 
     def _start(self):
-        simulator = self.sim_manager.sim_interface
-        # The pillar is a mocap body: placing it is writing its position, then recomputing the sensors.
-        simulator.data.mocap_pos[0][:2] = self._target
-        simulator._mujoco.mj_forward(simulator.model, simulator.data)
+        self._place_pillar(self._configured_target)
+        self._setDataPack("pillar", {"x": self._target[0], "y": self._target[1]})
         self._next_print_s = 0.0
         self._steps = 0
         self._initial_distance = None
@@ -59,7 +61,18 @@ class Script(PySimEngineScript):
         self._setDataPack("report", None)
         self._publish()
 
+    def _place_pillar(self, target):
+        simulator = self.sim_manager.sim_interface
+        self._target = [float(target[0]), float(target[1])]
+        # The pillar is a mocap body: placing it is writing its position, then recomputing the sensors.
+        simulator.data.mocap_pos[0][:2] = self._target
+        simulator._mujoco.mj_forward(simulator.model, simulator.data)
+
     def runLoop(self, timestep_ns):
+        pillar = self._getDataPack("pillar") or {}
+        wanted = [pillar.get("x", self._target[0]), pillar.get("y", self._target[1])]
+        if wanted != self._target:
+            self._place_pillar(wanted)
         wheels = self._getDataPack("wheels")
         action = [wheels["left"], wheels["right"]] if wheels else [0.0, 0.0]
         self.sim_manager.run_step(action, timestep_ns)

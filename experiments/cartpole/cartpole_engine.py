@@ -9,12 +9,17 @@ Datapacks:
                        down, "episodes": episodes ended, "time_s": simulation time}
     report       in:  set by the client (the main script) to have the status function report every
                       step (balance_status.py); the engine only keeps it, empty until then
+    steer        in:  steered from outside (steering.json): {"push": n, "gain": g}; a push of n
+                      steps forces the cart right (n > 0) or left (n < 0) for |n| steps, counted
+                      down here; the controller reads the gain (controller.py)
 
 An episode ends when the pole falls (more than 12 degrees) or the cart leaves the track (falls),
 or after 500 steps, CartPole-v1's limit (not a fall); the environment then starts a new one.
 """
 
 from nrp_core.engines.py_sim import PySimEngineScript
+
+INITIAL_STEER = {"push": 0, "gain": 1.0}
 
 
 class Script(PySimEngineScript):
@@ -27,13 +32,15 @@ class Script(PySimEngineScript):
         self._registerDataPack("observation")
         self._registerDataPack("balance")
         self._registerDataPack("report")
+        self._registerDataPack("steer")
+        self._setDataPack("steer", dict(INITIAL_STEER))
         self._publish()
 
     def runLoop(self, timestep_ns):
         action = self._getDataPack("action")
         if action is None:
             raise RuntimeError('no "action" datapack arrived before this step: is the controller TF loaded?')
-        done = self.sim_manager.run_step(action["action"], timestep_ns)
+        done = self.sim_manager.run_step(self._pushed(action["action"]), timestep_ns)
         self._steps_up += 1
         self._longest = max(self._longest, self._steps_up)
         if done:
@@ -42,6 +49,15 @@ class Script(PySimEngineScript):
                 self._falls += 1
             self._steps_up = 0
         self._publish()
+
+    def _pushed(self, action):
+        """The controller's action, unless a steered push is under way (one step of it is used up)."""
+        steer = self._getDataPack("steer") or {}
+        push = int(steer.get("push") or 0)
+        if not push:
+            return action
+        self._setDataPack("steer", {**steer, "push": push - 1 if push > 0 else push + 1})
+        return 1 if push > 0 else 0
 
     def _publish(self):
         self._setDataPack("observation",
@@ -58,6 +74,7 @@ class Script(PySimEngineScript):
         self._steps_up = self._longest = self._falls = self._episodes = 0
         self._setDataPack("action", None)
         self._setDataPack("report", None)
+        self._setDataPack("steer", dict(INITIAL_STEER))
         self._publish()
 
     def shutdown(self):
