@@ -14,6 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from . import steering_magics
 from .client import Connection, NrpError, Simulation, launch
 
 ACTIONS = ("list", "launch", "start", "pause", "resume", "stop", "status", "logs", "panel", "connect")
@@ -60,11 +61,19 @@ class NrpMagics(Magics):
         %nrp logs [ID]                                the simulation's log files
         %nrp panel [ID]                               the live control panel widget
         %nrp connect URL [--token T]                  use another server than this kernel's own
+        %nrp set [ID] ENGINE DATAPACK JSON            steer a datapack (steering_magics.py)
+        %nrp step [N] [ID]  /  %nrp reset [ID]        step a paused simulation, or reset it
 
         ID defaults to the simulation launched last from this kernel. `launch` returns the
         Simulation (`simulation = %nrp launch tf_exchange`; a trailing `;` hides it).
         """
         # IPython passes a silencing `;` on to the magic (and then drops what it returns).
+        action, _, rest = line.rstrip().removesuffix(";").strip().partition(" ")
+        if action in steering_magics.ACTIONS:
+            try:
+                return steering_magics.run(self, action, rest.strip())
+            except NrpError as error:
+                raise NrpCommandError(str(error)) from None
         args = parse_argstring(self.nrp, line.rstrip().removesuffix(";"))
         _check_options(args)
         try:
@@ -145,6 +154,10 @@ class NrpMagics(Magics):
         display(ControlPanel(simulation))
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def simulation(self, target: str | None) -> Simulation:
+        """The simulation `target` names (an ID), by default the one launched last."""
+        return Simulation(self._connection(), self._simulation_id(target))
 
     def _connection(self) -> Connection:
         if self.connection is None:

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol
+import urllib.parse
+from typing import Any, Protocol
 
 from .errors import Conflict, NrpError, SimulationEnded, WaitTimeout
 from .slots import RECHECK_S, SlotWaiter
@@ -109,6 +110,49 @@ class Simulation:
     def stop(self) -> str:
         """Ends the simulation and frees everything it holds (final)."""
         return self._request_state("stopped")
+
+    # -- steering, step and reset (our routes, beyond NRP's) -----------------------------------
+
+    def set_datapack(self, engine: str, datapack: str, value: Any, *, type: str | None = None,  # noqa: A002
+                     timeout: float = STATE_CHANGE_TIMEOUT_S) -> dict:
+        """Steers: `value` replaces `engine`'s datapack `datapack` for the engine's next step (a JSON
+        value; for a protobuf datapack, protobuf's JSON mapping and the message's full `type` name).
+
+        Returns the server's answer: `status` "applied" with the `simulationTime` it took effect
+        at, or, when no step came within a short wait (a paused simulation), "queued" with the
+        `ticket` that `steering_request` follows. Unknown engines and datapacks are a NotFound, a
+        value the engine cannot take or outside a declared control's range a BadRequest.
+        """
+        body = {"value": value} if type is None else {"type": type, "value": value}
+        return self.connection.request("PUT", self._datapack_path(engine, datapack), body=body, timeout=timeout)
+
+    def datapack(self, engine: str, datapack: str, *, timeout: float = STATE_CHANGE_TIMEOUT_S) -> Any:
+        """The latest value `engine` holds of `datapack` (None when it holds none; a protobuf
+        datapack as protobuf's JSON mapping)."""
+        return self.connection.request("GET", self._datapack_path(engine, datapack), timeout=timeout)["value"]
+
+    def steering_controls(self) -> list[dict]:
+        """The steering controls the experiment declares (its steering.json), [] if none."""
+        return self.connection.request("GET", f"simulation/{self.id}/steering", timeout=QUERY_TIMEOUT_S)["controls"]
+
+    def steering_request(self, ticket: int) -> dict:
+        """What became of a steering request: `status` queued, applied (with its simulationTime) or refused."""
+        return self.connection.request("GET", f"simulation/{self.id}/steering/{int(ticket)}", timeout=QUERY_TIMEOUT_S)
+
+    def step(self, steps: int = 1, *, timeout: float = STATE_CHANGE_TIMEOUT_S) -> dict:
+        """Runs exactly `steps` loop steps of a paused simulation, which stays paused; returns
+        `{"state", "steps", "simulationTime"}`."""
+        return self.connection.request("POST", f"simulation/{self.id}/step", body={"steps": steps}, timeout=timeout)
+
+    def reset(self, *, timeout: float = STATE_CHANGE_TIMEOUT_S) -> dict:
+        """Back to time 0 (engines reset, functions reloaded), still paused; returns
+        `{"state", "simulationTime"}`. An engine that refuses fails the simulation (a Conflict
+        naming it)."""
+        return self.connection.request("POST", f"simulation/{self.id}/reset", timeout=timeout)
+
+    def _datapack_path(self, engine: str, datapack: str) -> str:
+        quoted = [urllib.parse.quote(str(name), safe="") for name in (engine, datapack)]
+        return f"simulation/{self.id}/datapacks/{quoted[0]}/{quoted[1]}"
 
     def wait_until(self, state: str | set[str], timeout: float, *, poll_interval: float = 0.2) -> str:
         """Waits until the state is `state` (or one of a set); returns it.
