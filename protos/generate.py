@@ -4,7 +4,7 @@
     python protos/generate.py --check  # exit 1 if nrp_protobuf/ differs from what would be generated
 
 The generated modules are committed so that an install needs no protoc; `--check` (run by CI) keeps
-them honest. Output depends on the grpcio-tools version, which is pinned in setup.py's `dev` extra.
+them honest. Output depends on the grpcio-tools version, which is pinned in pyproject.toml's `dev` extra.
 """
 
 import argparse
