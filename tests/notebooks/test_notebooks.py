@@ -1,8 +1,13 @@
 """Every notebook in notebooks/ runs top to bottom in a real kernel against a real server; the
-notebooks assert what they show (the state after each command, what each experiment did)."""
+notebooks assert what they show (the state after each command, what each experiment did).
+
+Each runs as a copy, and a run changes no notebook metadata: the tracked notebooks carry the
+metadata a kernel writes (its language_info; only the Python version follows the interpreter), so
+running one in place in JupyterLab and saving it does not make its metadata a change to commit."""
 
 import os
 import pathlib
+import shutil
 
 import nbformat
 import pytest
@@ -21,13 +26,26 @@ def test_every_experiment_has_a_notebook():
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_top_to_bottom(path: pathlib.Path, live_server_quiet, tmp_path):
-    notebook = nbformat.read(path, as_version=4)
+    tracked = path.read_bytes()
+    copy = tmp_path / path.name
+    shutil.copyfile(path, copy)
+    notebook = nbformat.read(copy, as_version=4)
+    before = without_python_version(notebook.metadata)
     # The kernel finds the server through Jupyter's environment variables, as
     # nrp_jupyter.notebook.client.discovery documents.
     env = {**os.environ, "JUPYTER_SERVER_URL": live_server_quiet.url, "JUPYTER_SERVER_TOKEN": live_server_quiet.token}
-    client = NotebookClient(notebook, timeout=240, kernel_name="python3",
+    # Widget state is left out, as JupyterLab leaves it out by default ("Save Widget State
+    # Automatically" is off): the panel's state belongs to the run, not to the notebook.
+    client = NotebookClient(notebook, timeout=240, kernel_name="python3", store_widget_state=False,
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute(env=env)
     errors = [output for cell in notebook.cells for output in cell.get("outputs", [])
               if output.get("output_type") == "error"]
     assert not errors
+    assert without_python_version(notebook.metadata) == before, "the kernel wrote metadata the notebook lacks"
+    assert path.read_bytes() == tracked
+
+
+def without_python_version(metadata) -> dict:
+    return {**metadata, "language_info": {key: value for key, value in metadata.get("language_info", {}).items()
+                                          if key != "version"}}
