@@ -335,8 +335,8 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
     """Pushes `{"simulationID", "topic", "payload"}` messages; `?simulation=<id>` narrows them to
     one simulation.
 
-    `topic` is `status`, `runtime_error` or `lifecycle` for what the server publishes on MQTT
-    (same payloads), or `data/<datapack>` for the decoded samples of a datatransfer engine's
+    `topic` is `status`, `runtime_error`, `lifecycle` or `steering` for what the server publishes
+    on MQTT (same payloads), or `data/<datapack>` for the decoded samples of a datatransfer engine's
     datapack stream (`nrp_jupyter.server.data_bridge`; these are not republished on MQTT)."""
 
     auth_resource = AUTH_RESOURCE

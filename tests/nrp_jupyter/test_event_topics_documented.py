@@ -11,7 +11,7 @@ from nrp_jupyter.server import handlers
 pytestmark = pytest.mark.timeout(30)
 
 OPENAPI = pathlib.Path(handlers.__file__).with_name("openapi.json")
-TOPICS = ("status", "runtime_error", "lifecycle", "data/<datapack>")
+TOPICS = ("status", "runtime_error", "lifecycle", "steering", "data/<datapack>")
 
 
 def test_the_openapi_description_of_events_names_every_topic():
