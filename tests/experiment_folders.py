@@ -8,7 +8,7 @@ such files, so that they count only the archives they made, whatever ran before 
 import pathlib
 import shutil
 
-RUN_ARTEFACTS = ("__pycache__", "*.log", "*.log.zip", "*_data.zip")
+RUN_ARTEFACTS = ("__pycache__", "*.log", "*.log.zip", "*_data.zip", "*_simulation_*.mcap")
 
 
 def copy_experiment_folder(source: pathlib.Path, target: pathlib.Path, *, ignore=(),

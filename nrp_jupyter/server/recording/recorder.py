@@ -36,6 +36,8 @@ from typing import BinaryIO
 
 from google.protobuf.message import DecodeError
 
+from nrp_protobuf import engine_grpc_pb2
+
 from ..errors import NrpError, SimulationNotFound
 from ..lifecycle import FINAL_STATES
 from ..models import Simulation
@@ -52,6 +54,8 @@ MAX_QUEUED = 200_000
 MAX_EARLY = 100
 _FINAL_STATE_NAMES = frozenset(state.value for state in FINAL_STATES)
 _OPEN, _JSON, _DATAPACK, _END, _STOP = range(5)
+# What the datatransfer engine streams by default (`streamDataPackMessage`): the datapack in an envelope.
+_ENVELOPE_TYPE = engine_grpc_pb2.DataPackMessage.DESCRIPTOR.full_name
 
 
 @dataclass
@@ -289,9 +293,7 @@ def _leaf(topic: str) -> str:
 
 def _unwrap(wire_type: str, payload: bytes) -> tuple[str, bytes]:
     """The datapack's own type and bytes: the stream's DataPackMessage envelope taken off."""
-    from nrp_protobuf import engine_grpc_pb2
-
-    if wire_type and wire_type != engine_grpc_pb2.DataPackMessage.DESCRIPTOR.full_name:
+    if wire_type and wire_type != _ENVELOPE_TYPE:
         return wire_type, payload
     envelope = engine_grpc_pb2.DataPackMessage()
     envelope.ParseFromString(payload)

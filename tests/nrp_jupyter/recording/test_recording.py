@@ -144,3 +144,13 @@ async def test_a_recording_that_cannot_be_written_leaves_the_simulation_running(
     stopped = [entry.getMessage() for entry in caplog.records if "recording stopped" in entry.getMessage()]
     assert len(stopped) == 1 and "No space left on device" in stopped[0] and f"simulation {sid}:" in stopped[0]
     assert not [*(experiments_root / "tf_exchange").glob(f"*_simulation_{sid}.mcap")]
+
+
+async def test_the_openapi_document_describes_the_recording_read(nrp):
+    from openapi_spec_validator import validate
+
+    code, document, _ = await nrp.call("GET", "openapi.json")
+    validate(document)
+    operation = document["paths"]["/simulation/{simulation_id}/recording"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {"application/octet-stream"}
+    assert "record_runs" in operation["responses"]["404"]["description"]

@@ -26,4 +26,4 @@ async def test_recording_off_writes_no_file(nrp, experiments_root, tmp_path):
     assert body["message"] == (f"simulation {sid} left no recording: recording is off on this server "
                                f"(NrpJupyterApp.record_runs)")
     assert [*(experiments_root / "tf_exchange").glob(f"*_simulation_{sid}.log.zip")]
-    assert not [*experiments_root.rglob("*.mcap")]
+    assert not [*experiments_root.rglob(f"*_simulation_{sid}.mcap")]
