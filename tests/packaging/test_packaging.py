@@ -77,20 +77,26 @@ def test_the_wheel_keeps_every_package_file_dependency_and_script(wheel):
         assert f"{script} = " in scripts, script
 
 
-def jupyter(tmp_path, *args: str) -> str:
-    """`jupyter <args>` of this environment, without the user's own Jupyter config and data."""
+def jupyter_lists(tmp_path, *commands: tuple[str, ...]) -> list[str]:
+    """The outputs of `jupyter <command>` of this environment, run side by side, without the user's
+    own Jupyter config and data and without colours."""
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_DATA_DIR": str(tmp_path / "data")}
     env.pop("JUPYTER_PATH", None)
     env.pop("JUPYTER_CONFIG_PATH", None)
-    done = subprocess.run([sys.executable, "-m", "jupyter", *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=True)
-    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # without the colours
+    running = [subprocess.Popen([sys.executable, "-m", "jupyter", *command], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for command in commands]
+    outputs = []
+    for process in running:
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output
+        outputs.append(re.sub(r"\x1b\[[0-9;]*m", "", output))
+    return outputs
 
 
 def test_this_environment_has_the_lab_extension_and_the_server_extension_enabled(tmp_path):
-    listed = [line.split() for line in jupyter(tmp_path, "labextension", "list").splitlines()]
+    labs, servers = jupyter_lists(tmp_path, ("labextension", "list"), ("server", "extension", "list"))
+    listed = [line.split() for line in labs.splitlines()]
     ours = [words for words in listed if words and words[0] == LAB_EXTENSION]
-    assert ours, listed
-    assert "enabled" in " ".join(ours[0]) and "OK" in " ".join(ours[0]), ours
-    servers = jupyter(tmp_path, "server", "extension", "list")
-    assert any(line.split()[:2] == ["nrp_jupyter", "enabled"] for line in servers.splitlines() if line.split()), servers
+    assert ours, labs
+    assert "enabled" in ours[0] and "OK" in ours[0], ours
+    assert any(line.split()[:2] == ["nrp_jupyter", "enabled"] for line in servers.splitlines()), servers
