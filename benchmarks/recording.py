@@ -6,7 +6,10 @@ The experiment is tf_exchange_datatransfer run for `--steps` steps of 10 ms: eac
 datapacks through the datatransfer engine to the server's broker, which the recorder writes with
 the status messages. The main script times its own loop (`nrp.run_loop()` per step, as the shipped
 scripts do) and logs steps/s; rounds alternate between the servers after a warm-up round each, and
-the medians are compared. The recording's size and message count are printed too.
+the medians are compared. On a busy machine the loop rates vary by tens of percent from run to run,
+so the CPU time the server process itself spends on each run, from launch to stop (the recorder's
+threads included, the kernel and engines not), is printed beside them: what recording adds there
+does not depend on the load. The recording's size and message count are printed too.
 
 Target (issue 13): recording costs at most a few percent of the loop rate.
 
@@ -51,8 +54,16 @@ def experiment(root: pathlib.Path, steps: int) -> None:
     (target / "main_script.py").write_text(TIMED_SCRIPT)
 
 
-def loop_rate(server: Server) -> tuple[float, int]:
-    """Steps/s of one run, and its simulation id."""
+def server_cpu_s(server: Server) -> float:
+    import psutil
+
+    times = psutil.Process(server.process.pid).cpu_times()
+    return times.user + times.system
+
+
+def loop_rate(server: Server) -> tuple[float, int, float]:
+    """Steps/s of one run, its simulation id, and the server's CPU seconds from launch to stop."""
+    cpu_before = server_cpu_s(server)
     simulation = server.call("POST", "simulation", body={"experimentID": "recorded"})
     sid = simulation["simulationID"]
     server.state(sid, "started")
@@ -63,11 +74,12 @@ def loop_rate(server: Server) -> tuple[float, int]:
         time.sleep(0.1)
     logs = server.call("GET", "simulation", str(sid), "logs")["files"]
     server.state(sid, "stopped")
+    cpu = server_cpu_s(server) - cpu_before
     for entry in logs:
         for line in entry["content"].splitlines():
             if "Result: " in line:
                 result = json.loads(line.split("Result: ", 1)[1])
-                return result["steps"] / result["seconds"], sid
+                return result["steps"] / result["seconds"], sid, cpu
     raise SystemExit(f"simulation {sid} logged no result")
 
 
@@ -138,11 +150,13 @@ def main() -> None:
             for server in servers.values():
                 loop_rate(server)  # warm-up: first imports, page cache
             rates = {name: [] for name in servers}
+            cpus = {name: [] for name in servers}
             last_on = None
             for _ in range(args.repeat):
                 for name, server in servers.items():
-                    rate, sid = loop_rate(server)
+                    rate, sid, cpu = loop_rate(server)
                     rates[name].append(rate)
+                    cpus[name].append(cpu)
                     if name == "on":
                         last_on = sid
             size, messages = recording_size(servers["on"], last_on)
@@ -156,6 +170,9 @@ def main() -> None:
         print(f"  recording {name:3}: {statistics.median(rates[name]):7.1f} steps/s   "
               f"({', '.join(f'{rate:.1f}' for rate in rates[name])})")
     print(f"  on / off: {on / off:.3f} ({(on / off - 1) * 100:+.1f} %)")
+    cpu_on, cpu_off = statistics.median(cpus["on"]), statistics.median(cpus["off"])
+    print(f"  server CPU per run, launch to stop: off {cpu_off:.2f} s, on {cpu_on:.2f} s "
+          f"({(cpu_on - cpu_off) / max(messages, 1) * 1e6:+.0f} µs per recorded message)")
     print(f"  the recorder alone, 100000 datapacks: {tap_us:.2f} µs each in tap(), {total_us:.1f} µs each "
           f"until archived")
     print(f"  a recording: {messages} messages, {size / 1024:.1f} KiB ({size / max(messages, 1):.1f} B/message)")
