@@ -6,8 +6,8 @@ names it relies on are these, and tests/nrp_jupyter/recording checks that both s
     status               json              jsonschema nrp.Status         NRP's status and progress payloads
     lifecycle            json              jsonschema nrp.Lifecycle      every lifecycle transition
     runtime_error        json              jsonschema nrp.RuntimeError   every runtime error
+    steering             json              jsonschema nrp.Steering       every steering applied to an engine
     <other leaf>         json              jsonschema nrp.Message        any other message of the server's
-                                                                         (steering events, ...)
     data/<datapack>      protobuf          the datapack's protobuf type  each datapack a datatransfer
                          (with its FileDescriptorSet)                    engine streamed
 
@@ -17,8 +17,9 @@ their fields.
 
 Each message has two times: `log_time` is the wall clock (ns since the epoch) when the server
 published or received it; `publish_time` is the simulation time (ns) then: a status message's own
-`simulationTime`, for every other message the `simulationTime` of the simulation's latest status
-(0 before the first), so its resolution is the status interval.
+`simulationTime`, a steering event's the `simulationTime` it took effect at, for every other message
+the `simulationTime` of the simulation's latest status (0 before the first), so its resolution is
+the status interval.
 
 A metadata record `nrp_jupyter.recording` names the simulation (`simulationID`, `experimentID`,
 `experimentConfiguration`, `mainScript`, `mqttPrefix`) and the `formatVersion`.
@@ -38,6 +39,7 @@ METADATA_NAME = "nrp_jupyter.recording"
 STATUS = "status"
 LIFECYCLE = "lifecycle"
 RUNTIME_ERROR = "runtime_error"
+STEERING = "steering"
 DATA_PREFIX = "data/"
 
 JSON_ENCODING = "json"
@@ -62,6 +64,11 @@ JSON_SCHEMAS: dict[str, tuple[str, dict]] = {
         "properties": {"sim_id": _STRING, "msg": _STRING, "error_type": _STRING, "fileName": _STRING,
                        "line_number": {"type": "integer"}, "offset": {"type": "integer"},
                        "line_text": _STRING}}),
+    STEERING: ("nrp.Steering", {
+        "title": "A steering applied to an engine's datapack", "type": "object",
+        "properties": {"ticket": {"type": "integer"}, "engine": _STRING, "datapack": _STRING, "value": {},
+                       "type": {"type": ["string", "null"]}, "simulationTime": _NUMBER, "wallTime": _NUMBER,
+                       "who": _STRING}}),
 }
 OTHER_SCHEMA: tuple[str, dict] = ("nrp.Message", {"title": "A message of the NRP server", "type": "object"})
 

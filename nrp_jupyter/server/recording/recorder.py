@@ -125,9 +125,13 @@ class RunRecorder:
         if leaf == fmt.STATUS and isinstance(payload, dict) and "simulationTime" in payload:
             with contextlib.suppress(TypeError, ValueError):
                 self._sim_time_ns[simulation_id] = round(float(payload["simulationTime"]) * 1e9)
+        sim_time_ns = self._sim_time_ns.get(simulation_id, 0)
+        if leaf == fmt.STEERING and isinstance(payload, dict):
+            with contextlib.suppress(TypeError, ValueError):
+                sim_time_ns = round(float(payload["simulationTime"]) * 1e9)  # when it took effect
         # Serialised here: the payload is the caller's and may change once this returns.
         message = (_JSON, simulation_id, leaf, json.dumps(payload, separators=(",", ":")).encode(),
-                   time.time_ns(), self._sim_time_ns.get(simulation_id, 0))
+                   time.time_ns(), sim_time_ns)
         if simulation_id not in self._recording and not self._begin(simulation_id, message):
             return
         self._put(message)

@@ -154,3 +154,35 @@ async def test_the_openapi_document_describes_the_recording_read(nrp):
     operation = document["paths"]["/simulation/{simulation_id}/recording"]["get"]
     assert set(operation["responses"]["200"]["content"]) == {"application/octet-stream"}
     assert "record_runs" in operation["responses"]["404"]["description"]
+
+
+async def test_steering_events_are_recorded_at_the_simulation_time_they_took_effect(
+        nrp, jp_fetch, subscriber, experiments_root):
+    from tests.nrp_jupyter.steering_experiment import add_steering_probe
+
+    code, launched, _ = await nrp.launch(add_steering_probe(experiments_root))
+    assert code == 201, launched
+    sid = launched["simulationID"]
+    for gain, steps in ((2, 3), (-3.5, 2)):
+        code, queued, _ = await nrp.call("PUT", "simulation", str(sid), "datapacks", "probe", "command",
+                                         body={"value": {"gain": gain}})
+        assert code == 202, queued
+        code, stepped, _ = await nrp.call("POST", "simulation", str(sid), "step", body={"steps": steps})
+        assert code == 200, stepped
+    assert (await nrp.put_state(sid, "stopped"))[0] == 200
+    base = f"nrp_simulation/{sid}"
+    await wait_message(subscriber, f"{base}/lifecycle", lambda message: message["target_state"] == "stopped")
+
+    code, recording, _ = await raw_get(jp_fetch, sid)
+
+    assert code == 200
+    messages = read(recording)
+    steering = [(schema, json.loads(data), publish_time) for topic, schema, _, _, publish_time, data in messages
+                if topic == fmt.STEERING]
+    published = [message.json() for message in subscriber.received(f"{base}/steering")]
+    assert [event for _, event, _ in steering] == published
+    assert [event["value"] for event in published] == [{"gain": 2}, {"gain": -3.5}]
+    assert [(schema, publish_time) for schema, _, publish_time in steering] == [
+        ("nrp.Steering", 0), ("nrp.Steering", 30_000_000)]
+    lifecycle = [json.loads(data) for topic, *_, data in messages if topic == fmt.LIFECYCLE]
+    assert lifecycle == [message.json() for message in subscriber.received(f"{base}/lifecycle") if message.payload]
