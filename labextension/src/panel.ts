@@ -218,12 +218,12 @@ export class SimulationsPanel extends Widget {
     const head = element('div', 'nrp-sidebar-row-head');
     head.append(
       element('span', 'nrp-sidebar-id', `#${row.simulationID}`),
-      element('span', 'nrp-sidebar-experiment', row.experimentID),
+      Object.assign(element('span', 'nrp-sidebar-experiment', row.experimentID), { title: row.experimentID }),
       element('span', `nrp-sidebar-badge nrp-sidebar-state-${row.state}`, row.state)
     );
     const facts = element('div', 'nrp-sidebar-facts');
     facts.append(
-      element('span', 'nrp-sidebar-time', `sim ${formatTime(row.simulationTime)}`),
+      element('span', 'nrp-sidebar-time', `sim time ${formatTime(row.simulationTime)}`),
       element('span', 'nrp-sidebar-owner', row.owner)
     );
     facts.title = `${row.experimentConfiguration}, ${row.mainScript}; launched ${row.creationDate}`;

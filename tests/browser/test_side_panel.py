@@ -4,6 +4,7 @@ logs and opens its control panel in a console, and "Stop all" stops two simulati
 state is checked through REST; screenshots are kept in test-artifacts/."""
 
 import re
+import shutil
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -82,14 +83,15 @@ def test_the_side_panel_launches_steers_and_stops_simulations(lab):
                 expect(row.locator(".nrp-sidebar-badge")).to_have_text(state)
                 assert rest_states(lab)[first] == state, button
             expect(status_item).to_have_text("NRP: 1 running", timeout=STATE_MS)
-            expect(row.locator(".nrp-sidebar-time")).to_have_text(re.compile(r"sim [0-9.]+ s"), timeout=STATE_MS)
+            expect(row.locator(".nrp-sidebar-time")).to_have_text(re.compile(r"sim time [0-9.]+ s"), timeout=STATE_MS)
 
             # Its logs in a main-area tab; its control panel in a console of its own.
             row.get_by_role("button", name="Logs", exact=True).click()
             expect(page.locator(".nrp-logs h4").first).to_be_visible(timeout=STATE_MS)
             row.get_by_role("button", name="Control panel", exact=True).click()
+            # The in-notebook panel itself is tested in tests/notebook/panel/; here, that it shows up.
             console_panel = page.locator(".jp-CodeConsole .nrp-panel")
-            expect(console_panel.locator(".nrp-badge")).to_have_text("started", timeout=LAUNCH_MS)
+            expect(console_panel).to_contain_text(f"Simulation {first}", timeout=LAUNCH_MS)
             panel.screenshot(path=str(ARTIFACTS / "side-panel-started.png"))
             page.screenshot(path=str(ARTIFACTS / "side-panel-lab.png"))
 
@@ -113,6 +115,18 @@ def test_the_side_panel_launches_steers_and_stops_simulations(lab):
                 expect(panel.locator(f".nrp-sidebar-row[data-simulation-id='{simulation_id}']")).to_have_attribute(
                     "data-state", "stopped", timeout=STATE_MS)
             panel.screenshot(path=str(ARTIFACTS / "side-panel-stopped-all.png"))
+
+            # A refusal is shown in the panel, in red, with NRP's message: nothing left to stop, and
+            # an experiment removed from the storage after the list was read.
+            panel.get_by_role("button", name="Stop all", exact=True).click()
+            expect(panel.locator(".nrp-sidebar-message")).to_have_text("No simulation to stop.")
+            shutil.rmtree(lab.root / "experiments" / "tf_exchange")
+            experiments.select_option("tf_exchange")
+            panel.locator(".nrp-sidebar-launch-button").click()
+            message = panel.locator(".nrp-sidebar-message.nrp-sidebar-error")
+            expect(message).to_contain_text("tf_exchange", timeout=STATE_MS)
+            expect(message).to_contain_text("HTTP 404")
+            assert set(rest_states(lab)) == {first, second, third}
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "side-panel-failure.png"))
             raise
