@@ -190,11 +190,11 @@ function render({ model, el }) {
       ["Wall time since start", model.get("wall_time"), "The wall clock since the simulation was started, pauses included"],
       ["Time in run_loop", model.get("real_time"), "NRP's realTime: the wall time spent stepping the simulation (inside nrp.run_loop)"],
       ["Simulation time left", model.get("time_left"), "Until the experiment's SimulationTimeout"],
-    ].map(([name, seconds, help]) => {
+    ].flatMap(([name, seconds, help], index) => {
       const item = element("span", "nrp-time");
       item.title = help;
       item.append(element("span", "nrp-time-name", `${name} `), element("span", "nrp-time-value", clock(seconds)));
-      return item;
+      return index ? [element("span", "nrp-time-separator", " · "), item] : [item];
     }));
     const progress = model.get("progress");
     bar.classList.toggle("nrp-unknown", progress < 0);

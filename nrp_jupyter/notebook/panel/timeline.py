@@ -16,6 +16,9 @@ from collections import deque
 
 # Statuses come once a second (and at each transition): this covers hours of a run.
 MAX_POINTS = 20_000
+# The pace is learned from stretches at least this long: a status just after a transition (a
+# resume, say) is a fraction of a second and one chunk of steps away, no measure of the pace.
+MIN_PACE_SPAN_S = 0.5
 
 
 class SimulationClock:
@@ -36,9 +39,9 @@ class SimulationClock:
             self._times[-1] = sim_time
             return
         if self._moments:
-            advanced = sim_time - self._times[-1]
-            if advanced > 0:
-                self._pace = advanced / (moment - self._moments[-1])
+            advanced, span = sim_time - self._times[-1], moment - self._moments[-1]
+            if advanced > 0 and span >= MIN_PACE_SPAN_S:
+                self._pace = advanced / span
         self._moments.append(moment)
         self._times.append(sim_time)
 

@@ -179,6 +179,22 @@ def test_samples_are_plotted_against_simulation_time():
     assert model["series"]["d"]["x"]["t"] == pytest.approx([2.25, 2.5])
 
 
+def test_the_pace_past_the_last_status_is_not_taken_from_a_status_just_after_a_resume():
+    clock = FakeClock()
+    model = PanelModel(7, clock=clock)
+    for second in range(3):
+        model.apply(status("started", sim_time=float(second)))
+        clock.now += 1.0
+    model.apply(status("paused", sim_time=3.0))
+    clock.now += 5.0
+    model.apply(status("started", sim_time=3.0))
+    clock.now += 0.05
+    model.apply(status("started", sim_time=3.01))  # a tick right after the resume
+    clock.now += 0.45
+    model.apply(data("d", [{"time": 0.0, "values": {"x": 1.0}}]))
+    assert model["series"]["d"]["x"]["t"] == pytest.approx([3.46])  # at the pace of the run: 1 s per s
+
+
 def test_series_are_named_after_their_datapack_where_the_field_is_a_container():
     model = PanelModel(7)
     model.apply(data("pole_angle", [{"time": 0.0, "values": {"value": 0.1}}]))
