@@ -19,6 +19,8 @@ import signal
 import sys
 import threading
 
+from engines.import_costs import skip_iri_grammar
+
 log = logging.getLogger("NRPCoreSim")
 
 LOG_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
@@ -54,9 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
-    # jsonschema imports rfc3987_syntax when it is installed, which builds a grammar for a second or
-    # more at import; no schema here uses the formats it checks, so this process does without it.
-    sys.modules.setdefault("rfc3987_syntax", None)
+    skip_iri_grammar()
     if options.dir:
         try:
             os.chdir(options.dir)

@@ -15,6 +15,8 @@ import os
 import signal
 import sys
 
+from engines.import_costs import skip_iri_grammar
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SUBCOMMANDS = ("serve", "run")
 
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 def serve(server_args: list[str]) -> int:
     """`jupyter server` with nrp_jupyter enabled (whatever the config files say), rooted in the
     current directory, without opening a browser unless asked to."""
+    skip_iri_grammar()  # before jupyter_server imports jsonschema
     from ..server.app import NrpJupyterApp
 
     # traitlets refuses a trait given twice, so the default is added only when not given.

@@ -22,6 +22,7 @@ class JupyterLab(LiveServer):
     """A `jupyter lab` process (the nrp_jupyter extension is enabled in the environment)."""
 
     module = "jupyterlab"
+    arguments = ()
 
     def start(self, timeout: float = 60.0) -> JupyterLab:
         labconfig = self.tmp_path / "config" / "labconfig"

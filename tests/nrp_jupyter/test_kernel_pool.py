@@ -103,8 +103,10 @@ async def test_a_warm_kernel_that_died_is_not_handed_out(nrp, pool, service, jp_
 
 @pytest.fixture
 def server(tmp_path):
+    # Simulation and pool directories under tmp_path: a server killed by a test cannot remove its own.
     running = LiveServer(experiments_root(tmp_path / "root", EXPERIMENTS, names=("tf_exchange",)), tmp_path,
-                         extra_args=("--NrpJupyterApp.warm_kernels=2",)).start()
+                         extra_args=("--NrpJupyterApp.warm_kernels=2",
+                                     f"--NrpJupyterApp.simulations_dir={tmp_path / 'simulations'}")).start()
     yield running
     running.close()
 
