@@ -185,8 +185,9 @@ class RunRecorder:
         except TimeoutError:
             return None
 
-    def is_recording(self, simulation_id: int) -> bool:
-        return simulation_id in self._recording
+    def knows(self, simulation_id: int) -> bool:
+        """Whether this recorder recorded (or records) the simulation."""
+        return simulation_id in self._archives
 
     # -- paho's thread ---------------------------------------------------------------------------
 

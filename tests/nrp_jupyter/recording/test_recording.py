@@ -140,7 +140,8 @@ async def test_a_recording_that_cannot_be_written_leaves_the_simulation_running(
 
     code, body, _ = await nrp.call("GET", "simulation", str(sid), "recording")
 
-    assert (code, body["type"]) == (404, "Client error") and "left no recording" in body["message"], body
+    assert (code, body["type"]) == (404, "Client error"), body
+    assert body["message"] == f"simulation {sid} left no recording: its recording failed (the server's log says why)"
     stopped = [entry.getMessage() for entry in caplog.records if "recording stopped" in entry.getMessage()]
     assert len(stopped) == 1 and "No space left on device" in stopped[0] and f"simulation {sid}:" in stopped[0]
     assert not [*(experiments_root / "tf_exchange").glob(f"*_simulation_{sid}.mcap")]
