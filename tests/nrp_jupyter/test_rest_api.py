@@ -2,6 +2,7 @@
 real experiment kernels and a real mosquitto."""
 
 import json
+import re
 import shutil
 import urllib.parse
 
@@ -334,8 +335,9 @@ async def test_logs_are_the_live_files_while_running_and_the_archive_after_stop(
 
 
 def openapi_path(pattern: str) -> str:
-    """A handler's URL pattern as an OpenAPI path relative to <base_url>nrp."""
-    return pattern.removeprefix("/nrp").replace(r"(?P<simulation_id>\d+)", "{simulation_id}")
+    """A handler's URL pattern as an OpenAPI path relative to <base_url>nrp: each named group
+    (`simulation_id`, `engine`, ...) becomes its parameter (`{simulation_id}`)."""
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.removeprefix("/nrp"))
 
 
 def served_routes(websocket: bool) -> dict[str, set[str]]:
