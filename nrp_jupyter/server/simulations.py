@@ -20,7 +20,7 @@ from typing import assert_never
 from kernel_ext.protocol import (Command, Completed, DataPackRead, Env, Failed, Initialized, KernelEvent, Progress,
                                  ResetDone, RuntimeErrorEvent, Status, Steered, Stepped, Stopped)
 
-from .errors import (ClientError, GeneralError, InvalidConfig, NotOwner, NrpError, SimulationNotFinal,
+from .errors import (ClientError, GeneralError, NotOwner, NrpError, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
 from .kernel_pool import KernelPool
 from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelDied, KernelGone, KernelRunner,
@@ -34,6 +34,7 @@ from .run_logs import archive_run, note_failure, simulation_log_name, unfinished
 from .controls import Controls
 from .status_publisher import StatusPublisher
 from . import steering_declarations
+from .launch_checks import check_experiment
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +141,13 @@ class SimulationService:
         request = LaunchRequest.from_body(body)
         if proxy_token is None or self._proxy is None:
             experiment_dir = self._storage.resolve(request.experiment_id)
-            self._check_experiment(self._storage.root, experiment_dir, request)
+            check_experiment(self._storage.root, experiment_dir, request)
             return await self._launch(request, owner, None)
         self._check_capacity()  # before a fetch that may take long
         fetched = self._storage.staging_dir()
         try:
             await self._proxy.fetch(request.experiment_id, proxy_token, fetched)
-            self._check_experiment(fetched, fetched, request)
+            check_experiment(fetched, fetched, request)
         except BaseException:
             self._storage.remove(fetched)
             raise
@@ -182,44 +183,6 @@ class SimulationService:
                 # Once the launch has answered: a kernel start would slow it down.
                 self._pool.refill()
         return record
-
-    def _check_experiment(self, root: pathlib.Path, experiment_dir: pathlib.Path, request: LaunchRequest) -> None:
-        from engines.errors import ConfigError
-        from engines.nrpcoresim.config import load_simulation_config
-
-        config_path = self._inside_storage(root, experiment_dir, request.experiment_configuration,
-                                           "experimentConfiguration")
-        if not config_path.is_file():
-            raise ClientError(f"experimentConfiguration: {request.experiment_configuration} not found in "
-                              f"experiment {request.experiment_id}")
-        if not self._inside_storage(root, experiment_dir, request.main_script, "mainScript").is_file():
-            raise ClientError(f"mainScript: {request.main_script} not found in experiment "
-                              f"{request.experiment_id}")
-        try:
-            config = load_simulation_config(config_path)
-        except ConfigError as error:
-            # Named relative to the storage: the server's own paths are none of the client's business.
-            raise InvalidConfig(error.reason,
-                                file=f"{request.experiment_id}/{request.experiment_configuration}",
-                                path=error.path) from error
-        engines = {engine.get("EngineName") for engine in config.get("EngineConfigs", [])}
-        steering_declarations.load(config_path.parent / steering_declarations.FILE_NAME, engines,
-                                   shown_as=f"{request.experiment_id}/{steering_declarations.FILE_NAME}")
-
-    @staticmethod
-    def _inside_storage(root: pathlib.Path, experiment_dir: pathlib.Path, name: str, key: str) -> pathlib.Path:
-        """The real path of the file `name` of an experiment in the storage `root` (the local storage,
-        or the folder a fetched experiment is in). Refuses a name that a symbolic link leads out of
-        the storage: the server would read a file no experiment holds."""
-        from .storage import PathEscape, resolve_inside
-
-        parts = (*experiment_dir.relative_to(root).parts, *pathlib.PurePosixPath(name).parts)
-        try:
-            return resolve_inside(root, parts, "the experiment storage")
-        except PathEscape:
-            # The server's own paths are none of the client's business: no link target here.
-            raise ClientError(f"{key}: {name} leads out of the experiment storage "
-                              f"(through a symbolic link)") from None
 
     async def _initialize(self, record: Simulation, fetched: pathlib.Path | None) -> None:
         sid = record.simulation_id
