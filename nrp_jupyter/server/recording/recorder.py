@@ -53,7 +53,7 @@ MAX_QUEUED = 200_000
 # Messages of a simulation kept until its directory exists (the launch's first progress message).
 MAX_EARLY = 100
 _FINAL_STATE_NAMES = frozenset(state.value for state in FINAL_STATES)
-_OPEN, _JSON, _DATAPACK, _END, _STOP = range(5)
+_OPEN, _JSON, _DATAPACK, _END, _STOP, _FAIL = range(6)
 # What the datatransfer engine streams by default (`streamDataPackMessage`): the datapack in an envelope.
 _ENVELOPE_TYPE = engine_grpc_pb2.DataPackMessage.DESCRIPTOR.full_name
 
@@ -126,12 +126,17 @@ class RunRecorder:
             with contextlib.suppress(TypeError, ValueError):
                 self._sim_time_ns[simulation_id] = round(float(payload["simulationTime"]) * 1e9)
         sim_time_ns = self._sim_time_ns.get(simulation_id, 0)
-        if leaf == fmt.STEERING and isinstance(payload, dict):
+        if leaf == fmt.STEERING and isinstance(payload, dict) and "simulationTime" in payload:
             with contextlib.suppress(TypeError, ValueError):
                 sim_time_ns = round(float(payload["simulationTime"]) * 1e9)  # when it took effect
         # Serialised here: the payload is the caller's and may change once this returns.
-        message = (_JSON, simulation_id, leaf, json.dumps(payload, separators=(",", ":")).encode(),
-                   time.time_ns(), sim_time_ns)
+        try:
+            data = json.dumps(payload, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as error:
+            if simulation_id in self._recording:
+                self._put((_FAIL, simulation_id, ValueError(f"a {leaf} message that is no JSON value: {error}")))
+            return
+        message = (_JSON, simulation_id, leaf, data, time.time_ns(), sim_time_ns)
         if simulation_id not in self._recording and not self._begin(simulation_id, message):
             return
         self._put(message)
@@ -224,6 +229,8 @@ class RunRecorder:
                         self._write_datapack(simulation_id, *item[2:])
                     elif kind == _END:
                         item[2].set_result(self._archive(simulation_id))
+                    elif kind == _FAIL:
+                        self._abandon(simulation_id, item[2])
                 elif kind == _END:
                     item[2].set_result(None)  # abandoned earlier, or never opened
             except Exception as error:  # disk full, a bad payload, a bug: never the simulation's problem
