@@ -88,3 +88,11 @@ def test_a_simulation_the_service_does_not_know_is_not_recorded(recorder):
     recorder.listen(9, "nrp_simulation/9/status", {"simulationTime": 0.0, "state": "started"})
     recorder.tap(9, "speed", None, b"")
     assert not recorder.knows(9)
+
+
+def test_topics_are_recorded_below_the_simulation_s_base_whatever_the_prefix(recorder, simulations):
+    recorder.listen(1, "nrp/lab/nrp_simulation/1/status", {"simulationTime": 0.0, "state": "started"})
+    recorder.listen(1, "nrp/lab/nrp_simulation/1/runtime_error", {"msg": "boom"})
+    status(recorder, simulations, 1, "stopped", at=1.0)
+
+    assert topics_of(asyncio.run(recorder.archived(1))) == ["status", "runtime_error", "status"]
