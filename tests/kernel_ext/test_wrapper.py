@@ -110,6 +110,44 @@ def test_pause_blocks_the_next_run_loop_and_resume_continues(start_core):
     assert isinstance(loop.error, NRPStopExecution)
 
 
+def test_a_step_lets_exactly_n_steps_through_one_long_run_loop_then_holds_it_again(start_core):
+    core, config = start_core(timeout=1000)
+    nrp = NrpCoreWrapper(core, config)  # paused, as a new simulation is
+    loop = LoopThread(nrp, iterations=10, repeat=False)
+    eventually(lambda: nrp.held, 5, "the script waits in its paused run_loop(10)")
+    stepped = []
+    nrp._step(3, stepped.append)
+    eventually(lambda: stepped == [3], 5, "the step's callback")
+    eventually(lambda: nrp.held, 5, "the script held again, inside the same call")
+    assert nrp.timesteps_count == 3 and not nrp.stepping and loop.thread.is_alive()
+    nrp._step(1, stepped.append)
+    eventually(lambda: stepped == [3, 1], 5, "the second step's callback")
+    nrp._step(6, stepped.append)  # exactly what the call has left: it returns
+    loop.thread.join(5)
+    assert stepped == [3, 1, 6] and nrp.timesteps_count == 10 and loop.error is None
+    nrp._reset_time()
+    assert (nrp.timesteps_count, nrp.simulation_time, nrp.real_time) == (0, 0.0, 0.0)
+
+
+def test_resume_ends_a_step_early_and_tells_the_steps_that_ran(start_core):
+    core, config = start_core(timeout=1000)
+    nrp = NrpCoreWrapper(core, config)
+    loop = LoopThread(nrp)
+    eventually(lambda: nrp.held, 5, "the script waits in its paused run_loop")
+    stepped = []
+    nrp._step(100_000, stepped.append)
+    with pytest.raises(RuntimeError, match="in progress"):
+        nrp._step(1, stepped.append)
+    eventually(lambda: nrp.timesteps_count > 3, 5, "steps under way")
+    nrp._resume()
+    eventually(lambda: stepped, 5, "the callback")
+    assert 3 <= stepped[0] <= nrp.timesteps_count and not nrp.stepping
+    with pytest.raises(RuntimeError, match="not paused"):
+        nrp._step(1, stepped.append)
+    nrp._stop_execution(5)
+    loop.thread.join(2)
+
+
 def test_stop_while_paused_releases_the_script_at_once(start_core):
     core, config = start_core(timeout=1000)
     nrp = NrpCoreWrapper(core, config)  # paused from the start, as a new simulation is
