@@ -186,7 +186,8 @@ class RunRecorder:
         if future is None:
             return None
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+            # Shielded: a reader that gives up must not cancel the writer's future for the next one.
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout_s)
         except TimeoutError:
             return None
 
