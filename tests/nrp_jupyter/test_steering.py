@@ -183,14 +183,19 @@ async def test_bad_steering_step_and_reset_requests_are_refused_and_named(nrp, e
 
 async def test_an_engine_that_refuses_the_reset_is_named_and_the_simulation_fails(nrp, experiments_root):
     name = add_steering_probe(experiments_root, "steering_no_reset", refuse_reset=True)
-    code, launched, _ = await nrp.launch(name)
-    sid = launched["simulationID"]
-    assert (await nrp.call("POST", "simulation", str(sid), "step", body={"steps": 2}))[0] == 200
-    code, answer, _ = await nrp.call("POST", "simulation", str(sid), "reset")
-    assert code == 409, answer
-    assert answer["type"] == "Client error"
-    assert "refused by engine 'probe'" in answer["message"] and "cannot be reset" in answer["message"]
-    await nrp.wait_state(sid, "failed")
+    # Once the script runs (it is told through its run_loop), and before it has started.
+    for steps_first in (2, 0):
+        code, launched, _ = await nrp.launch(name)
+        sid = launched["simulationID"]
+        if steps_first:
+            assert (await nrp.call("POST", "simulation", str(sid), "step", body={"steps": steps_first}))[0] == 200
+        code, answer, _ = await nrp.call("POST", "simulation", str(sid), "reset")
+        assert code == 409, answer
+        assert answer["type"] == "Client error"
+        assert "refused by engine 'probe'" in answer["message"] and "cannot be reset" in answer["message"]
+        await nrp.wait_state(sid, "failed")
+        code, details, _ = await nrp.call("GET", "simulation", str(sid), "details")
+        assert "reset" in details["reason"]
 
 
 async def test_a_bad_steering_json_fails_the_launch_naming_file_and_key(nrp, experiments_root):
