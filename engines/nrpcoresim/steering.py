@@ -116,6 +116,9 @@ class SteeringDesk:
 
     def serve(self, engines: dict, idle: Iterable[str]) -> None:
         """Runs the jobs of the `idle` engines (name -> EngineClient in `engines`) on this thread."""
+        if not self._jobs:
+            # Read without the lock, once per engine sync: a job added meanwhile waits one boundary.
+            return
         idle = set(idle)
         with self._lock:
             mine = [job for job in self._jobs if job.engine in idle]
@@ -163,6 +166,8 @@ class SteeringDesk:
 
     def take_held(self, engine: str) -> list[tuple[int, DataPack]]:
         """The writes held for `engine`'s next step, oldest first; they leave the desk."""
+        if not self._held:
+            return []
         with self._lock:
             return self._held.pop(engine, [])
 
