@@ -8,6 +8,10 @@
 value a control shows before any steering. The file is checked at launch (a typed 400 naming the
 file and the key), served by `GET .../simulation/<id>/steering`, and a steering request for a
 declared field is held to its kind and range.
+
+A control steers its datapack with `{<field>: value}` alone, which replaces the whole datapack for
+the step: an engine whose datapack has several steerable fields keeps the ones a value leaves out
+(cartpole's `steer`, braitenberg_mujoco's `pillar` do).
 """
 
 from __future__ import annotations
