@@ -14,6 +14,7 @@ documents it); this module relies only on what an MCAP file says of itself, and 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import pathlib
@@ -67,16 +68,21 @@ class Recording:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Recording:
+        """A recording from an MCAP file's bytes. A file cut short (its server died while it was
+        written) gives the messages it holds up to the cut."""
+        from mcap.exceptions import McapError
         from mcap.reader import make_reader
 
-        reader = make_reader(io.BytesIO(data))
-        metadata = {}
-        for record in reader.iter_metadata():
-            if record.name == METADATA_NAME:
-                metadata = dict(record.metadata)
-        messages = [_message(schema, channel, message, decoded)
-                    for schema, channel, message, decoded in _decoded(reader)]
-        return cls(messages, metadata)
+        try:
+            reader = make_reader(io.BytesIO(data))
+            metadata = {}
+            for record in reader.iter_metadata():
+                if record.name == METADATA_NAME:
+                    metadata = dict(record.metadata)
+            entries = list(_decoded(reader.iter_messages(log_time_order=True)))
+        except (McapError, EOFError, ValueError):
+            entries, metadata = _read_up_to_the_cut(data)
+        return cls([_message(*entry) for entry in entries], metadata)
 
     @classmethod
     def from_file(cls, path: str | pathlib.Path) -> Recording:
@@ -161,14 +167,36 @@ def fetch_bytes(connection, simulation_id: int, timeout: float) -> bytes:
                                 request=described) from error
 
 
-def _decoded(reader):
-    """(schema, channel, message, decoded) in wall-time order; JSON decoded here, protobuf by the
-    reader's decoder (which builds the classes from the recorded schemas)."""
-    for schema, channel, message in reader.iter_messages(log_time_order=True):
+def _decoded(records):
+    """(schema, channel, message, decoded) of each (schema, channel, message); JSON decoded here,
+    protobuf by a class built from the recorded schema."""
+    for schema, channel, message in records:
         if channel.message_encoding == JSON_ENCODING:
             yield schema, channel, message, json.loads(message.data)
         elif channel.message_encoding == PROTOBUF_ENCODING and schema is not None:
             yield schema, channel, message, _protobuf_decoder(schema)(message.data)
+
+
+def _read_up_to_the_cut(data: bytes):
+    """Streams the records of a file without its summary, as far as they go."""
+    from mcap.records import Channel, Message, Metadata, Schema
+    from mcap.stream_reader import StreamReader
+
+    schemas, channels, found, metadata = {}, {}, [], {}
+    # The cut: whatever the reader stumbles on there ends the file.
+    with contextlib.suppress(Exception):
+        for record in StreamReader(io.BytesIO(data)).records:
+            if isinstance(record, Schema):
+                schemas[record.id] = record
+            elif isinstance(record, Channel):
+                channels[record.id] = record
+            elif isinstance(record, Metadata) and record.name == METADATA_NAME:
+                metadata = dict(record.metadata)
+            elif isinstance(record, Message) and record.channel_id in channels:
+                channel = channels[record.channel_id]
+                found.append((schemas.get(channel.schema_id), channel, record))
+    found.sort(key=lambda entry: entry[2].log_time)
+    return list(_decoded(found)), metadata
 
 
 # Message classes built from recorded schemas (in pools of their own), by schema.

@@ -103,3 +103,26 @@ def test_frames_without_pandas_say_how_to_get_it(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pandas)
     with pytest.raises(ImportError, match=r"need pandas: pip install 'nrp-jupyter\[analysis\]'"):
         Recording(MESSAGES, {}).frames()
+
+
+def test_a_recording_cut_short_gives_its_messages_up_to_the_cut():
+    import io
+    import json
+
+    from nrp_jupyter.server.recording.mcap_file import RecordingFile
+
+    stream = io.BytesIO()
+    writer = RecordingFile(stream, {"simulationID": "3"})
+    for step in range(5000):
+        writer.write_json("status", json.dumps({"simulationTime": step / 100}).encode(),
+                          10**18 + step * 10**7, step * 10**7)
+    cut = stream.getvalue()  # the chunks written so far; no last chunk, no summary
+
+    recording = Recording.from_bytes(cut)
+
+    assert recording.metadata == {"formatVersion": "1", "simulationID": "3"}
+    assert 0 < len(recording) < 5000
+    assert [message.payload["simulationTime"] for message in recording.messages] == [
+        step / 100 for step in range(len(recording))]
+    writer.finish()
+    assert len(Recording.from_bytes(stream.getvalue())) == 5000
