@@ -183,6 +183,10 @@ class PanelModel:
             self._has_run = True
             if self._started_at is None and self._values["state"] in ("created", "paused"):
                 self._started_at = self._clock()  # seen starting: the wall clock starts now
+            if self._values["state"] == "paused":
+                # The simulation stood still while paused: it goes on from there now. Without this
+                # point, samples after a resume would be placed as if it had run through the pause.
+                self.sim_clock.add(self._clock(), self._values["sim_time"])
         if state != self._values["state"]:
             self.set("history", [*self._values["history"], state][-HISTORY_LENGTH:])
         self.set("state", state)

@@ -195,6 +195,22 @@ def test_the_pace_past_the_last_status_is_not_taken_from_a_status_just_after_a_r
     assert model["series"]["d"]["x"]["t"] == pytest.approx([3.46])  # at the pace of the run: 1 s per s
 
 
+def test_a_resume_known_only_from_the_lifecycle_starts_the_clock_again_from_the_paused_time():
+    clock = FakeClock()
+    model = PanelModel(7, clock=clock)
+    model.apply(status("started", sim_time=0.0))
+    clock.now += 1.0
+    model.apply(status("started", sim_time=1.0))
+    clock.now += 0.5
+    model.apply(status("paused", sim_time=1.5))
+    clock.now += 2.0
+    model.apply(Event(7, "lifecycle", {"source_state": "paused", "target_state": "started"}))
+    clock.now += 0.5
+    model.apply(data("d", [{"time": 0.0, "values": {"x": 1.0}}]))
+    # Half a second after the resume at the run's pace, not 2.5 s after the pause.
+    assert model["series"]["d"]["x"]["t"] == pytest.approx([2.0])
+
+
 def test_series_are_named_after_their_datapack_where_the_field_is_a_container():
     model = PanelModel(7)
     model.apply(data("pole_angle", [{"time": 0.0, "values": {"value": 0.1}}]))
