@@ -208,3 +208,17 @@ async def test_a_bad_steering_json_fails_the_launch_naming_file_and_key(nrp, exp
     code, answer, _ = await nrp.launch(add_steering_probe(experiments_root, "steering_bad2", steering=wrong_engine))
     assert (code, answer["type"]) == (400, "Client error")
     assert "controls[0].engine: no engine 'elsewhere'" in answer["message"]
+
+
+async def test_a_protobuf_datapack_is_steered_and_read_as_protobuf_json(nrp):
+    code, launched, _ = await nrp.launch("tf_exchange", experimentConfiguration="simulation_config_grpc.json")
+    assert code == 201, launched
+    sid = launched["simulationID"]
+    path = datapack_path(sid, engine="python_2", datapack="rec_datapack2")
+    code, queued, _ = await nrp.call("PUT", *path, body={"type": "Dump.String", "value": {"string_stream": "steered"}})
+    assert code == 202, queued
+    assert (await nrp.call("POST", "simulation", str(sid), "step", body={"steps": 1}))[0] == 200
+    code, read, _ = await nrp.call("GET", *path)
+    assert (code, read["type"], read["value"]) == (200, "Dump.String", {"string_stream": "steered"})
+    code, answer, _ = await nrp.call("PUT", *path, body={"type": "Dump.String", "value": {"no_such_field": 1}})
+    assert code == 400 and answer["message"].startswith("value: not a Dump.String")
