@@ -229,8 +229,10 @@ class Controls:
             self._resolve(key, None)
 
     def forget(self, simulation_id: int) -> None:
+        """The simulation is final: its tickets and declarations go (a server runs many simulations)."""
         self.ended(simulation_id)
         self._declarations.pop(simulation_id, None)
+        self._tickets.pop(simulation_id, None)
 
     def _on_steered(self, simulation_id: int, event: Steered) -> None:
         entry = self._tickets.get(simulation_id, {}).get(event.ticket)
