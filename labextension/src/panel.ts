@@ -1,7 +1,7 @@
 /**
  * The left-sidebar panel: a launch form (experiment, config, main script), "Stop all", and one row
  * per simulation with its state badge, simulation time, owner and the actions its state allows.
- * Plain DOM, re-rendered from the model on each change; every action is one click.
+ * Plain DOM, updated in place from the model; every action is one click.
  */
 
 import { Widget } from '@lumino/widgets';
@@ -16,6 +16,16 @@ export interface IPanelHost {
 }
 
 type Action = 'start' | 'pause' | 'resume' | 'stop';
+
+/** The elements of one row that change with its simulation. */
+interface IRowView {
+  item: HTMLLIElement;
+  badge: HTMLSpanElement;
+  time: HTMLSpanElement;
+  actions: HTMLDivElement;
+  /** The state (and whether started) the buttons were built for. */
+  shownFor: string;
+}
 
 const ACTION_TARGET: Record<Action, 'started' | 'paused' | 'stopped'> = {
   start: 'started',
@@ -165,11 +175,11 @@ export class SimulationsPanel extends Widget {
     }
   }
 
-  private async act(row: ISimulationRow, action: Action): Promise<void> {
+  private async act(simulationID: number, action: Action): Promise<void> {
     try {
-      const state = await this.api.setState(row.simulationID, ACTION_TARGET[action]);
-      this.model.setState(row.simulationID, state);
-      this.say(`Simulation ${row.simulationID}: ${state}`);
+      const state = await this.api.setState(simulationID, ACTION_TARGET[action]);
+      this.model.setState(simulationID, state);
+      this.say(`Simulation ${simulationID}: ${state}`);
     } catch (error) {
       this.say((error as Error).message, true);
       await this.model.refresh();
@@ -195,58 +205,92 @@ export class SimulationsPanel extends Widget {
     }
   }
 
+  /**
+   * Updates the rows in place: a status message a second must not replace a button between the
+   * press and the release of a click, so a row's buttons are rebuilt only when its state changes.
+   */
   private renderRows(): void {
     const connected = this.model.connected;
     this.connection.textContent = connected ? 'live' : 'connecting…';
     this.connection.classList.toggle('nrp-sidebar-live', connected);
-    if (this.model.error) {
-      this.say(this.model.error, true);
+    const error = this.model.error;
+    if (error) {
+      this.say(error, true);
+    } else if (this.message.textContent === this.shownModelError) {
+      this.say('');
     }
+    this.shownModelError = error;
     const rows = this.model.rows;
-    if (!rows.length) {
-      this.list.replaceChildren(element('li', 'nrp-sidebar-empty', 'No simulations yet.'));
-      return;
+    const items = rows.map(row => {
+      const view = this.rowViews.get(row.simulationID) ?? this.createRowView(row);
+      this.rowViews.set(row.simulationID, view);
+      this.updateRowView(view, row);
+      return view.item;
+    });
+    const listed = new Set(rows.map(row => row.simulationID));
+    for (const simulationID of [...this.rowViews.keys()]) {
+      if (!listed.has(simulationID)) {
+        this.rowViews.delete(simulationID);
+      }
     }
-    this.list.replaceChildren(...rows.map(row => this.renderRow(row)));
+    const wanted = items.length ? items : [this.empty];
+    const current = Array.from(this.list.children);
+    if (wanted.length !== current.length || wanted.some((item, index) => current[index] !== item)) {
+      this.list.replaceChildren(...wanted);
+    }
   }
 
-  private renderRow(row: ISimulationRow): HTMLElement {
+  private createRowView(row: ISimulationRow): IRowView {
     const item = element('li', 'nrp-sidebar-row');
     item.dataset.simulationId = String(row.simulationID);
-    item.dataset.state = row.state;
-    item.classList.toggle('nrp-sidebar-ended', FINAL_STATES.has(row.state));
     const head = element('div', 'nrp-sidebar-row-head');
+    const badge = element('span', 'nrp-sidebar-badge');
     head.append(
       element('span', 'nrp-sidebar-id', `#${row.simulationID}`),
       Object.assign(element('span', 'nrp-sidebar-experiment', row.experimentID), { title: row.experimentID }),
-      element('span', `nrp-sidebar-badge nrp-sidebar-state-${row.state}`, row.state)
+      badge
     );
     const facts = element('div', 'nrp-sidebar-facts');
-    facts.append(
-      element('span', 'nrp-sidebar-time', `sim time ${formatTime(row.simulationTime)}`),
-      element('span', 'nrp-sidebar-owner', row.owner)
-    );
+    const time = element('span', 'nrp-sidebar-time');
+    facts.append(time, element('span', 'nrp-sidebar-owner', row.owner));
     facts.title = `${row.experimentConfiguration}, ${row.mainScript}; launched ${row.creationDate}`;
     const actions = element('div', 'nrp-sidebar-actions');
-    for (const action of actionsFor(row)) {
+    item.append(head, facts, actions);
+    return { item, badge, time, actions, shownFor: '' };
+  }
+
+  private updateRowView(view: IRowView, row: ISimulationRow): void {
+    view.item.dataset.state = row.state;
+    view.item.classList.toggle('nrp-sidebar-ended', FINAL_STATES.has(row.state));
+    view.badge.textContent = row.state;
+    view.badge.className = `nrp-sidebar-badge nrp-sidebar-state-${row.state}`;
+    view.time.textContent = `sim time ${formatTime(row.simulationTime)}`;
+    const shownFor = `${row.state}/${row.started}`;
+    if (view.shownFor !== shownFor) {
+      view.shownFor = shownFor;
+      view.actions.replaceChildren(...this.buttonsFor(row));
+    }
+  }
+
+  private buttonsFor(row: ISimulationRow): HTMLButtonElement[] {
+    const buttons = actionsFor(row).map(action => {
       const button = element('button', `jp-mod-styled nrp-sidebar-${action}`, action[0].toUpperCase() + action.slice(1));
       button.onclick = () => {
         button.disabled = true;
-        void this.act(row, action);
+        void this.act(row.simulationID, action).finally(() => (button.disabled = false));
       };
-      actions.append(button);
-    }
+      return button;
+    });
     const logs = element('button', 'jp-mod-styled nrp-sidebar-logs', 'Logs');
     logs.onclick = () => void this.host.showLogs(row.simulationID).catch(error => this.say(error.message, true));
-    actions.append(logs);
+    buttons.push(logs);
     if (!FINAL_STATES.has(row.state)) {
       const panel = element('button', 'jp-mod-styled nrp-sidebar-control-panel', 'Control panel');
       panel.title = 'Open a console with the live control panel of this simulation';
       panel.onclick = () => void this.host.openControlPanel(row.simulationID);
-      actions.append(panel);
+      buttons.push(panel);
     }
-    item.append(head, facts, actions);
-    return item;
+    return buttons;
   }
 
   private experiments: IExperiment[] = [];
@@ -256,4 +300,7 @@ export class SimulationsPanel extends Widget {
   private readonly message = element('div', 'nrp-sidebar-message');
   private readonly connection = element('span', 'nrp-sidebar-connection');
   private readonly list = element('ul', 'nrp-sidebar-list');
+  private readonly empty = element('li', 'nrp-sidebar-empty', 'No simulations yet.');
+  private readonly rowViews = new Map<number, IRowView>();
+  private shownModelError: string | null = null;
 }
