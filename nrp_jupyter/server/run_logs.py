@@ -66,7 +66,8 @@ def _archive_left_recording(storage: ExperimentStorage, record: Simulation, simu
             copy += 1
         shutil.copyfile(left, folder / fmt.archive_name(stamp, record.simulation_id, copy))
     except (NrpError, OSError) as error:
-        log.warning("simulation %d: its unfinished recording was not archived: %s", record.simulation_id, error)
+        log.warning("simulation %d: its unfinished recording was not archived: %s", record.simulation_id,
+                    error)
 
 
 def data_directories(config_path: pathlib.Path) -> list[str]:

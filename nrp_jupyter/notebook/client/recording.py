@@ -116,11 +116,16 @@ class Recording:
     def frame(self, topic: str):
         """The messages of `topic` as a pandas DataFrame: `time` (s since the recording's first
         message), `wall_time`, `sim_time`, then one column per field of the payload (nested
-        fields as `a.b`, repeated numbers as `name[i]`)."""
+        fields as `a.b`, repeated numbers as `name[i]`; a field named like one of the first three as
+        `payload.<name>`)."""
         pandas = _pandas()
-        rows = [{"time": message.wall_time - self.start, "wall_time": message.wall_time,
-                 "sim_time": message.sim_time, **_flatten(_plain(message.payload))}
-                for message in self.of(topic)]
+        rows = []
+        for message in self.of(topic):
+            row = {"time": message.wall_time - self.start, "wall_time": message.wall_time,
+                   "sim_time": message.sim_time}
+            row.update({(f"payload.{name}" if name in row else name): value
+                        for name, value in _flatten(_plain(message.payload)).items()})
+            rows.append(row)
         return pandas.DataFrame(rows, columns=None if rows else ["time", "wall_time", "sim_time"])
 
     def frames(self) -> dict:
@@ -156,7 +161,8 @@ def fetch_bytes(connection, simulation_id: int, timeout: float) -> bytes:
     reads JSON only.)"""
     url = f"{connection.url}nrp/simulation/{simulation_id}/recording"
     described = f"GET {url}"
-    request = urllib.request.Request(url, headers={"Accept": "application/octet-stream", **connection.headers()})
+    headers = {"Accept": "application/octet-stream", **connection.headers()}
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.read()
@@ -214,8 +220,9 @@ def _protobuf_decoder(schema):
 
 
 def _message(schema, channel, message, decoded) -> RecordedMessage:
-    return RecordedMessage(topic=channel.topic, wall_time=message.log_time / 1e9, sim_time=message.publish_time / 1e9,
-                           payload=decoded, data=message.data, encoding=channel.message_encoding,
+    return RecordedMessage(topic=channel.topic, wall_time=message.log_time / 1e9,
+                           sim_time=message.publish_time / 1e9, payload=decoded, data=message.data,
+                           encoding=channel.message_encoding,
                            schema=schema.name if schema is not None else "")
 
 

@@ -174,7 +174,8 @@ class MqttReplayPublisher:
         self.host, self.port = parse_broker(address)
         self.base = topics.simulation_base(prefix, simulation_id)
         self._index_topic = topics.data(prefix, simulation_id)
-        self._types = {message.topic: message.schema for message in messages if message.topic.startswith("data/")}
+        self._types = {message.topic: message.schema for message in messages
+                       if message.topic.startswith("data/")}
         self._client = None
         self._last = None
 
@@ -187,7 +188,8 @@ class MqttReplayPublisher:
         try:
             client.connect(self.host, self.port)
         except OSError as error:
-            raise ConnectionError(f"cannot reach the MQTT broker {self.host}:{self.port} to replay: {error}") from None
+            raise ConnectionError(f"cannot reach the MQTT broker {self.host}:{self.port} to replay: "
+                                  f"{error}") from None
         client.loop_start()
         if not connected.wait(CONNECT_TIMEOUT_S):
             client.loop_stop()
@@ -195,7 +197,8 @@ class MqttReplayPublisher:
                                   f"connection within {CONNECT_TIMEOUT_S:g} s")
         self._client = client
         if self._types:
-            index = [{"topic": f"{self.base}/{topic}", "type": type_name} for topic, type_name in self._types.items()]
+            index = [{"topic": f"{self.base}/{topic}", "type": type_name}
+                     for topic, type_name in self._types.items()]
             client.publish(self._index_topic, json.dumps(index), qos=1, retain=True)
 
     def publish(self, message) -> None:

@@ -85,4 +85,5 @@ def archive_name(stamp: str, simulation_id: int, copy: int = 1) -> str:
 
 def archive_patterns(simulation_id: int) -> tuple[str, str]:
     """Globs for the archived recordings of a simulation (a second stop within a second gets `_2`)."""
-    return f"*_simulation_{simulation_id}{ARCHIVE_SUFFIX}", f"*_simulation_{simulation_id}_[0-9]*{ARCHIVE_SUFFIX}"
+    name = f"*_simulation_{simulation_id}"
+    return f"{name}{ARCHIVE_SUFFIX}", f"{name}_[0-9]*{ARCHIVE_SUFFIX}"

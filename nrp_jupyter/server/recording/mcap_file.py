@@ -41,10 +41,12 @@ class RecordingFile:
         if channel is None:
             name, schema = fmt.json_schema(topic)
             schema_id = self._writer.register_schema(name, fmt.JSON_SCHEMA_ENCODING, schema)
-            channel = self._channels[topic] = self._writer.register_channel(topic, fmt.JSON_ENCODING, schema_id)
+            channel = self._writer.register_channel(topic, fmt.JSON_ENCODING, schema_id)
+            self._channels[topic] = channel
         self._add(channel, data, log_time_ns, sim_time_ns)
 
-    def write_protobuf(self, topic: str, type_name: str, data: bytes, log_time_ns: int, sim_time_ns: int) -> None:
+    def write_protobuf(self, topic: str, type_name: str, data: bytes, log_time_ns: int,
+                       sim_time_ns: int) -> None:
         # One channel per topic and type: a datapack name that changes type gets a second channel.
         key = f"{topic}\0{type_name}"
         channel = self._channels.get(key)
@@ -53,7 +55,8 @@ class RecordingFile:
             if schema_id is None:
                 schema_id = self._protobuf_schemas[type_name] = self._writer.register_schema(
                     type_name, fmt.PROTOBUF_ENCODING, _descriptor_set(type_name))
-            channel = self._channels[key] = self._writer.register_channel(topic, fmt.PROTOBUF_ENCODING, schema_id)
+            channel = self._writer.register_channel(topic, fmt.PROTOBUF_ENCODING, schema_id)
+            self._channels[key] = channel
         self._add(channel, data, log_time_ns, sim_time_ns)
 
     def _add(self, channel: int, data: bytes, log_time_ns: int, sim_time_ns: int) -> None:

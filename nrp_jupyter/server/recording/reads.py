@@ -32,8 +32,8 @@ class Recordings:
         id, RecordingNotFound while it runs or when it left none."""
         record = self._simulations.get(simulation_id)
         if record.state not in FINAL_STATES:
-            raise RecordingNotFound(f"simulation {simulation_id} is {record.state.value}: its recording can be "
-                                    f"read once it has stopped")
+            raise RecordingNotFound(f"simulation {simulation_id} is {record.state.value}: its recording can "
+                                    f"be read once it has stopped")
         if self._recorder is not None and self._recorder.knows(simulation_id):
             # The writer archives it just after the final transition: a read right after a stop waits.
             archive = await self._recorder.archived(simulation_id)

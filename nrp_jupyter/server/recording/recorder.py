@@ -73,7 +73,8 @@ class RunRecorder:
     SimulationNotFound) knows into its directory, and archives each recording into `storage` when
     the simulation ends."""
 
-    def __init__(self, storage: ExperimentStorage, records: Callable[[int], Simulation], mqtt_prefix: str = ""):
+    def __init__(self, storage: ExperimentStorage, records: Callable[[int], Simulation],
+                 mqtt_prefix: str = ""):
         self._storage = storage
         self._records = records
         self._mqtt_prefix = mqtt_prefix
@@ -134,7 +135,8 @@ class RunRecorder:
             data = json.dumps(payload, separators=(",", ":")).encode()
         except (TypeError, ValueError) as error:
             if simulation_id in self._recording:
-                self._put((_FAIL, simulation_id, ValueError(f"a {leaf} message that is no JSON value: {error}")))
+                failure = ValueError(f"a {leaf} message that is no JSON value: {error}")
+                self._put((_FAIL, simulation_id, failure))
             return
         message = (_JSON, simulation_id, leaf, data, time.time_ns(), sim_time_ns)
         if simulation_id not in self._recording and not self._begin(simulation_id, message):
@@ -241,7 +243,8 @@ class RunRecorder:
         for simulation_id in list(self._open):
             self._abandon(simulation_id, RuntimeError("the server stopped before the simulation ended"))
 
-    def _open_recording(self, simulation_id: int, path: pathlib.Path, metadata: dict, experiment_id: str) -> None:
+    def _open_recording(self, simulation_id: int, path: pathlib.Path, metadata: dict,
+                        experiment_id: str) -> None:
         # w+b: the writer reads the file back at the end, after its directory is gone.
         stream = open(path, "w+b")  # closed by _archive or _abandon
         try:
@@ -251,8 +254,8 @@ class RunRecorder:
             raise
         self._open[simulation_id] = recording
 
-    def _write_datapack(self, simulation_id: int, topic: str, wire_type: str, payload: bytes, log_time_ns: int,
-                        sim_time_ns: int) -> None:
+    def _write_datapack(self, simulation_id: int, topic: str, wire_type: str, payload: bytes,
+                        log_time_ns: int, sim_time_ns: int) -> None:
         recording = self._open[simulation_id]
         try:
             type_name, data = _unwrap(wire_type, payload)

@@ -126,3 +126,17 @@ def test_a_recording_cut_short_gives_its_messages_up_to_the_cut():
         step / 100 for step in range(len(recording))]
     writer.finish()
     assert len(Recording.from_bytes(stream.getvalue())) == 5000
+
+
+def test_frames_flatten_payloads_and_keep_their_own_time_columns():
+    messages = [RecordedMessage(topic="steering", wall_time=1000.0 + at, sim_time=at, data=b"", encoding="json",
+                                schema="nrp.Steering",
+                                payload={"time": "payload's", "value": {"gain": at}, "array": [1.0, 2.0]})
+                for at in (0.0, 0.5)]
+
+    frame = Recording(messages, {}).frame("steering")
+
+    assert list(frame.columns) == ["time", "wall_time", "sim_time", "payload.time", "value.gain", "array[0]",
+                                   "array[1]"]
+    assert list(frame["time"]) == [0.0, 0.5] and list(frame["value.gain"]) == [0.0, 0.5]
+    assert list(frame["payload.time"]) == ["payload's", "payload's"]
