@@ -183,7 +183,7 @@ def test_an_unknown_experiment_on_a_given_server(server, cli_env, tmp_path):
 def test_a_wrong_token(server, cli_env, tmp_path):
     result = run_cli("run", "tf_exchange", "--url", server.url, "--token", "wrong", cwd=tmp_path, env=cli_env)
     assert result.returncode == 1
-    assert "the server refused the token" in result.stderr and "HTTP 403" in result.stderr
+    assert "The token is wrong" in result.stderr and "HTTP 403" in result.stderr
 
 
 @pytest.mark.timeout(60)
