@@ -50,6 +50,8 @@ class LiveServer:
         # ipykernel leaves its subprocesses' output uncaptured under pytest; the server's kernels
         # must behave as outside the tests, where NRPCoreSim's output reaches the simulation's log.
         env.pop("PYTEST_CURRENT_TEST", None)
+        # Engines started by hand that never answer fail a launch after 5 s rather than nrp-core's 20.
+        env.setdefault("NRP_ENGINE_CONNECT_TIMEOUT", "5")
         env.update(JUPYTER_CONFIG_DIR=str(self.tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(self.tmp_path / "runtime"),
                    JUPYTER_DATA_DIR=str(self.tmp_path / "data"))
         return env

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -26,10 +27,26 @@ log = logging.getLogger(__name__)
 # nrp-core waits 20 × 1 s for an engine to register.
 LAUNCH_TIMEOUT_S = 20.0
 # How long an engine started elsewhere (EmptyLaunchCommand) gets to accept connections at its
-# ServerAddress: as long as nrp-core's gRPC client waits for its channel.
+# ServerAddress: as long as nrp-core's gRPC client waits for its channel, unless the environment
+# says otherwise (docs/deployment.md).
 REMOTE_CONNECT_TIMEOUT_S = 20.0
+REMOTE_CONNECT_TIMEOUT_VARIABLE = "NRP_ENGINE_CONNECT_TIMEOUT"
 # How long a broken connection waits for the engine's process to end, to report its exit status.
 CRASH_GRACE_S = 0.5
+
+
+def remote_connect_timeout_s() -> float:
+    """REMOTE_CONNECT_TIMEOUT_S, or the positive number of seconds $NRP_ENGINE_CONNECT_TIMEOUT gives."""
+    value = os.environ.get(REMOTE_CONNECT_TIMEOUT_VARIABLE, "")
+    if not value:
+        return REMOTE_CONNECT_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"${REMOTE_CONNECT_TIMEOUT_VARIABLE} must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
 class EngineClient(ABC):
@@ -73,7 +90,11 @@ class EngineClient(ABC):
         """Waits for the engine to register (when launched here and registering) or to listen at
         its ServerAddress (when started elsewhere), then connects to it."""
         if self.started_elsewhere:
-            self.launcher.wait_listening(REMOTE_CONNECT_TIMEOUT_S, hint=self.start_command_hint(),
+            try:
+                timeout_s = remote_connect_timeout_s()
+            except ValueError as error:
+                raise EngineLaunchError(self.name, str(error)) from None
+            self.launcher.wait_listening(timeout_s, hint=self.start_command_hint(),
                                          abandon=self._abandoned)
         elif self.registers:
             address = self.registration.wait_for(self.name, LAUNCH_TIMEOUT_S,

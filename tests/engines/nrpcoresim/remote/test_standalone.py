@@ -76,14 +76,29 @@ def test_nobody_listening_at_server_address_fails_the_launch_naming_engine_addre
         silent_address = f"{machine_host}:{reserved.getsockname()[1]}"
         point_config_at(experiment, {"python_1": json_engine.address, "python_2": silent_address})
 
-        result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment, env=core_env)
+        result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment,
+                                env={**core_env, "NRP_ENGINE_CONNECT_TIMEOUT": "3"})
 
     assert result.returncode == 1
-    assert (f'Engine "python_2": nothing answers at its ServerAddress {silent_address} within 20 s '
+    assert (f'Engine "python_2": nothing answers at its ServerAddress {silent_address} within 3 s '
             f"(Connection refused)") in result.stderr
     assert f"nrp-python-grpc-engine --engine=python_2 --serverurl={silent_address}" in result.stderr
-    # 20 s of trying, then the engine that did answer is shut down, as at the end of any simulation.
+    # 3 s of trying (20 s without the variable), then the engine that did answer is shut down, as at
+    # the end of any simulation.
     assert json_engine.wait_exit() == 0
+
+
+def test_a_connect_timeout_that_is_no_positive_number_fails_the_launch_naming_the_variable(
+        remote_engines, experiment, core_env):
+    engines = start_both(remote_engines, "127.0.0.1")
+    point_config_at(experiment, {engine.name: engine.address for engine in engines})
+
+    result = run_nrpcoresim("-c", "simulation_config.json", cwd=experiment,
+                            env={**core_env, "NRP_ENGINE_CONNECT_TIMEOUT": "soon"})
+
+    assert result.returncode == 1
+    assert ('Engine "python_1": $NRP_ENGINE_CONNECT_TIMEOUT must be a positive number of seconds, '
+            "not 'soon'") in result.stderr, result.stderr
 
 
 def test_a_host_name_that_does_not_resolve_fails_at_once(remote_engines, experiment, core_env):
