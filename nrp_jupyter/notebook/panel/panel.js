@@ -87,6 +87,8 @@ function drawPlot(datapack, bySeries) {
     const color = PALETTE[index % PALETTE.length];
     const points = t.map((time, i) => `${x(time).toFixed(1)},${y(v[i]).toFixed(1)}`).join(" ");
     svg.append(svgElement("polyline", { points, fill: "none", stroke: color, "stroke-width": 1.5 }));
+    // A lone sample makes no line: a dot shows it.
+    if (t.length === 1) svg.append(svgElement("circle", { cx: x(t[0]), cy: y(v[0]), r: 3, fill: color }));
     const key = element("span", "nrp-legend-key", `${name} = ${v.length ? valueText(v[v.length - 1]) : "–"}`);
     key.style.setProperty("--nrp-series-color", color);
     legend.append(key);

@@ -7,7 +7,7 @@ import time
 import nbformat
 import pytest
 
-from tests.conftest import EXPERIMENTS, copy_experiment_folder
+from tests.conftest import EXPERIMENTS, REPO, copy_experiment_folder
 from tests.live_server import experiments_root
 from tests.notebook.panel.test_data_series import PIXELS, datapack_frames
 
@@ -20,7 +20,8 @@ from tests.browser.lab import CHROMIUM, JupyterLab, launch_chromium, run_all_cel
 pytestmark = [pytest.mark.timeout(240),
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")]
 
-SCREENSHOT = "panel.png"
+# Kept for CI's artifacts, as the quickstart's browser test keeps its own.
+ARTIFACTS = REPO / "test-artifacts"
 # A cell still showing "[ ]:", or "Loading widget...", this long after a run request is run again.
 RERUN_AFTER_S = 10.0
 
@@ -124,7 +125,8 @@ def test_the_panel_renders_and_its_buttons_drive_the_simulation(lab, tmp_path):
             expect(panel.locator(".nrp-times")).to_contain_text("Wall time since start")
             expect(panel.locator(".nrp-times")).to_contain_text("Time in run_loop")
             expect(panel.locator(".nrp-link")).to_have_text("live")
-            page.screenshot(path=str(tmp_path / SCREENSHOT))
+            ARTIFACTS.mkdir(exist_ok=True)
+            panel.screenshot(path=str(ARTIFACTS / "panel-paused.png"))
 
             # One click stops, after an undo window the button shows; undo takes it back.
             stop.click()
@@ -163,11 +165,15 @@ def test_datapack_series_are_plotted_and_the_image_drawn(lab, frame_server, tmp_
             joints = panel.locator(".nrp-plot").filter(has_text="joints")
             expect(joints.locator("polyline")).to_have_count(2)
             expect(joints.locator(".nrp-legend-key")).to_have_text(["angle = 2.25", "torque = -1"])
+            # The lone sample of `brain` shows as a dot.
+            expect(panel.locator(".nrp-plot").filter(has_text="brain").locator("circle")).to_have_count(1)
             points = joints.locator("polyline").first.get_attribute("points").split()
             assert len(points) == 10
             expect(panel.locator(".nrp-image figcaption")).to_have_text("camera (2×2 rgb8)")
             # A small image is drawn large enough to read, in whole pixels.
             assert panel.locator(".nrp-image canvas").bounding_box()["width"] >= 320
+            ARTIFACTS.mkdir(exist_ok=True)
+            panel.screenshot(path=str(ARTIFACTS / "panel-plots.png"))
             drawn = panel.locator(".nrp-image canvas").evaluate(
                 "canvas => Array.from(canvas.getContext('2d').getImageData(0, 0, 2, 2).data)")
             assert drawn == [value for pixel in range(4) for value in (*PIXELS[pixel * 3:pixel * 3 + 3], 255)]
