@@ -34,10 +34,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(server_args: list[str]) -> int:
-    """`jupyter server` with nrp_jupyter enabled (whatever the config files say), rooted in the
+    """A Jupyter server with nrp_jupyter only (whatever the config files enable), rooted in the
     current directory, without opening a browser unless asked to."""
     skip_iri_grammar()  # before jupyter_server imports jsonschema
     from ..server.app import NrpJupyterApp
+
+    # The NRP server alone: JupyterLab, its terminals and language servers, when installed, are
+    # `jupyter lab`'s, and loading them would add about a second to every start (the private
+    # server of `jupyter nrp run` too).
+    NrpJupyterApp.load_other_extensions = False
 
     # traitlets refuses a trait given twice, so the default is added only when not given.
     asked = any("open_browser" in arg or arg == "--no-browser" for arg in server_args)

@@ -46,6 +46,10 @@ def test_serve_answers_nrp_version_for_the_current_directory(project_dir, cli_en
         # Its root is the current directory: the experiments folder is there.
         listing = get(f"http://127.0.0.1:{port}/api/contents")
         assert "experiments" in [entry["name"] for entry in listing["content"]]
+        # The NRP server alone: JupyterLab is installed here, and `jupyter lab` serves it, not this.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(f"http://127.0.0.1:{port}/lab/api/settings")
+        assert refused.value.code == 404
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
