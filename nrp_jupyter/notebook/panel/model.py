@@ -14,6 +14,7 @@ from typing import Any
 from .actions import FINAL_STATES, allowed_actions, controls
 from .datapacks import DatapackPlots
 from .frames import Event, FrameError
+from .steering import SteeringControls
 from .timeline import SimulationClock
 
 # NRP's runtime_error fields that the panel shows (nrp.md 1.5).
@@ -32,7 +33,7 @@ def initial_values(simulation_id: int) -> dict[str, Any]:
             "controls": controls([]), "undo": {}, "history": [], "sim_time": 0.0, "real_time": 0.0,
             "wall_time": -1.0, "time_left": 0.0, "progress": -1.0, "task": "", "error": {}, "notice": "",
             "connected": False, "link": "connecting", "pending": "", "log_files": [], "series": {},
-            "images": {}}
+            "images": {}, "steered_at": -1.0}
 
 
 def link_of(connected: bool, was_connected: bool, state: str) -> str:
@@ -62,10 +63,15 @@ class PanelModel:
     sees (realTime back from then, so at least that long). It stops at completed, stopped, failed.
 
     `clock` is the panel's clock (s); plots place samples and the wall time on it.
+
+    `steering` holds the experiment's declared controls and their last applied values; they are
+    enabled while the simulation is paused or started. A model that is not `live` shows a
+    recorded run: it enables no button or control of the simulation, and lists `replay_controls`
+    (set by the replay) instead.
     """
 
     def __init__(self, simulation_id: int, *, datapacks: Iterable[str] | None = None, max_points: int = 500,
-                 log_lines: int = 40, clock: Callable[[], float] = time.monotonic):
+                 log_lines: int = 40, clock: Callable[[], float] = time.monotonic, live: bool = True):
         if log_lines < 1:
             raise ValueError(f"log_lines must be at least 1, not {log_lines}")
         self.simulation_id = simulation_id
@@ -80,6 +86,9 @@ class PanelModel:
         self._has_run = False
         self._total_time: float | None = None
         self._plots_stale = False
+        self.live = live
+        self.steering = SteeringControls()
+        self._replay_controls: list[dict] = []
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -113,17 +122,37 @@ class PanelModel:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def touch_all(self) -> None:
+        """Count every value as changed, so that the next write sets them all (after a rebuild)."""
+        self._changed.update(self._values)
+
     def set(self, name: str, value: Any) -> None:
         if name not in self._values:
             raise KeyError(f"the panel has no value {name!r}")
         if self._values[name] != value:
             self._values[name] = value
             self._changed.add(name)
-            if name in ("connected", "state"):
+            if name in ("connected", "state") and self.live:
                 self._was_connected = self._was_connected or self._values["connected"]
                 self.set("link", link_of(self._values["connected"], self._was_connected, self._values["state"]))
-            if name in ("actions", "pending", "undo"):
-                self.set("controls", controls(self._values["actions"], self._values["pending"], self._values["undo"]))
+            if name in ("actions", "pending", "undo", "state"):
+                self.rebuild_controls()
+
+    def rebuild_controls(self) -> None:
+        """The `controls` trait from the buttons of the state, the steering controls and the replay's."""
+        values = self._values
+        listed = controls(values["actions"], values["pending"], values["undo"]) if self.live else []
+        listed += self.steering.entries(self.live and values["state"] in RUNNING_STATES)
+        self.set("controls", listed + self._replay_controls)
+
+    def declare_steering(self, declared: list[dict]) -> None:
+        """The experiment's steering controls (`GET simulation/<id>/steering`); raises `FrameError`."""
+        self.steering.declare(declared)
+        self.rebuild_controls()
+
+    def set_replay_controls(self, listed: list[dict]) -> None:
+        self._replay_controls = listed
+        self.rebuild_controls()
 
     def apply(self, event: Event) -> None:
         """Take one pushed event; raises `FrameError` for a payload it cannot use."""
@@ -139,6 +168,11 @@ class PanelModel:
                 self._apply_status(payload)
         elif event.leaf == "runtime_error":
             self._apply_error(payload)
+        elif event.leaf == "steering":
+            if self.steering.apply_event(payload):
+                self.rebuild_controls()
+                if self.steering.last_applied is not None:
+                    self.set("steered_at", self.steering.last_applied)
         elif event.leaf == "lifecycle":
             if isinstance(payload, dict) and isinstance(payload.get("target_state"), str):
                 self._set_state(payload["target_state"])
@@ -194,7 +228,7 @@ class PanelModel:
             self.set("progress", 1.0)
         if state in FINAL_STATES:
             self.set("task", "")
-        self.set("actions", allowed_actions(state, self._has_run))
+        self.set("actions", allowed_actions(state, self._has_run) if self.live else [])
 
     def _apply_status(self, payload: dict) -> None:
         self._apply_times(payload)

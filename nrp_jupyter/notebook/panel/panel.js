@@ -9,7 +9,8 @@ const HISTORY_SHOWN = 6;
 // Camera images are small (64×48 and the like): drawn at least this wide, in whole pixels.
 const IMAGE_MIN_WIDTH = 320;
 const IMAGE_MAX_WIDTH = 640;
-const LINK_TEXT = { connecting: "connecting…", live: "live", reconnecting: "offline, reconnecting", ended: "" };
+const LINK_TEXT = { connecting: "connecting…", live: "live", reconnecting: "offline, reconnecting", ended: "",
+                    replay: "replay of a recorded run" };
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -132,6 +133,7 @@ function render({ model, el }) {
   head.append(title, badge, history, link);
 
   const buttons = element("div", "nrp-buttons");
+  const values = element("div", "nrp-controls");
   const times = element("div", "nrp-times");
   const bar = element("div", "nrp-progress");
   const fill = element("div", "nrp-progress-fill");
@@ -145,7 +147,7 @@ function render({ model, el }) {
   const logsSummary = element("summary", "", "Logs");
   const logsBody = element("div", "nrp-logs-body");
   logs.append(logsSummary, logsBody);
-  root.append(head, buttons, times, bar, task, notice, error, plots, images, logs);
+  root.append(head, buttons, values, times, bar, task, notice, error, plots, images, logs);
   el.append(root);
 
   function drawHead() {
@@ -164,26 +166,89 @@ function render({ model, el }) {
   }
 
   // The controls are drawn from the `controls` trait: whatever Python lists, in its order.
+  // Buttons go in one row; value controls (kind slider, toggle, number: steering, a replay's
+  // position and speed) each in a row of their own below, updated in place, so that a value
+  // pushed while the user holds a slider does not take it from under the pointer.
   let countdown = null;
-  function drawButtons() {
-    clearInterval(countdown);
-    buttons.replaceChildren(...model.get("controls").map((control) => {
-      const button = element("button", `nrp-button nrp-action-${control.action}`, control.label);
-      button.disabled = !control.enabled;
+  let valueRows = new Map();
+  function sendValue(control, value) {
+    model.send({ action: control.action, ...(control.control !== undefined ? { control: control.control } : {}),
+                 value });
+  }
+  function drawButton(control) {
+    const button = element("button", `nrp-button nrp-action-${control.action}`, control.label);
+    button.disabled = !control.enabled;
+    if (!control.input) {
       button.addEventListener("click", () => model.send({ action: control.action }));
-      if (control.seconds > 0) {
-        // An action waiting out its undo window: the time left shows on the button.
-        const ends = Date.now() + control.seconds * 1000;
-        const tick = () => {
-          const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
-          button.textContent = `${control.label} (${left} s)`;
-        };
-        tick();
-        countdown = setInterval(tick, 250);
-        button.title = "Click to take it back before it is sent";
-      }
-      return button;
-    }));
+    } else {
+      // A button with a number beside it (Step N): the number goes with the click.
+      const input = element("input", "nrp-button-input");
+      Object.assign(input, { type: "number", min: control.input.min, value: control.input.value, step: 1 });
+      input.title = control.input.label;
+      input.disabled = !control.enabled;
+      button.addEventListener("click", () => model.send({ action: control.action, value: Number(input.value) }));
+      const group = element("span", "nrp-button-group");
+      group.append(button, input);
+      return group;
+    }
+    if (control.seconds > 0) {
+      // An action waiting out its undo window: the time left shows on the button.
+      const ends = Date.now() + control.seconds * 1000;
+      const tick = () => {
+        const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+        button.textContent = `${control.label} (${left} s)`;
+      };
+      tick();
+      countdown = setInterval(tick, 250);
+      button.title = "Click to take it back before it is sent";
+    }
+    return button;
+  }
+  function valueRow(control) {
+    const row = element("label", `nrp-control nrp-control-${control.kind}`);
+    const input = element("input", "nrp-control-input");
+    input.type = { slider: "range", toggle: "checkbox", number: "number" }[control.kind];
+    const shown = element("span", "nrp-control-value");
+    const note = element("span", "nrp-control-note");
+    row.append(element("span", "nrp-control-label", control.label), input, shown, note);
+    // Sent when the user lets go (change), not on every pixel of a drag.
+    input.addEventListener("change", () => sendValue(row.control,
+      row.control.kind === "toggle" ? input.checked : Number(input.value)));
+    input.addEventListener("input", () => { shown.textContent = input.value; });
+    return Object.assign(row, { input, shown, note });
+  }
+  function updateRow(row, control) {
+    row.control = control;
+    const { input } = row;
+    input.disabled = !control.enabled;
+    if (control.kind !== "toggle") {
+      if (control.min !== undefined) input.min = control.min;
+      if (control.max !== undefined) input.max = control.max;
+      input.step = control.step ?? "any";
+    }
+    if (document.activeElement !== input || control.kind === "toggle") {
+      if (control.kind === "toggle") input.checked = Boolean(control.value);
+      else input.value = control.value;
+      row.shown.textContent = control.kind === "toggle" ? "" : String(control.value);
+    }
+    row.note.textContent = control.note || "";
+    row.dataset.key = `${control.action}:${control.control ?? ""}`;
+  }
+  function drawControls() {
+    clearInterval(countdown);
+    const listed = model.get("controls");
+    buttons.replaceChildren(...listed.filter((control) => !control.kind || control.kind === "button").map(drawButton));
+    const rows = new Map();
+    for (const control of listed.filter((c) => c.kind && c.kind !== "button")) {
+      const key = `${control.action}:${control.control ?? ""}:${control.kind}`;
+      const row = valueRows.get(key) || valueRow(control);
+      updateRow(row, control);
+      rows.set(key, row);
+    }
+    valueRows = rows;
+    values.replaceChildren(...rows.values());
+    const steeredAt = model.get("steered_at");
+    values.title = steeredAt >= 0 ? `The last change took effect at simulation time ${steeredAt.toFixed(3)} s` : "";
   }
 
   function drawTimes() {
@@ -241,7 +306,7 @@ function render({ model, el }) {
 
   const drawers = {
     "change:simulation_id change:experiment_id change:state change:history change:link": drawHead,
-    "change:controls": drawButtons,
+    "change:controls change:steered_at": drawControls,
     "change:sim_time change:real_time change:wall_time change:time_left change:progress": drawTimes,
     "change:task change:notice change:error": drawMessages,
     "change:log_files": drawLogs,

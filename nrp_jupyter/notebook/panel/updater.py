@@ -65,6 +65,7 @@ class PanelUpdater:
         self._thread: threading.Thread | None = None
         self._last_write = float("-inf")
         self._next_logs = 0.0
+        self._steering_read = False
         self.writes = 0
         """How many times traits were written (one widget message each)."""
         self.ignored_frames = 0
@@ -192,7 +193,24 @@ class PanelUpdater:
             self._rest_failed(error)
             return
         self.model.apply_info(info)
+        self._read_steering()
         self._refresh_logs()
+
+    def _read_steering(self) -> None:
+        """The experiment's declared steering controls, once: they do not change while it runs."""
+        if self._steering_read or self.model.final:
+            return
+        try:
+            declared = self.simulation.steering_controls()
+            self.model.declare_steering(declared)
+        except FrameError as error:
+            self.model.set("notice", f"steering controls not shown: {error}")
+        except Exception as error:  # noqa: BLE001
+            if getattr(error, "status", None) != 404:  # a server without steering: a panel without it
+                self._rest_failed(error)
+                return
+            self.model.set("notice", f"steering controls not shown: {error_text(error)}")
+        self._steering_read = True
 
     def _final_refresh(self) -> None:
         """The last read, for the archived logs; the panel ends whatever it answers."""

@@ -36,6 +36,8 @@ class FrameServer:
         self.simulation_id = simulation_id
         self.info = {"simulationID": simulation_id, "experimentID": "fake_experiment", "state": state}
         self.logs = {"simulationID": simulation_id, "files": [{"name": "simulation.log", "content": "started\n"}]}
+        # What `GET simulation/<id>/steering` answers: the declared steering controls.
+        self.steering = {"controls": []}
         self.on_connect = on_connect or (lambda socket, number: None)
         self.requests: list[str] = []
         self.connections = 0
@@ -80,6 +82,8 @@ class FrameServer:
             return _json_response(200, self.info)
         if path == f"/nrp/simulation/{self.simulation_id}/logs":
             return _json_response(200, self.logs)
+        if path == f"/nrp/simulation/{self.simulation_id}/steering":
+            return _json_response(200, self.steering)
         return _json_response(404, {"message": f"no route {path}", "type": "Client error", "data": None})
 
     def _handle(self, socket: ServerConnection) -> None:

@@ -35,7 +35,7 @@ def test_states_and_times_follow_the_simulation(live_server_quiet, launched, pan
     panel = panels(simulation)
     log = StateLog(panel)
     eventually(lambda: panel.state == "paused", 20, what="paused")
-    assert panel.experiment_id == "panel_slow" and panel.actions == ["start", "stop"]
+    assert panel.experiment_id == "panel_slow" and panel.actions == ["start", "step", "reset", "stop"]
     simulation.start()
     eventually(lambda: panel.state == "started" and panel.sim_time > 0, 20, what="started, with time")
     first_sim, first_real = panel.sim_time, panel.real_time
@@ -44,7 +44,7 @@ def test_states_and_times_follow_the_simulation(live_server_quiet, launched, pan
     assert 0 < panel.progress < 1 and panel.time_left > 0
     simulation.pause()
     eventually(lambda: panel.state == "paused", 20, what="paused again")
-    assert panel.actions == ["resume", "stop"]
+    assert panel.actions == ["resume", "step", "reset", "stop"]
     simulation.stop()
     eventually(lambda: not panel.updater.alive, 20, what="the updater's end")
     assert panel.state == "stopped" and panel.actions == []
@@ -71,8 +71,8 @@ def test_buttons_change_the_server_state(live_server_quiet, launched, panels):
     server = live_server_quiet
     simulation = launched("panel_slow")
     panel = panels(simulation)
-    eventually(lambda: panel.actions == ["start", "stop"], 20, what="the start button")
-    for action, wanted, buttons in (("start", "started", ["pause", "stop"]), ("pause", "paused", ["resume", "stop"]),
+    eventually(lambda: panel.actions == ["start", "step", "reset", "stop"], 20, what="the start button")
+    for action, wanted, buttons in (("start", "started", ["pause", "stop"]), ("pause", "paused", ["resume", "step", "reset", "stop"]),
                                     ("resume", "started", ["pause", "stop"]), ("stop", "stopped", [])):
         front_end_sends(panel, {"action": action})
         eventually(lambda: rest_state(server, simulation) == wanted, 20,

@@ -24,8 +24,8 @@ def data(datapack, samples, image=None):
 
 @pytest.mark.parametrize(("state", "has_run", "actions"), [
     ("created", False, ["stop"]),
-    ("paused", False, ["start", "stop"]),
-    ("paused", True, ["resume", "stop"]),
+    ("paused", False, ["start", "step", "reset", "stop"]),
+    ("paused", True, ["resume", "step", "reset", "stop"]),
     ("started", True, ["pause", "stop"]),
     ("completed", True, ["stop"]),
     ("stopped", True, []),
@@ -41,14 +41,14 @@ def test_status_sets_the_times_state_progress_and_buttons():
     model.apply(status("paused"))
     changes = model.take_changes()
     assert {name: changes[name] for name in ("state", "history", "actions")} == {
-        "state": "paused", "history": ["paused"], "actions": ["start", "stop"]}
+        "state": "paused", "history": ["paused"], "actions": ["start", "step", "reset", "stop"]}
     model.apply(status("started", sim_time=2.0, left=8.0, real=2.5))
     changes = model.take_changes()
     assert changes["sim_time"] == 2.0 and changes["real_time"] == 2.5 and changes["time_left"] == 8.0
     assert changes["progress"] == pytest.approx(0.2)
     assert changes["actions"] == ["pause", "stop"]
     model.apply(status("paused", sim_time=5.0, left=5.0))
-    assert model["actions"] == ["resume", "stop"] and model["progress"] == pytest.approx(0.5)
+    assert model["actions"] == ["resume", "step", "reset", "stop"] and model["progress"] == pytest.approx(0.5)
     # The timeout is reached: no time left, all of it done.
     model.apply(status("completed", sim_time=10.0, left=0.0))
     assert model["progress"] == 1.0 and model["actions"] == ["stop"]
@@ -265,13 +265,16 @@ def test_controls_follow_the_state_a_pending_request_and_an_undo_window():
     model.apply(status("paused"))
     assert model["controls"] == [{"action": "start", "label": "Start", "enabled": True},
                                  {"action": "pause", "label": "Pause", "enabled": False},
+                                 {"action": "step", "label": "Step", "enabled": True,
+                                  "input": {"label": "steps", "value": 1, "min": 1}},
+                                 {"action": "reset", "label": "Reset", "enabled": True},
                                  {"action": "stop", "label": "Stop", "enabled": True}]
     model.set("undo", {"action": "stop", "seconds": 3.0})
     assert model["controls"][-1] == {"action": "undo", "label": "Undo stop", "enabled": True, "seconds": 3.0}
     model.set("undo", {})
     model.set("pending", "stop")
     assert [(c["label"], c["enabled"]) for c in model["controls"]] == [
-        ("Start", False), ("Pause", False), ("Stopping…", False)]
+        ("Start", False), ("Pause", False), ("Step", False), ("Reset", False), ("Stopping…", False)]
 
 
 def test_only_the_chosen_datapacks_are_plotted():

@@ -24,7 +24,7 @@ def test_traits_start_from_a_rest_snapshot(frame_server, panels, simulation_of):
     assert isinstance(panel, ControlPanel) and panel.simulation_id == 5
     assert "export default" in panel._esm and ".nrp-panel" in panel._css
     eventually(lambda: panel.connected, 20, what="the connection")
-    assert (panel.state, panel.experiment_id, panel.actions) == ("paused", "fake_experiment", ["start", "stop"])
+    assert (panel.state, panel.experiment_id, panel.actions) == ("paused", "fake_experiment", ["start", "step", "reset", "stop"])
     assert panel.log_files == [{"name": "simulation.log", "lines": "started"}]
     assert "/nrp/events?simulation=5" in server.requests and "/nrp/simulation/5/details" in server.requests
 
