@@ -212,13 +212,13 @@ function render({ model, el }) {
     const note = element("span", "nrp-control-note");
     row.append(element("span", "nrp-control-label", control.label), input, shown, note);
     // Sent when the user lets go (change), not on every pixel of a drag.
-    input.addEventListener("change", () => sendValue(row.control,
-      row.control.kind === "toggle" ? input.checked : Number(input.value)));
+    input.addEventListener("change", () => sendValue(row.current,
+      row.current.kind === "toggle" ? input.checked : Number(input.value)));
     input.addEventListener("input", () => { shown.textContent = input.value; });
     return Object.assign(row, { input, shown, note });
   }
   function updateRow(row, control) {
-    row.control = control;
+    row.current = control;
     const { input } = row;
     input.disabled = !control.enabled;
     if (control.kind !== "toggle") {

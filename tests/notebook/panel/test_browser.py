@@ -29,7 +29,7 @@ RERUN_AFTER_S = 10.0
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("lab")
-    root = experiments_root(tmp_path / "root", EXPERIMENTS, names=["tf_exchange"])
+    root = experiments_root(tmp_path / "root", EXPERIMENTS, names=["tf_exchange", "cartpole"])
     slow = root / "experiments" / "panel_slow"
     copy_experiment_folder(EXPERIMENTS / "tf_exchange", slow)
     config = slow / "simulation_config.json"
@@ -41,15 +41,18 @@ def lab(tmp_path_factory):
     server.stop()
 
 
-def write_notebook(path: pathlib.Path, url: str, token: str, simulation_id: int) -> None:
-    """A notebook of one cell that shows the panel of simulation `simulation_id` at `url`."""
+def write_notebook(path: pathlib.Path, url: str, token: str, simulation_id: int, *, replay: bool = False) -> None:
+    """A notebook of one cell that shows the panel of simulation `simulation_id` at `url` (with
+    `replay`, its recorded run replayed)."""
     # With a kernelspec, Lab starts the kernel instead of asking which one in a dialog.
     notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                  "language": "python"}})
     notebook.cells = [nbformat.v4.new_code_cell(
         "from nrp_jupyter import Connection, ControlPanel, Simulation\n"
-        f"panel = ControlPanel(Simulation(Connection({url!r}, {token!r}), {simulation_id}))\n"
-        "panel")]
+        f"simulation = Simulation(Connection({url!r}, {token!r}), {simulation_id})\n"
+        + ("panel = ControlPanel.replay(simulation.recording(), speed=4)\n" if replay
+           else "panel = ControlPanel(simulation)\n")
+        + "panel")]
     nbformat.write(notebook, path)
 
 
@@ -177,6 +180,66 @@ def test_datapack_series_are_plotted_and_the_image_drawn(lab, frame_server, tmp_
             drawn = panel.locator(".nrp-image canvas").evaluate(
                 "canvas => Array.from(canvas.getContext('2d').getImageData(0, 0, 2, 2).data)")
             assert drawn == [value for pixel in range(4) for value in (*PIXELS[pixel * 3:pixel * 3 + 3], 255)]
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def test_a_steering_slider_moved_in_lab_steers_the_engine_and_the_run_replays(lab, tmp_path):
+    code, record = lab.call("POST", "simulation", body={"experimentID": "cartpole"})
+    assert code == 201, record
+    simulation_id = record["simulationID"]
+    write_notebook(lab.root / "steering.ipynb", lab.url, lab.token, simulation_id)
+    write_notebook(lab.root / "replay.ipynb", lab.url, lab.token, simulation_id, replay=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(lab.notebook_url("steering.ipynb") + "&reset")
+            run_notebook(page)
+            panel = shown_notebook(page).locator(".nrp-panel")
+            expect(panel.locator(".nrp-badge")).to_have_text("paused", timeout=60_000)
+            controls = panel.locator(".nrp-control")
+            expect(controls.locator(".nrp-control-label")).to_have_text(
+                ["Push the cart (steps; - left, + right)", "Controller gain on the pole"])
+            gain = controls.filter(has_text="Controller gain").locator("input")
+            expect(gain).to_have_value("1")
+            # A click on the slider's track, three quarters along, moves it there (about 2.2).
+            box = gain.bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+            expect(gain).not_to_have_value("1")
+            moved_to = float(gain.input_value())
+            assert 1.5 < moved_to <= 3
+            note = controls.filter(has_text="Controller gain").locator(".nrp-control-note")
+            expect(note).to_contain_text("queued (ticket", timeout=30_000)  # paused: waits for a step
+            panel.get_by_role("button", name="Step", exact=True).click()
+            expect(note).to_contain_text("applied at 0.000 s", timeout=30_000)
+            code, body = lab.call("GET", "simulation", str(simulation_id), "datapacks", "cartpole", "steer")
+            assert code == 200 and body["value"]["gain"] == pytest.approx(moved_to), body
+            expect(gain).to_have_value(gain.input_value())
+            ARTIFACTS.mkdir(exist_ok=True)
+            panel.screenshot(path=str(ARTIFACTS / "panel-steering.png"))
+
+            # Run it to its end, stop it, and replay its recording in a second notebook.
+            panel.get_by_role("button", name="Resume", exact=True).click()
+            expect(panel.locator(".nrp-badge")).to_have_text("completed", timeout=90_000)
+            assert lab.call("PUT", "simulation", str(simulation_id), "state", body={"state": "stopped"})[0] == 200
+            page.goto(lab.notebook_url("replay.ipynb") + "&reset")
+            run_notebook(page)
+            replayed = shown_notebook(page).locator(".nrp-panel")
+            expect(replayed.locator(".nrp-link")).to_have_text("replay of a recorded run", timeout=30_000)
+            expect(replayed.locator(".nrp-title")).to_have_text(f"Simulation {simulation_id} · cartpole")
+            # The whole run, to the stop that ended its recording.
+            expect(replayed.locator(".nrp-badge")).to_have_text("stopped", timeout=60_000)
+            expect(replayed.locator(".nrp-history")).to_contain_text("started → completed → stopped")
+            expect(replayed.locator(".nrp-plot figcaption")).not_to_have_count(0)
+            expect(replayed.get_by_role("button", name="Play", exact=True)).to_be_enabled()
+            expect(replayed.get_by_role("button", name="Stop", exact=True)).to_have_count(0)
+            position = replayed.locator(".nrp-control").filter(has_text="Position (s)").locator("input")
+            assert position.get_attribute("max") == position.input_value()  # at its end
+            replayed.screenshot(path=str(ARTIFACTS / "panel-replay.png"))
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
