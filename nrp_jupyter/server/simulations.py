@@ -1,8 +1,9 @@
 """The simulations service: what the REST handlers, the WebSocket and the app call.
 
 It owns the simulation records (persisted in the registry) and drives every transition through
-the lifecycle module. Each simulation runs in a kernel of its own (kernel_runner); the kernel's
-events move the record on (completion, failure) and are republished by the status publisher.
+the lifecycle module. Each simulation runs in a kernel of its own (simulation_kernels.py starts
+it); the kernel's events move the record on (completion, failure) and are republished by the status
+publisher (kernel_events.py); releasing.py ends a simulation (script, kernel, processes, archives).
 Transitions of one simulation are serialised by a lock of its own; different simulations never
 wait for each other.
 """
@@ -13,25 +14,23 @@ import asyncio
 import contextlib
 import logging
 import pathlib
-import time
 from dataclasses import dataclass
-from typing import assert_never
 
-from kernel_ext.protocol import (Command, Completed, DataPackRead, Env, Failed, Initialized, KernelEvent, Progress,
-                                 ResetDone, RuntimeErrorEvent, Status, Steered, Stepped, Stopped)
+from kernel_ext.protocol import Command, Failed, Initialized
 
-from .errors import (ClientError, GeneralError, NotOwner, NrpError, SimulationNotFinal,
+from .errors import (ClientError, GeneralError, NotOwner, SimulationNotFinal,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
 from .kernel_pool import KernelPool
-from .kernel_runner import (DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelDied, KernelGone, KernelRunner,
-                            kill_process_tree)
+from .kernel_events import KernelEvents, status_of
+from .kernel_runner import DEFAULT_OUTPUT_LIMIT, KernelCommandError, KernelGone
 from .lifecycle import FINAL_STATES, SimulationState, Trigger, next_state, requested_transition
 from .log_reader import read_logs
 from .models import LaunchRequest, Simulation, StateRequest
-from .process_sweep import end_processes_of
 from .proxy_storage import ProxyExperiments
-from .run_logs import archive_run, note_failure, simulation_log_name, unfinished_engines
+from .releasing import Releaser
+from .run_logs import unfinished_engines
 from .controls import Controls
+from .simulation_kernels import LaunchStopped, Run, SimulationKernels, unless_stopped
 from .status_publisher import StatusPublisher
 from . import steering_declarations
 from .launch_checks import check_experiment
@@ -39,10 +38,6 @@ from .launch_checks import check_experiment
 log = logging.getLogger(__name__)
 
 State = SimulationState
-# The times of NRP's status payload, kept from the kernel's last status event.
-STATUS_TIMES = ("realTime", "simulationTime", "simulationTimeLeft")
-# The experiment kernel's Jupyter runtime directory, inside its simulation directory.
-KERNEL_RUNTIME_DIR = ".jupyter_runtime"
 
 
 @dataclass(frozen=True)
@@ -59,37 +54,6 @@ class Settings:
     secrets: tuple[str, ...] = ()
 
 
-class _Run:
-    """What the service keeps about a simulation whose kernel is up."""
-
-    def __init__(self, runner: KernelRunner):
-        self.runner = runner
-        self.initialized: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.stopped = asyncio.Event()
-
-
-class _LaunchStopped(Exception):
-    """A stop request overtook the launch (raised inside `_initialize`)."""
-
-
-async def _unless_stopped(awaitable, stop: asyncio.Event, *, interruptible: bool = True):
-    """`awaitable`'s result, unless `stop` is set first: then _LaunchStopped is raised, once the
-    awaitable is cancelled (or, if it is not `interruptible`, once it has ended by itself)."""
-    task = asyncio.ensure_future(awaitable)
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-    if task.done():
-        return task.result()
-    if interruptible:
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
-    raise _LaunchStopped
-
-
 class SimulationService:
     def __init__(self, *, registry, storage, kernel_manager, publisher: StatusPublisher, settings: Settings,
                  proxy: ProxyExperiments | None = None, pool: KernelPool | None = None):
@@ -99,19 +63,19 @@ class SimulationService:
         # their archives go back there at stop, with the latest token of the owner (kept in memory only).
         self._proxy = proxy
         self._proxy_tokens: dict[int, str] = {}
-        self._km = kernel_manager
-        # Warm kernels a launch takes instead of starting one (NrpJupyterApp.warm_kernels).
-        self._pool = pool
+        self._kernels = SimulationKernels(kernel_manager, settings, pool)
+        self._releaser = Releaser(storage=storage, proxy=proxy, stop_grace_s=settings.stop_grace_s)
         self._publisher = publisher
         self.settings = settings
         self._records: dict[int, Simulation] = {record.simulation_id: record for record in registry.list()}
-        self._runs: dict[int, _Run] = {}
+        self._runs: dict[int, Run] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         # Set by a stop request for a simulation still being launched: the launch gives up at once.
         self._launch_stops: dict[int, asyncio.Event] = {}
         self._background: set[asyncio.Task] = set()
         # Steering, reads, step and reset (controls.py): our requests beyond NRP's lifecycle.
         self.controls = Controls(self)
+        self._events = KernelEvents(self)
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -130,7 +94,8 @@ class SimulationService:
 
     def logs(self, simulation_id: int) -> dict:
         record = self.get(simulation_id)
-        files = read_logs(record.simulation_dir, self._storage.archive_folders(record.experiment_id), simulation_id)
+        folders = self._storage.archive_folders(record.experiment_id)
+        files = read_logs(record.simulation_dir, folders, simulation_id)
         return {"simulationID": simulation_id, "files": files}
 
     # -- launch ----------------------------------------------------------------------------------
@@ -179,9 +144,7 @@ class SimulationService:
                 await self._initialize(record, fetched)
         finally:
             del self._launch_stops[record.simulation_id]
-            if self._pool is not None:
-                # Once the launch has answered: a kernel start would slow it down.
-                self._pool.refill()
+            self._kernels.refill()
         return record
 
     async def _initialize(self, record: Simulation, fetched: pathlib.Path | None) -> None:
@@ -196,22 +159,23 @@ class SimulationService:
         else:
             record.simulation_dir = str(self._storage.adopt(fetched, sid))
         self._save(record)
-        run = self._runs[sid] = _Run(self._kernel_runner(record))
+        run = self._runs[sid] = Run(self._kernels.runner(record, self._event_sink(sid)))
         timeout_s = self.settings.launch_timeout_s
         try:
             step = steps[1]
             publish(sid, "Launching simulation", step, index=1, count=len(steps))
             # A kernel start cut short would leave a kernel the kernel manager half knows (no id for
             # us to shut it down, an entry that breaks /api/kernels): it ends first, then is stopped.
-            await _unless_stopped(self._start_kernel(record, run), stop, interruptible=False)
+            await unless_stopped(self._kernels.start(record, run, self._event_sink(sid)), stop,
+                                 interruptible=False)
             runner = run.runner
             record.kernel_id = runner.kernel_id
             self._save(record)
             step = steps[2]
             publish(sid, "Launching simulation", step, index=2, count=len(steps))
-            await _unless_stopped(runner.bootstrap(self._kernel_env(record), timeout_s), stop)
-            outcome = await _unless_stopped(asyncio.wait_for(asyncio.shield(run.initialized), timeout_s), stop)
-        except _LaunchStopped:
+            await unless_stopped(runner.bootstrap(self._kernels.environment(record), timeout_s), stop)
+            outcome = await unless_stopped(asyncio.wait_for(asyncio.shield(run.initialized), timeout_s), stop)
+        except LaunchStopped:
             await self._abandon_launch(record, run, step)
         except asyncio.TimeoutError:
             outcome = Failed(reason=f"{step} did not end within the launch timeout ({timeout_s:g} s)"
@@ -236,7 +200,7 @@ class SimulationService:
                               f"(simulation {sid} failed): {reason}")
         raise GeneralError(f"the simulation could not be initialized: {reason}")
 
-    async def _abandon_launch(self, record: Simulation, run: _Run, step: str) -> None:
+    async def _abandon_launch(self, record: Simulation, run: Run, step: str) -> None:
         """A stop overtook the launch at `step`: no cooperative stop (the kernel may be busy starting
         NRPCoreSim, an engine may hang in initialize), everything of the simulation ends now."""
         log.info("simulation %d: stopped while launching (%s)", record.simulation_id, step)
@@ -246,58 +210,13 @@ class SimulationService:
         self._transition(record, Trigger.STOPPED)
         raise StoppedWhileLaunching(record.simulation_id, step)
 
-    def _kernel_runner(self, record: Simulation) -> KernelRunner:
-        return KernelRunner(self._km, kernel_name=self.settings.kernel_name,
-                            on_event=self._event_sink(record.simulation_id), output_file=self._output_file(record),
-                            output_limit=self.settings.output_limit_bytes, secrets=self.settings.secrets)
-
     def _event_sink(self, simulation_id: int):
-        return lambda event: self._on_event(simulation_id, event)
-
-    @staticmethod
-    def _output_file(record: Simulation) -> pathlib.Path:
-        return pathlib.Path(record.simulation_dir) / simulation_log_name(record.simulation_id)
-
-    async def _start_kernel(self, record: Simulation, run: _Run) -> None:
-        """Takes a warm kernel from the pool when one is ready. Else starts the simulation's kernel,
-        and once more in a fresh one if it died before answering.
-        jupyter_client chooses a local kernel's ports before the kernel binds them, and another
-        process (an engine, another kernel) may take one in between: the kernel then dies at once
-        with "Address already in use". A kernel that dies for a lasting reason dies twice."""
-        if self._pool is not None and (warm := await self._pool.take()) is not None:
-            warm.attach(self._event_sink(record.simulation_id), self._output_file(record),
-                        self.settings.output_limit_bytes)
-            run.runner = warm
-            return
-        cwd, env = pathlib.Path(record.simulation_dir), self._kernel_env(record)
-        try:
-            await run.runner.start(cwd, env, self.settings.launch_timeout_s)
-            return
-        except RuntimeError as error:
-            if run.runner.kernel_id is None:  # it never started (a gateway refused it): nothing to retry
-                raise
-            log.warning("simulation %d: the kernel died while starting (%s); starting another",
-                        record.simulation_id, error)
-            await run.runner.shutdown()
-        run.runner = self._kernel_runner(record)
-        await run.runner.start(cwd, env, self.settings.launch_timeout_s)
-
-    def _kernel_env(self, record: Simulation) -> dict[str, str]:
-        return {Env.SIMULATION_ID: str(record.simulation_id),
-                # Also the mark of every process the simulation starts (process_sweep).
-                Env.SIMULATION_DIR: record.simulation_dir,
-                Env.EXPERIMENT_CONFIG: record.experiment_configuration,
-                Env.MAIN_SCRIPT: record.main_script,
-                Env.MQTT_PREFIX: self.settings.mqtt_prefix,
-                Env.MQTT_BROKER: self.settings.engine_broker,
-                Env.STATUS_INTERVAL: str(self.settings.status_interval_s),
-                # A runtime directory of its own: the server's holds jpserver-<pid>.json, with its
-                # token, which experiment code has no business finding.
-                "JUPYTER_RUNTIME_DIR": str(pathlib.Path(record.simulation_dir) / KERNEL_RUNTIME_DIR)}
+        return lambda event: self._events.on_event(simulation_id, event)
 
     # -- state changes from REST -------------------------------------------------------------
 
-    async def set_state(self, simulation_id: int, body, user: str, proxy_token: str | None = None) -> Simulation:
+    async def set_state(self, simulation_id: int, body, user: str,
+                        proxy_token: str | None = None) -> Simulation:
         record = self.get(simulation_id)
         request = StateRequest.from_body(body)
         if record.owner != user:
@@ -343,54 +262,7 @@ class SimulationService:
         self._locks.pop(simulation_id, None)
         self._registry.delete(simulation_id)
 
-    # -- kernel events -----------------------------------------------------------------------
-
-    def _on_event(self, simulation_id: int, event: KernelEvent | KernelDied) -> None:
-        record = self._records.get(simulation_id)
-        run = self._runs.get(simulation_id)
-        if record is None or run is None:
-            return
-        log.debug("simulation %d: kernel event %s", simulation_id, event)
-        match event:
-            case Initialized() | Failed():
-                # A failure after the launch comes with a Completed(failed=True) or a KernelDied.
-                if not run.initialized.done():
-                    run.initialized.set_result(event)
-            case Progress():
-                self._publisher.kernel_progress(simulation_id, _payload(event))
-            case Status():
-                record.last_status = {key: getattr(event, key) for key in STATUS_TIMES}
-                self._publish_status(record)
-            case RuntimeErrorEvent():
-                record.runtime_error = _payload(event)
-                self._save(record)
-                self._publisher.runtime_error(simulation_id, record.runtime_error)
-            case Completed(failed=True):
-                self.controls.ended(simulation_id)
-                self._in_background(self._fail(simulation_id, _reason(record, "the simulation broke")))
-            case Completed():
-                self.controls.ended(simulation_id)
-                self._in_background(self._complete(simulation_id))
-            case Stopped():
-                run.stopped.set()
-                self.controls.ended(simulation_id)
-            case Steered() | DataPackRead() | Stepped() | ResetDone():
-                self.controls.on_event(simulation_id, event)
-            case KernelDied():
-                self.controls.ended(simulation_id)
-                self._kernel_died(record, run)
-            case _:
-                assert_never(event)
-
-    def _kernel_died(self, record: Simulation, run: _Run) -> None:
-        if not run.initialized.done():
-            run.initialized.set_result(Failed(reason="the experiment kernel died"))
-        if record.state not in FINAL_STATES:
-            error = _payload(RuntimeErrorEvent(msg="The experiment kernel died unexpectedly", error_type="Runtime",
-                                               fileName=record.main_script))
-            record.runtime_error = error
-            self._publisher.runtime_error(record.simulation_id, error)
-            self._in_background(self._fail(record.simulation_id, "the experiment kernel died"))
+    # -- what kernel events lead to (kernel_events.py) ------------------------------------------
 
     async def _complete(self, simulation_id: int) -> None:
         record = self._records.get(simulation_id)
@@ -416,21 +288,8 @@ class SimulationService:
     async def _stop_script(self, record: Simulation) -> None:
         """Ends the main script and NRPCoreSim, cooperatively first; the kernel stays."""
         run = self._runs.get(record.simulation_id)
-        if run is None:
-            return
-        began = time.monotonic()
-        step = "the kernel's answer to stop"
-        try:
-            await run.runner.command(Command.STOP, timeout_s=self.settings.stop_grace_s)
-            step = "NRPCoreSim's shutdown"
-            await asyncio.wait_for(run.stopped.wait(), self.settings.stop_grace_s)
-        except (asyncio.TimeoutError, KernelCommandError, KernelGone) as error:
-            # Named, because the remedy differs: a kernel that does not answer, or a shutdown that
-            # needs a longer stop_grace (a loaded machine: sixteen simulations ending together).
-            log.warning("simulation %d did not stop by itself (%s after %.1f s%s); killing NRPCoreSim",
-                        record.simulation_id, step, time.monotonic() - began,
-                        f": {error}" if str(error) else "")
-            kill_process_tree(record.nrpcoresim_pid)
+        if run is not None:
+            await self._releaser.stop_script(record, run)
 
     async def _release(self, record: Simulation) -> None:
         """Stops everything of a simulation: script, NRPCoreSim, engines, kernel; archives its logs
@@ -439,39 +298,17 @@ class SimulationService:
         run = self._runs.get(sid)
         self._publisher.progress(sid, "Shutting down Simulation", "Stopping the simulation", count=2)
         if run is not None:
-            began = time.monotonic()
-            if not run.stopped.is_set():
-                await self._stop_script(record)
-            stopped = time.monotonic()
-            await run.runner.shutdown()
+            # The run stays known until its kernel is down: its Stopped event ends a cooperative stop.
+            await self._releaser.end_run(record, run)
             del self._runs[sid]
-            log.info("simulation %d: script and NRPCoreSim stopped in %.3f s, kernel shut down in %.3f s",
-                     sid,                      stopped - began, time.monotonic() - stopped)
-        # Whatever the simulation started and detached (setsid, double fork) ends with it.
-        await asyncio.to_thread(end_processes_of, record.simulation_dir)
+        await self._releaser.end_processes(record)
         self._publisher.progress(sid, "Shutting down Simulation", "Archiving the logs and data", index=1,
                                  count=2)
-        if record.simulation_dir:
-            simulation_dir = pathlib.Path(record.simulation_dir)
-            note_failure(record, simulation_dir / simulation_log_name(sid))
-            # Zipping a run's data files can take a while: not on the server's event loop.
-            if await asyncio.to_thread(archive_run, self._storage, record, simulation_dir):
-                self._storage.remove(simulation_dir)
+        await self._releaser.archive(record)
         token = self._proxy_tokens.pop(sid, None)
         if token is not None:
-            await self._upload_archives(record, token)
+            await self._releaser.upload_archives(record, token)
         self._publisher.progress(sid, "Shutting down Simulation", done=True)
-
-    async def _upload_archives(self, record: Simulation, token: str) -> None:
-        """NRP mode: the run's archives into the experiment's folder at the proxy, as NRP's backend
-        uploads its log archive at stop. They stay in the local storage too (GET .../logs reads
-        them there); a failed upload is logged with where the archives are kept."""
-        archives = self._storage.archives_of(record.experiment_id, record.simulation_id)
-        try:
-            await self._proxy.upload(record.experiment_id, archives, token)
-        except NrpError as error:
-            log.warning("simulation %d: archives not uploaded to the NRP proxy (%s); they are kept in %s",
-                        record.simulation_id, error.message, ", ".join(str(path) for path in archives))
 
     async def close(self) -> None:
         """Server shutdown: stops every simulation that still runs. Safe to call again."""
@@ -483,10 +320,9 @@ class SimulationService:
                         self._transition(record, Trigger.STOPPED)
         for task in list(self._background):
             task.cancel()
-        if self._pool is not None:
-            await self._pool.close()
+        await self._kernels.close()
 
-    # -- for controls.py ----------------------------------------------------------------------------
+    # -- for controls.py and kernel_events.py -------------------------------------------------------
 
     @property
     def publisher(self) -> StatusPublisher:
@@ -499,16 +335,27 @@ class SimulationService:
     def transition(self, record: Simulation, trigger: Trigger) -> None:
         self._transition(record, trigger)
 
-    def run_of(self, simulation_id: int) -> _Run | None:
+    def run_of(self, simulation_id: int) -> Run | None:
         return self._runs.get(simulation_id)
 
     def fail_later(self, simulation_id: int, reason: str) -> None:
         self._in_background(self._fail(simulation_id, reason))
 
+    def complete_later(self, simulation_id: int) -> None:
+        self._in_background(self._complete(simulation_id))
+
+    def record_of(self, simulation_id: int) -> Simulation | None:
+        """The simulation's record, None once it is deleted."""
+        return self._records.get(simulation_id)
+
+    def save(self, record: Simulation) -> None:
+        self._save(record)
+
     def steering_controls(self, record: Simulation) -> list[dict]:
         """The controls of the simulation's steering.json: its copy while it runs, else the experiment's."""
-        folder = (pathlib.Path(record.simulation_dir) if record.simulation_dir
-                  and pathlib.Path(record.simulation_dir).is_dir() else self._storage.resolve(record.experiment_id))
+        folder = (pathlib.Path(record.simulation_dir)
+                  if record.simulation_dir and pathlib.Path(record.simulation_dir).is_dir()
+                  else self._storage.resolve(record.experiment_id))
         config = pathlib.PurePosixPath(record.experiment_configuration).parent
         return steering_declarations.load(folder / config / steering_declarations.FILE_NAME,
                                           shown_as=f"{record.experiment_id}/{steering_declarations.FILE_NAME}")
@@ -529,9 +376,7 @@ class SimulationService:
             self.controls.forget(sid)
 
     def _publish_status(self, record: Simulation) -> None:
-        status = dict(record.last_status or dict.fromkeys(STATUS_TIMES, 0.0))
-        status["state"] = record.state.value
-        self._publisher.status(record.simulation_id, status)
+        self._publisher.status(record.simulation_id, status_of(record))
 
     def _save(self, record: Simulation) -> None:
         self._registry.update(record)
@@ -544,17 +389,6 @@ class SimulationService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
-
-
-def _payload(event) -> dict:
-    """An event's fields as the server publishes them (NRP's payloads carry no "event" key)."""
-    fields = event.to_json()
-    del fields["event"]
-    return fields
-
-
-def _reason(record: Simulation, default: str) -> str:
-    return (record.runtime_error or {}).get("msg") or default
 
 
 def _log_failure(task: asyncio.Task) -> None:
