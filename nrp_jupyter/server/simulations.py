@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from kernel_ext.protocol import Command, Failed, Initialized
 
-from .errors import (ClientError, GeneralError, NotOwner, SimulationNotFinal,
+from .errors import (ClientError, GeneralError, NotOwner, SimulationNotFinal, StateTransitionError,
                      SimulationNotFound, StoppedWhileLaunching, TooManySimulations)
 from .kernel_pool import KernelPool
 from .kernel_events import KernelEvents, status_of
@@ -242,15 +242,25 @@ class SimulationService:
 
     async def _act(self, record: Simulation, trigger: Trigger) -> None:
         run = self._runs.get(record.simulation_id)
-        if trigger is Trigger.STARTED:
+        if trigger in (Trigger.STARTED, Trigger.PAUSED):
             # The kernel's start() also resumes a paused script.
-            await run.runner.command(Command.START)
-        elif trigger is Trigger.PAUSED:
-            await run.runner.command(Command.PAUSE)
+            await self._command(run, Command.START if trigger is Trigger.STARTED else Command.PAUSE)
         elif trigger is Trigger.COMPLETED:
             await self._stop_script(record)
         elif trigger in (Trigger.STOPPED, Trigger.FAILED):
             await self._release(record)
+
+    @staticmethod
+    async def _command(run: Run, command: Command) -> None:
+        try:
+            await run.runner.command(command)
+        except KernelCommandError as error:
+            if error.ename != "IllegalCommand":
+                raise
+            # The kernel's simulation moved on (its script completed or failed) and the event that
+            # says so has not reached the record yet: the request meets a state it cannot change.
+            raise StateTransitionError(f"The state transition is invalid (the simulation changed state "
+                                       f"meanwhile: {error.evalue})") from None
 
     async def delete(self, simulation_id: int, user: str) -> None:
         record = self.get(simulation_id)
@@ -357,8 +367,8 @@ class SimulationService:
                   if record.simulation_dir and pathlib.Path(record.simulation_dir).is_dir()
                   else self._storage.resolve(record.experiment_id))
         config = pathlib.PurePosixPath(record.experiment_configuration).parent
-        return steering_declarations.load(folder / config / steering_declarations.FILE_NAME,
-                                          shown_as=f"{record.experiment_id}/{steering_declarations.FILE_NAME}")
+        name = steering_declarations.FILE_NAME
+        return steering_declarations.load(folder / config / name, shown_as=f"{record.experiment_id}/{name}")
 
     # -- helpers -------------------------------------------------------------------------------
 
