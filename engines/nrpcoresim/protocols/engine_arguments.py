@@ -29,7 +29,7 @@ from engines.engine_wire import LaunchOption
 TYPES_WITH_SERVER_OPTIONS = frozenset({"python_json", "py_sim"})
 # gRPC engine types whose nrp-core client passes only the name and the address.
 GRPC_TYPES_WITHOUT_PLUGINS = frozenset({"python_grpc"})
-# The console scripts of this project's engine servers (setup.py), and their modules.
+# The console scripts of this project's engine servers (pyproject.toml, [project.scripts]), and their modules.
 REGISTERING_PROGRAMS = frozenset({"nrp-python-json-engine", "nrp-python-grpc-engine", "nrp-py-sim-engine",
                                   "nrp-nest-json-engine", "nrp-datatransfer-engine"})
 _REGISTERING_MODULE_PREFIX = "engines.servers."
