@@ -335,9 +335,10 @@ class EventsWebSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocket
     """Pushes `{"simulationID", "topic", "payload"}` messages; `?simulation=<id>` narrows them to
     one simulation.
 
-    `topic` is `status`, `runtime_error`, `lifecycle` or `steering` for what the server publishes
-    on MQTT (same payloads), or `data/<datapack>` for the decoded samples of a datatransfer engine's
-    datapack stream (`nrp_jupyter.server.data_bridge`; these are not republished on MQTT)."""
+    `topic` is the MQTT topic of what the server publishes there (`[<prefix>/]nrp_simulation/<id>/`
+    `status`, `runtime_error`, `lifecycle` or `steering`; same payloads), or `data/<datapack>` for the
+    decoded samples of a datatransfer engine's datapack stream (`nrp_jupyter.server.data_bridge`;
+    these are not republished on MQTT). The Python client and the lab extension keep the last part."""
 
     auth_resource = AUTH_RESOURCE
 
