@@ -49,6 +49,7 @@ def test_serve_answers_nrp_version_for_the_current_directory(project_dir, cli_en
         # The NRP server alone: JupyterLab is installed here, and `jupyter lab` serves it, not this.
         with pytest.raises(urllib.error.HTTPError) as refused:
             get(f"http://127.0.0.1:{port}/lab/api/settings")
+        refused.value.close()  # the error holds the response's connection
         assert refused.value.code == 404
     finally:
         process.send_signal(signal.SIGTERM)
