@@ -73,7 +73,13 @@ class LiveServer:
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=subprocess.DEVNULL,
                                             stderr=log)
-        eventually(self._answers, timeout, "the server did not answer in time", every_s=0.1)
+        try:
+            eventually(self._answers, timeout, "the server did not answer in time", every_s=0.1)
+        except BaseException:
+            # A server that never answered is no test's to close: it would outlive the suite.
+            self.process.kill()
+            self.process.wait(timeout=10)
+            raise
         return self
 
     def _answers(self) -> bool:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import pathlib
+import time
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.live_server import LiveServer
 
@@ -50,11 +53,26 @@ def run_all_cells(page, timeout_ms: float = 60_000) -> None:
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
 
-def select_cell_containing(page, text: str):
-    """Clicks (selects) the first cell whose source contains `text`; returns its locator."""
+def select_cell_containing(page, text: str, timeout_s: float = 60.0):
+    """Clicks (selects) the first cell whose source contains `text`; returns its locator. A dialog of
+    Lab's in the way (which kernel to use, a kernel that restarted) is answered first, as a user would."""
     cell = page.locator(".jp-Notebook .jp-Cell", has_text=text).first
-    cell.locator(".jp-InputPrompt").click()
-    return cell
+    deadline = time.monotonic() + timeout_s
+    while True:
+        accept_dialog(page)
+        try:
+            cell.locator(".jp-InputPrompt").click(timeout=5_000)
+            return cell
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def accept_dialog(page) -> None:
+    """Clicks the accepting button of a dialog of Lab's, if one is open."""
+    accept = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+    if accept.count() and accept.first.is_visible():
+        accept.first.click()
 
 
 def run_menu(page, item: str) -> None:
