@@ -43,9 +43,9 @@ def test_the_readme_command_runs_tf_exchange_to_completion(project_dir, cli_env)
     progress = [line for line in result.stdout.splitlines() if line.startswith("progress:")]
     assert progress, result.stdout
     assert "simulation time 1.00 s of 1.00 s" in result.stdout  # tf_exchange's SimulationTimeout
-    # A run of well under a second of wall time still moves through several steps, not 0 -> 100 %.
+    # A run of a tenth of a second of wall time still shows a step between 0 and 100 %.
     steps = {line.split()[1] for line in progress} - {"0%", "100%"}
-    assert len(steps) >= 2, result.stdout
+    assert steps, result.stdout
     assert result.stdout.rstrip().endswith("Simulation 0 completed")
     # The stop archived the logs into the experiment's folder; the private server left nothing.
     assert list((project_dir / "experiments" / "tf_exchange").glob("*_simulation_0.log.zip"))
